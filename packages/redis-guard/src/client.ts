@@ -1,0 +1,169 @@
+import { inspect } from 'node:util';
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
+import { configFromEnv, type RedisConnectionConfig } from './config.js';
+import type { Environment } from './environment.js';
+import { ConfigurationError, RedisGuardErrorCode as Code } from './errors.js';
+import { createJsonLogger, type Logger, maskingLogger } from './logger.js';
+import { redactUrl, scrubError } from './mask.js';
+import { type ResolvedRedisConfig, validateRedisConfig } from './validate.js';
+
+/** A standalone, Sentinel-managed or Cluster client. */
+export type RedisClient = Redis | Cluster;
+
+export const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
+/** ioredis's own default lets a command wait for ever; a request must never wait on Redis for long. */
+export const DEFAULT_COMMAND_TIMEOUT_MS = 1_000;
+export const DEFAULT_KEEPALIVE_MS = 10_000;
+/** Reconnect backoff cap: short, so service resumes within a couple of seconds of Redis returning. */
+export const MAX_RECONNECT_DELAY_MS = 1_000;
+
+export interface CreateRedisClientOptions {
+  readonly environment?: Environment;
+  /** Where environment variables come from (default `process.env`). */
+  readonly env?: NodeJS.ProcessEnv;
+  readonly logger?: Logger;
+}
+
+export interface SecureRedisClient {
+  readonly client: RedisClient;
+  readonly environment: Environment;
+  readonly config: ResolvedRedisConfig;
+  /** Password-free description, for logs. */
+  readonly description: string;
+  readonly secrets: readonly string[];
+  readonly logger: Logger;
+}
+
+const CONFIG_KEYS = new Set(['url', 'password', 'username', 'tls', 'tlsEnabled', 'clusterNodes', 'sentinels', 'sentinelName']);
+
+function isConnectionConfig(value: object): value is RedisConnectionConfig {
+  return Object.keys(value).some((key) => CONFIG_KEYS.has(key));
+}
+
+function describe(config: ResolvedRedisConfig): string {
+  const scheme = config.tls ? 'rediss' : 'redis';
+  const hosts = config.hosts.map((h) => `${h.host}:${h.port}`).join(',');
+  return config.topology === 'standalone' ? redactUrl(`${scheme}://${hosts}/${config.db}`) : `${config.topology} ${scheme}://${hosts}`;
+}
+
+function baseOptions(config: ResolvedRedisConfig, source: RedisConnectionConfig): RedisOptions {
+  return {
+    ...(config.username !== undefined && { username: config.username }),
+    ...(config.password !== undefined && { password: config.password }),
+    ...(config.tls && {
+      tls: {
+        ...(config.tls.ca && { ca: config.tls.ca }),
+        ...(config.tls.cert && { cert: config.tls.cert }),
+        ...(config.tls.key && { key: config.tls.key }),
+        ...(config.tls.servername && { servername: config.tls.servername }),
+        rejectUnauthorized: config.tls.rejectUnauthorized,
+        minVersion: config.tls.minVersion,
+      },
+    }),
+    connectTimeout: source.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
+    commandTimeout: source.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS,
+    keepAlive: source.keepAliveMs ?? DEFAULT_KEEPALIVE_MS,
+    // Fail fast instead of parking requests in the offline queue (73 s to reject with defaults).
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    enableAutoPipelining: true,
+    retryStrategy: (times: number) => Math.min(times * 100, MAX_RECONNECT_DELAY_MS),
+  };
+}
+
+function build(config: ResolvedRedisConfig, source: RedisConnectionConfig): RedisClient {
+  const options = baseOptions(config, source);
+  if (config.topology === 'cluster') {
+    return new Cluster(
+      config.hosts.map((h) => ({ host: h.host, port: h.port })),
+      {
+        redisOptions: options,
+        enableOfflineQueue: false,
+        enableAutoPipelining: true,
+        clusterRetryStrategy: (times: number) => Math.min(times * 100, MAX_RECONNECT_DELAY_MS),
+        // Managed services present TLS certificates for their DNS names, not for the node IPs.
+        ...(config.tls && { dnsLookup: (address: string, callback: (err: null, address: string) => void) => callback(null, address) }),
+      },
+    );
+  }
+  if (config.topology === 'sentinel') {
+    return new Redis({
+      ...options,
+      sentinels: config.hosts.map((h) => ({ host: h.host, port: h.port })),
+      name: source.sentinelName!,
+      ...(source.sentinelPassword !== undefined && { sentinelPassword: source.sentinelPassword }),
+      ...(config.tls && { enableTLSForSentinelMode: true, sentinelTLS: options.tls! }),
+      sentinelRetryStrategy: (times: number) => Math.min(times * 100, MAX_RECONNECT_DELAY_MS),
+    });
+  }
+  const host = config.hosts[0]!;
+  return new Redis({ ...options, host: host.host, port: host.port, db: config.db });
+}
+
+function secretsOf(config: ResolvedRedisConfig): string[] {
+  return [config.password, config.source.sentinelPassword, config.source.password].filter(
+    (s): s is string => typeof s === 'string' && s.length > 0,
+  );
+}
+
+/**
+ * Validates the configuration for the environment and builds a connected ioredis client whose
+ * waits are bounded and whose errors, logs and `toString()` never contain the password.
+ * Accepts a config object or an environment (`process.env` by default).
+ * @example
+ * const { client } = createRedisClient(process.env);
+ * const { client: c2 } = createRedisClient({ url: 'rediss://redis.internal:6380', password });
+ */
+export function createRedisClient(
+  source: RedisConnectionConfig | NodeJS.ProcessEnv = process.env,
+  options: CreateRedisClientOptions = {},
+): SecureRedisClient {
+  const env = options.env ?? (isConnectionConfig(source) ? process.env : (source as NodeJS.ProcessEnv));
+  const connection = isConnectionConfig(source) ? source : configFromEnv(source as NodeJS.ProcessEnv);
+  const validated = validateRedisConfig(connection, {
+    ...(options.environment && { environment: options.environment }),
+    env,
+  });
+  const { config, environment } = validated;
+  const secrets = secretsOf(config);
+  const logger = maskingLogger(options.logger ?? createJsonLogger({ name: 'redis-guard' }), () => secrets);
+  for (const warning of validated.warnings) logger.warn({ event: 'redis.config.warning', environment }, warning);
+  if (config.topology === 'none') {
+    throw new ConfigurationError(
+      Code.UrlMissing,
+      'createRedisClient() needs a Redis to connect to. Set REDIS_URL (or REDIS_CLUSTER_NODES / REDIS_SENTINELS).',
+      'REDIS_URL',
+    );
+  }
+  const client = build(config, connection);
+  const description = describe(config);
+  hideSecrets(client, description);
+  logErrorsOnce(client, logger, secrets, description);
+  return { client, environment, config, description, secrets, logger };
+}
+
+/** `console.log(client)` would print its options, password included. */
+function hideSecrets(client: RedisClient, description: string): void {
+  const summary = () => `RedisClient<${description} status=${client.status}>`;
+  Object.defineProperty(client, inspect.custom, { value: summary, enumerable: false });
+  Object.defineProperty(client, 'toString', { value: summary, enumerable: false });
+  Object.defineProperty(client, 'toJSON', { value: summary, enumerable: false });
+}
+
+/**
+ * ioredis emits 'error' on every reconnect attempt; without a listener that crashes the process,
+ * and logging each one floods the logs. Log each distinct failure once per outage, scrubbed.
+ */
+function logErrorsOnce(client: RedisClient, logger: Logger, secrets: readonly string[], description: string): void {
+  const seen = new Set<string>();
+  client.on('error', (error: unknown) => {
+    const safe = scrubError(error, secrets);
+    if (seen.has(safe.message)) return;
+    seen.add(safe.message);
+    logger.error({ event: 'redis.error', redis: description, err: safe }, `Redis error: ${safe.message}`);
+  });
+  client.on('ready', () => {
+    if (seen.size > 0) logger.info({ event: 'redis.ready', redis: description }, 'Redis connection restored');
+    seen.clear();
+  });
+}

@@ -1,0 +1,279 @@
+import { CircuitBreaker, type CircuitBreakerOptions } from './breaker.js';
+import { createRedisClient, DEFAULT_COMMAND_TIMEOUT_MS, DEFAULT_CONNECT_TIMEOUT_MS, type RedisClient } from './client.js';
+import { configFromEnv, hasRedisTarget, type RedisConnectionConfig } from './config.js';
+import { detectEnvironment, type Environment, isStrictEnvironment } from './environment.js';
+import { ConfigurationError, RedisGuardErrorCode as Code, RedisUnavailableError, SecError } from './errors.js';
+import { createJsonLogger, type Logger, maskingLogger } from './logger.js';
+import { scrubError } from './mask.js';
+import type { SecEvent, SecObserver } from './observer.js';
+import { checkOptions, positiveInteger } from './options.js';
+
+export type GuardMode = 'redis' | 'memory';
+
+/** Retry-After while the client reconnects but the breaker is still closed. */
+export const DEFAULT_RETRY_AFTER_SECONDS = 2;
+
+export interface RedisGuardOptions {
+  /** Bring your own ioredis client (standalone, Sentinel or Cluster); it is used as is. */
+  readonly client?: RedisClient;
+  /** Or a connection config; default: read from `env`. */
+  readonly config?: RedisConnectionConfig;
+  readonly env?: NodeJS.ProcessEnv;
+  readonly environment?: Environment;
+  /**
+   * 'auto' (default): Redis when one is configured; otherwise memory mode in development and test,
+   * and a start-up error in production and staging. 'memory' is refused in production and staging.
+   */
+  readonly mode?: 'auto' | GuardMode;
+  /** Answer 503 instead of proceeding when Redis is down; default true in production and staging. */
+  readonly failClosed?: boolean;
+  readonly breaker?: Omit<CircuitBreakerOptions, 'probe' | 'logger' | 'name'>;
+  /** Upper bound for one `execute()`; default 1000 ms. */
+  readonly commandTimeoutMs?: number;
+  readonly logger?: Logger;
+  readonly name?: string;
+}
+
+const GUARD_BRAND = Symbol.for('@sec/redis-guard');
+// Shared by every copy of this module in the process (ESM and CJS builds), so the memory-mode
+// warning really is printed once.
+const MEMORY_WARNED = Symbol.for('@sec/redis-guard.memory-warned');
+
+/**
+ * The one object every @sec package asks "may I use Redis now?". It owns the client, the circuit
+ * breaker and the environment's fail-closed policy.
+ */
+export interface RedisGuard {
+  readonly [GUARD_BRAND]: true;
+  readonly name: string;
+  readonly environment: Environment;
+  readonly mode: GuardMode;
+  /** True in memory mode: nothing is shared between processes. */
+  readonly isMock: boolean;
+  readonly failClosed: boolean;
+  /** Undefined in memory mode. */
+  readonly client: RedisClient | undefined;
+  readonly breaker: CircuitBreaker;
+  readonly logger: Logger;
+  /** Secrets the guard knows of; packages mask them in anything they log. */
+  readonly secrets: readonly string[];
+  /** Redis is connected and the breaker lets calls through (always true in memory mode). */
+  isAvailable(): boolean;
+  /** Runs Redis work through the breaker with a bounded wait; rejects with RedisUnavailableError. */
+  execute<T>(operation: (client: RedisClient) => Promise<T>): Promise<T>;
+  retryAfterSeconds(): number;
+  /** Waits for the connection and a PING; rejects with ERR_SEC_REDIS_CONNECT_FAILED. */
+  ready(timeoutMs?: number): Promise<void>;
+  /** PING round trip in milliseconds, through the breaker. */
+  ping(): Promise<number>;
+  observe(observer: SecObserver): () => void;
+  report(event: SecEvent): void;
+  /** Logs a warning the first time `key` is seen on this guard. */
+  warnOnce(key: string, message: string, context?: object): void;
+  close(): Promise<void>;
+}
+
+/** True for guards from any copy of this package (ESM or CJS). */
+export function isRedisGuard(value: unknown): value is RedisGuard {
+  return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[GUARD_BRAND] === true;
+}
+
+function unavailable(code: string, message: string, retryAfter: number, cause?: unknown): RedisUnavailableError {
+  return new RedisUnavailableError(code, message, retryAfter, cause === undefined ? undefined : { cause });
+}
+
+/** Errors that mean "Redis cannot answer", as opposed to a bad command (WRONGTYPE, syntax). */
+export function isOutageError(error: unknown): boolean {
+  if (!(error instanceof Error)) return true;
+  if (error instanceof RedisUnavailableError) return true;
+  if (error.name !== 'ReplyError') return true;
+  return /^(NOAUTH|WRONGPASS|LOADING|MASTERDOWN|CLUSTERDOWN|READONLY|TRYAGAIN|BUSY)/.test(error.message);
+}
+
+function timeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const expiry = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(unavailable(Code.Timeout, `Redis did not answer within ${ms} ms`, DEFAULT_RETRY_AFTER_SECONDS)), ms);
+  });
+  return Promise.race([promise, expiry]).finally(() => clearTimeout(timer));
+}
+
+function warnMemoryMode(logger: Logger, environment: Environment): void {
+  const flags = globalThis as Record<symbol, unknown>;
+  if (flags[MEMORY_WARNED]) return;
+  flags[MEMORY_WARNED] = true;
+  logger.warn(
+    { event: 'redis.memory_mode', environment },
+    '!!! IN-MEMORY MODE (development only): no Redis is configured. Sessions, revocations and rate-limit ' +
+      'counters live in this process only: a session revoked on one worker stays valid on the others, and ' +
+      'every worker counts limits separately. Set REDIS_URL to share them. Production refuses to start like this.',
+  );
+}
+
+function resolveMode(options: RedisGuardOptions, environment: Environment, config: RedisConnectionConfig | undefined): GuardMode {
+  const wanted = options.mode ?? 'auto';
+  if (wanted === 'memory' && isStrictEnvironment(environment)) {
+    throw new ConfigurationError(
+      Code.MemoryModeInProduction,
+      `In-memory mode is refused in ${environment}: revocation and rate limits would not be shared between ` +
+        'workers. Configure Redis with REDIS_URL and remove the memory option.',
+      'REDIS_URL',
+    );
+  }
+  if (wanted !== 'auto') return wanted;
+  if (options.client || (config && hasRedisTarget(config))) return 'redis';
+  return isStrictEnvironment(environment) ? 'redis' : 'memory';
+}
+
+/**
+ * Creates the guard: validates the configuration for the environment (throwing at start-up, never
+ * at request time), builds the client and wires the breaker to it.
+ * @example
+ * const guard = createRedisGuard();            // from process.env
+ * app.use(requireRedis(guard));
+ * await guard.ready();
+ */
+export function createRedisGuard(options: RedisGuardOptions = {}): RedisGuard {
+  checkOptions('createRedisGuard', options, {
+    client: 'object',
+    config: 'object',
+    env: 'object',
+    environment: 'string',
+    mode: 'string',
+    failClosed: 'boolean',
+    breaker: 'object',
+    commandTimeoutMs: positiveInteger,
+    logger: 'object',
+    name: 'string',
+  });
+  const env = options.env ?? process.env;
+  const detected = detectEnvironment(env);
+  const environment = options.environment ?? detected.name;
+  const config = options.client ? undefined : (options.config ?? configFromEnv(env));
+  const mode = resolveMode(options, environment, config);
+  const name = options.name ?? 'redis';
+  let secrets: readonly string[] = [];
+  const baseLogger = options.logger ?? createJsonLogger({ name: 'redis-guard' });
+  const logger = maskingLogger(baseLogger, () => secrets);
+
+  let client: RedisClient | undefined;
+  if (mode === 'redis') {
+    if (options.client) {
+      client = options.client;
+    } else {
+      const secure = createRedisClient(config!, { environment, env, logger: baseLogger });
+      client = secure.client;
+      secrets = secure.secrets;
+    }
+  } else {
+    if (detected.warning && !options.environment) logger.warn({ event: 'environment.warning' }, detected.warning);
+    warnMemoryMode(logger, environment);
+  }
+  const commandTimeoutMs = options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
+  const observers = new Set<SecObserver>();
+  const warned = new Set<string>();
+  const report = (event: SecEvent) => {
+    for (const observer of observers) {
+      try {
+        observer(event);
+      } catch (error) {
+        logger.error({ event: 'observer.error', err: scrubError(error, secrets) }, 'an observer threw');
+      }
+    }
+  };
+  const breaker = new CircuitBreaker({
+    ...options.breaker,
+    name,
+    logger,
+    probe: () => (client?.status === 'ready' ? timeout(client.ping(), commandTimeoutMs) : Promise.reject(new Error('not connected'))),
+  });
+  breaker.on('transition', ({ from, to }) => report({ type: 'breaker.transition', name, from, to }));
+  client?.on('ready', () => breaker.probeNow());
+
+  const guard: RedisGuard = {
+    [GUARD_BRAND]: true,
+    name,
+    environment,
+    mode,
+    isMock: mode === 'memory',
+    failClosed: options.failClosed ?? isStrictEnvironment(environment),
+    client,
+    breaker,
+    logger,
+    get secrets() {
+      return secrets;
+    },
+    isAvailable() {
+      if (!client) return true;
+      return client.status === 'ready' && breaker.allowsRequests();
+    },
+    retryAfterSeconds() {
+      return breaker.state === 'open' ? breaker.retryAfterSeconds() : DEFAULT_RETRY_AFTER_SECONDS;
+    },
+    async execute<T>(operation: (c: RedisClient) => Promise<T>): Promise<T> {
+      if (!client) {
+        throw new SecError('ERR_SEC_MEMORY_MODE', `guard "${name}" is in memory mode; use the package's memory store`);
+      }
+      if (!breaker.allowsRequests()) {
+        throw unavailable(Code.CircuitOpen, `Redis circuit breaker is open (${breaker.snapshot().lastError ?? 'failures'})`, breaker.retryAfterSeconds());
+      }
+      if (client.status !== 'ready') {
+        breaker.recordFailure(`client ${client.status}`);
+        throw unavailable(Code.Unavailable, `Redis is not connected (${client.status})`, guard.retryAfterSeconds());
+      }
+      try {
+        const result = await timeout(operation(client), commandTimeoutMs);
+        breaker.recordSuccess();
+        return result;
+      } catch (error) {
+        const safe = scrubError(error, secrets);
+        if (!isOutageError(error)) throw safe;
+        breaker.recordFailure(safe.message);
+        if (error instanceof RedisUnavailableError) throw error;
+        throw unavailable(Code.Unavailable, `Redis call failed: ${safe.message}`, guard.retryAfterSeconds(), safe);
+      }
+    },
+    async ready(timeoutMs = DEFAULT_CONNECT_TIMEOUT_MS) {
+      if (!client) return;
+      const deadline = Date.now() + timeoutMs;
+      while (client.status !== 'ready') {
+        if (Date.now() > deadline || client.status === 'end') {
+          throw new SecError(Code.ConnectFailed, `Redis did not become ready within ${timeoutMs} ms (status ${client.status}). Check REDIS_URL, the password and TLS settings; run \`sec-redis check\`.`);
+        }
+        await new Promise((resolve) => setTimeout(resolve, 25));
+      }
+      await guard.ping();
+    },
+    async ping() {
+      const started = performance.now();
+      await guard.execute((c) => c.ping());
+      return performance.now() - started;
+    },
+    observe(observer) {
+      observers.add(observer);
+      return () => observers.delete(observer);
+    },
+    report,
+    warnOnce(key, message, context = {}) {
+      if (warned.has(key)) return;
+      warned.add(key);
+      logger.warn({ event: key, environment, ...context }, message);
+    },
+    async close() {
+      breaker.dispose();
+      if (!client || client.status === 'end') return;
+      await timeout(client.quit(), commandTimeoutMs).catch(() => client?.disconnect());
+    },
+  };
+  return guard;
+}
+
+/**
+ * What each package accepts as `redis`: a guard, a bare ioredis client (wrapped in a guard), or
+ * nothing (a guard built from `process.env`).
+ * @example const guard = toGuard(options.redis);
+ */
+export function toGuard(redis: RedisGuard | RedisClient | undefined, options: RedisGuardOptions = {}): RedisGuard {
+  if (isRedisGuard(redis)) return redis;
+  return createRedisGuard(redis ? { ...options, client: redis } : options);
+}

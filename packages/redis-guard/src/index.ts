@@ -1,0 +1,57 @@
+export {
+  type BreakerSnapshot,
+  type BreakerState,
+  type BreakerTransition,
+  CircuitBreaker,
+  type CircuitBreakerOptions,
+  DEFAULT_FAILURE_THRESHOLD,
+  DEFAULT_OPEN_DURATION_MS,
+  DEFAULT_PROBE_INTERVAL_MS,
+  DEFAULT_SUCCESS_THRESHOLD,
+} from './breaker.js';
+export {
+  type CreateRedisClientOptions,
+  createRedisClient,
+  DEFAULT_COMMAND_TIMEOUT_MS,
+  DEFAULT_CONNECT_TIMEOUT_MS,
+  DEFAULT_KEEPALIVE_MS,
+  type RedisClient,
+  type SecureRedisClient,
+} from './client.js';
+export {
+  configFromEnv,
+  type HostPort,
+  hasRedisTarget,
+  type ParsedRedisUrl,
+  parseRedisUrl,
+  type RedisConnectionConfig,
+  readPem,
+  type TlsSettings,
+  type TlsVersion,
+} from './config.js';
+export { detectEnvironment, type Environment, type EnvironmentInfo, isStrictEnvironment } from './environment.js';
+export { ConfigurationError, OptionError, RedisGuardErrorCode, RedisUnavailableError, SecError } from './errors.js';
+export {
+  createRedisGuard,
+  DEFAULT_RETRY_AFTER_SECONDS,
+  type GuardMode,
+  isOutageError,
+  isRedisGuard,
+  type RedisGuard,
+  type RedisGuardOptions,
+  toGuard,
+} from './guard.js';
+export { createJsonLogger, type Logger, type LogLevel, maskingLogger } from './logger.js';
+export { maskSecret, maskText, redactUrl, scrubError } from './mask.js';
+export { requireRedis, type RequireRedisOptions, sendServiceUnavailable } from './middleware.js';
+export type { SecEvent, SecObserver } from './observer.js';
+export {
+  checkOptions,
+  nonNegativeInteger,
+  type OptionKind,
+  type OptionRule,
+  type OptionSchema,
+  positiveInteger,
+  suggest,
+} from './options.js';
+export { MIN_PASSWORD_LENGTH, type ResolvedRedisConfig, type ValidationResult, validateRedisConfig } from './validate.js';

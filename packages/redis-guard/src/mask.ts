@@ -1,0 +1,63 @@
+const MASK = '****';
+
+/** Commands whose arguments are credentials; ioredis copies them into error objects. */
+const SECRET_COMMANDS = new Set(['auth', 'hello', 'migrate', 'acl', 'config']);
+
+/**
+ * Shows that a secret is set without revealing it.
+ * @example maskSecret('hunter2-hunter2') // '**** (15 chars)'
+ */
+export function maskSecret(secret: string | undefined): string {
+  return secret ? `${MASK} (${secret.length} chars)` : '(not set)';
+}
+
+/**
+ * Removes the password from a Redis URL, for logs and reports.
+ * @example redactUrl('rediss://:s3cret@redis.internal:6380') // 'rediss://:****@redis.internal:6380'
+ */
+export function redactUrl(url: string): string {
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)([^@/]*)@/i, (_match, scheme: string, auth: string) => {
+    const colon = auth.indexOf(':');
+    const user = colon === -1 ? '' : auth.slice(0, colon);
+    return `${scheme}${user}:${MASK}@`;
+  });
+}
+
+/**
+ * Replaces every occurrence of the given secrets, and the userinfo of any URL, in a string.
+ * @example maskText('AUTH hunter2', ['hunter2']) // 'AUTH ****'
+ */
+export function maskText(text: string, secrets: readonly string[]): string {
+  let out = text;
+  for (const secret of secrets) {
+    if (secret.length >= 4) out = out.split(secret).join(MASK);
+    // URL-encoded copies appear when a password travelled inside REDIS_URL.
+    const encoded = encodeURIComponent(secret);
+    if (encoded !== secret && encoded.length >= 4) out = out.split(encoded).join(MASK);
+  }
+  return out.replace(/([a-z][a-z0-9+.-]*:\/\/)([^@/\s]*:[^@/\s]*)@/gi, (_m, scheme: string, auth: string) => {
+    return `${scheme}${auth.slice(0, auth.indexOf(':'))}:${MASK}@`;
+  });
+}
+
+/**
+ * A copy of an error that is safe to log or return: secrets removed from message and stack, and
+ * the arguments of AUTH/HELLO (which ioredis attaches as `error.command.args`) replaced.
+ * @example logger.error({ err: scrubError(error, [password]) }, 'redis command failed')
+ */
+export function scrubError(error: unknown, secrets: readonly string[]): Error {
+  const source = error instanceof Error ? error : new Error(String(error));
+  const scrubbed = new Error(maskText(source.message, secrets));
+  scrubbed.name = source.name;
+  if (source.stack) scrubbed.stack = maskText(source.stack, secrets);
+  const extra = source as Error & { code?: unknown; command?: { name?: string; args?: unknown[] } };
+  if (extra.code !== undefined) Object.assign(scrubbed, { code: extra.code });
+  if (extra.command) {
+    const name = String(extra.command.name ?? '').toLowerCase();
+    const args = SECRET_COMMANDS.has(name)
+      ? [MASK]
+      : (extra.command.args ?? []).map((a) => (typeof a === 'string' ? maskText(a, secrets) : a));
+    Object.assign(scrubbed, { command: { name, args } });
+  }
+  return scrubbed;
+}

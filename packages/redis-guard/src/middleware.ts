@@ -1,0 +1,50 @@
+import type { RequestHandler, Response } from 'express';
+import type { RedisGuard } from './guard.js';
+import { checkOptions } from './options.js';
+
+export interface RequireRedisOptions {
+  /** Named in the 503 body; default: the guard's name. */
+  readonly service?: string;
+}
+
+/**
+ * The 503 every @sec package sends when Redis cannot answer: `Retry-After` plus a JSON body that
+ * names the service. Exported so all packages answer alike.
+ * @example if (!guard.isAvailable()) return sendServiceUnavailable(res, guard, 'session');
+ */
+export function sendServiceUnavailable(res: Response, guard: RedisGuard, service: string = guard.name): void {
+  const retryAfter = guard.retryAfterSeconds();
+  guard.report({ type: 'unavailable.response', service });
+  res
+    .status(503)
+    .set('Retry-After', String(retryAfter))
+    .set('Cache-Control', 'no-store')
+    .json({
+      error: 'service_unavailable',
+      service,
+      message: `${service} is temporarily unavailable; retry after ${retryAfter} s`,
+      retry_after: retryAfter,
+    });
+}
+
+/**
+ * Fails closed while Redis is down: in production and staging, answers 503 + Retry-After at once
+ * (no Redis call is made); in development and test, lets the request through and warns once.
+ * @example app.use('/api', requireRedis(guard));
+ */
+export function requireRedis(guard: RedisGuard, options: RequireRedisOptions = {}): RequestHandler {
+  checkOptions('requireRedis', options, { service: 'string' });
+  const service = options.service ?? guard.name;
+  return (_req, res, next) => {
+    if (guard.isAvailable()) return next();
+    if (!guard.failClosed) {
+      guard.warnOnce(
+        'redis.unavailable.pass_through',
+        `Redis is unavailable; letting requests through because ${guard.environment} does not fail closed. ` +
+          'Production answers 503 here.',
+      );
+      return next();
+    }
+    sendServiceUnavailable(res, guard, service);
+  };
+}
