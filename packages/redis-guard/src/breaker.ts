@@ -167,7 +167,14 @@ export class CircuitBreaker extends EventEmitter<{ transition: [BreakerTransitio
     this.#state = to;
     if (to === 'half-open') this.#successes = 0;
     if (to === 'closed') this.#stopProbing();
-    const context = { event: 'circuit_breaker.transition', breaker: this.#name, from, to, failureCount: this.#failures, reason };
+    const context = {
+      event: 'circuit_breaker.transition',
+      breaker: this.#name,
+      from,
+      to,
+      failureCount: this.#failures,
+      reason,
+    };
     if (to === 'open' && from === 'closed') {
       this.#logger?.warn(context, `Circuit breaker opening after ${this.#failures} failures`);
     } else if (to === 'open') {

@@ -39,7 +39,10 @@ function environmentArg(args: readonly string[], io: CliIo): Environment {
   const value = option(args, '--env');
   if (value === undefined) return detectEnvironment(io.env).name;
   if (!ENVIRONMENTS.includes(value as Environment)) {
-    throw new SecError('ERR_SEC_CLI_USAGE', `--env must be one of ${ENVIRONMENTS.join(', ')}, got "${value}"`);
+    throw new SecError(
+      'ERR_SEC_CLI_USAGE',
+      `--env must be one of ${ENVIRONMENTS.join(', ')}, got "${value}"`,
+    );
   }
   return value as Environment;
 }
@@ -79,10 +82,15 @@ async function check(io: CliIo): Promise<number> {
   const { description, client } = createRedisClient(config, { env: io.env, logger: silentLogger });
   row('redis', description);
   row('password', maskSecret(resolved.password));
-  row('tls', resolved.tls ? `on (min ${resolved.tls.minVersion}, verify ${resolved.tls.rejectUnauthorized ? 'on' : 'OFF'}, CA ${resolved.tls.ca ? 'set' : 'system'})` : 'off');
+  row(
+    'tls',
+    resolved.tls
+      ? `on (min ${resolved.tls.minVersion}, verify ${resolved.tls.rejectUnauthorized ? 'on' : 'OFF'}, CA ${resolved.tls.ca ? 'set' : 'system'})`
+      : 'off',
+  );
   const guard = createRedisGuard({ client, env: io.env, logger: silentLogger });
   try {
-    await guard.ready();
+    await guard.ready(config.connectTimeoutMs);
     row('ping', `ok ${(await guard.ping()).toFixed(1)} ms`);
     const key = `sec-redis:check:${randomUUID()}`;
     const value = await guard.execute(async (c) => {
@@ -124,7 +132,9 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
         const outDir = option(args, '--out') ?? 'certs';
         const hosts = args.flatMap((a, i) => (args[i - 1] === '--host' ? [a] : []));
         const files = await generateTlsFiles(outDir, hosts.length > 0 ? { hosts } : {});
-        io.out(`wrote ${Object.values(files).join(', ')}\nredis-server: --port 0 --tls-port 6380 --tls-cert-file ${join(outDir, 'redis.crt')} --tls-key-file ${join(outDir, 'redis.key')} --tls-ca-cert-file ${files.caCert} --tls-auth-clients no\napp: REDIS_TLS_CA_CERT=${files.caCert}\n`);
+        io.out(
+          `wrote ${Object.values(files).join(', ')}\nredis-server: --port 0 --tls-port 6380 --tls-cert-file ${join(outDir, 'redis.crt')} --tls-key-file ${join(outDir, 'redis.key')} --tls-ca-cert-file ${files.caCert} --tls-auth-clients no\napp: REDIS_TLS_CA_CERT=${files.caCert}\n`,
+        );
         return 0;
       }
       case 'gen-env':

@@ -2,7 +2,7 @@ import { inspect } from 'node:util';
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import { configFromEnv, type RedisConnectionConfig } from './config.js';
 import type { Environment } from './environment.js';
-import { ConfigurationError, RedisGuardErrorCode as Code } from './errors.js';
+import { RedisGuardErrorCode as Code, ConfigurationError } from './errors.js';
 import { createJsonLogger, type Logger, maskingLogger } from './logger.js';
 import { redactUrl, scrubError } from './mask.js';
 import { type ResolvedRedisConfig, validateRedisConfig } from './validate.js';
@@ -34,7 +34,16 @@ export interface SecureRedisClient {
   readonly logger: Logger;
 }
 
-const CONFIG_KEYS = new Set(['url', 'password', 'username', 'tls', 'tlsEnabled', 'clusterNodes', 'sentinels', 'sentinelName']);
+const CONFIG_KEYS = new Set([
+  'url',
+  'password',
+  'username',
+  'tls',
+  'tlsEnabled',
+  'clusterNodes',
+  'sentinels',
+  'sentinelName',
+]);
 
 function isConnectionConfig(value: object): value is RedisConnectionConfig {
   return Object.keys(value).some((key) => CONFIG_KEYS.has(key));
@@ -43,7 +52,9 @@ function isConnectionConfig(value: object): value is RedisConnectionConfig {
 function describe(config: ResolvedRedisConfig): string {
   const scheme = config.tls ? 'rediss' : 'redis';
   const hosts = config.hosts.map((h) => `${h.host}:${h.port}`).join(',');
-  return config.topology === 'standalone' ? redactUrl(`${scheme}://${hosts}/${config.db}`) : `${config.topology} ${scheme}://${hosts}`;
+  return config.topology === 'standalone'
+    ? redactUrl(`${scheme}://${hosts}/${config.db}`)
+    : `${config.topology} ${scheme}://${hosts}`;
 }
 
 function baseOptions(config: ResolvedRedisConfig, source: RedisConnectionConfig): RedisOptions {
@@ -82,7 +93,10 @@ function build(config: ResolvedRedisConfig, source: RedisConnectionConfig): Redi
         enableAutoPipelining: true,
         clusterRetryStrategy: (times: number) => Math.min(times * 100, MAX_RECONNECT_DELAY_MS),
         // Managed services present TLS certificates for their DNS names, not for the node IPs.
-        ...(config.tls && { dnsLookup: (address: string, callback: (err: null, address: string) => void) => callback(null, address) }),
+        ...(config.tls && {
+          dnsLookup: (address: string, callback: (err: null, address: string) => void) =>
+            callback(null, address),
+        }),
       },
     );
   }
@@ -127,7 +141,8 @@ export function createRedisClient(
   const { config, environment } = validated;
   const secrets = secretsOf(config);
   const logger = maskingLogger(options.logger ?? createJsonLogger({ name: 'redis-guard' }), () => secrets);
-  for (const warning of validated.warnings) logger.warn({ event: 'redis.config.warning', environment }, warning);
+  for (const warning of validated.warnings)
+    logger.warn({ event: 'redis.config.warning', environment }, warning);
   if (config.topology === 'none') {
     throw new ConfigurationError(
       Code.UrlMissing,
@@ -154,7 +169,12 @@ function hideSecrets(client: RedisClient, description: string): void {
  * ioredis emits 'error' on every reconnect attempt; without a listener that crashes the process,
  * and logging each one floods the logs. Log each distinct failure once per outage, scrubbed.
  */
-function logErrorsOnce(client: RedisClient, logger: Logger, secrets: readonly string[], description: string): void {
+function logErrorsOnce(
+  client: RedisClient,
+  logger: Logger,
+  secrets: readonly string[],
+  description: string,
+): void {
   const seen = new Set<string>();
   client.on('error', (error: unknown) => {
     const safe = scrubError(error, secrets);

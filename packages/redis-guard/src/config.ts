@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { ConfigurationError, RedisGuardErrorCode as Code } from './errors.js';
+import { RedisGuardErrorCode as Code, ConfigurationError } from './errors.js';
 import { maskText } from './mask.js';
 
 export type TlsVersion = 'TLSv1.2' | 'TLSv1.3';
@@ -76,7 +76,11 @@ export function parseRedisUrl(url: string): ParsedRedisUrl {
     throw urlError(url, 'is not a valid URL', secrets);
   }
   if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') {
-    throw urlError(url, `has unknown scheme "${parsed.protocol.replace(/:$/, '')}" (expected redis or rediss)`, secrets);
+    throw urlError(
+      url,
+      `has unknown scheme "${parsed.protocol.replace(/:$/, '')}" (expected redis or rediss)`,
+      secrets,
+    );
   }
   const host = parsed.hostname.replace(/^\[|\]$/g, '');
   if (!host) throw urlError(url, 'has no host', secrets);
@@ -88,7 +92,8 @@ export function parseRedisUrl(url: string): ParsedRedisUrl {
   }
   const dbText = parsed.pathname.replace(/^\//, '');
   const db = dbText === '' ? 0 : Number(dbText);
-  if (!Number.isInteger(db) || db < 0) throw urlError(url, `has database "${dbText}", which is not a number`, secrets);
+  if (!Number.isInteger(db) || db < 0)
+    throw urlError(url, `has database "${dbText}", which is not a number`, secrets);
   return {
     tls: parsed.protocol === 'rediss:',
     host,
@@ -116,7 +121,11 @@ function milliseconds(env: NodeJS.ProcessEnv, variable: string): number | undefi
   if (!raw) return undefined;
   const value = Number(raw);
   if (!Number.isInteger(value) || value <= 0) {
-    throw new ConfigurationError(Code.InvalidFlag, `${variable}="${raw}" must be a positive whole number of milliseconds.`, variable);
+    throw new ConfigurationError(
+      Code.InvalidFlag,
+      `${variable}="${raw}" must be a positive whole number of milliseconds.`,
+      variable,
+    );
   }
   return value;
 }
@@ -196,7 +205,8 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): RedisConnec
     ...(minVersion && { minVersion: minVersion as TlsVersion }),
     ...(env.REDIS_TLS_SERVERNAME && { servername: env.REDIS_TLS_SERVERNAME }),
   };
-  const text = (variable: string) => (env[variable] === undefined || env[variable] === '' ? undefined : env[variable]);
+  const text = (variable: string) =>
+    env[variable] === undefined || env[variable] === '' ? undefined : env[variable];
   const config: Record<string, unknown> = {
     url: text('REDIS_URL')?.trim(),
     password: text('REDIS_PASSWORD'),
@@ -212,7 +222,9 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): RedisConnec
     connectTimeoutMs: milliseconds(env, 'REDIS_CONNECT_TIMEOUT_MS'),
     commandTimeoutMs: milliseconds(env, 'REDIS_COMMAND_TIMEOUT_MS'),
   };
-  return Object.fromEntries(Object.entries(config).filter(([, v]) => v !== undefined)) as RedisConnectionConfig;
+  return Object.fromEntries(
+    Object.entries(config).filter(([, v]) => v !== undefined),
+  ) as RedisConnectionConfig;
 }
 
 /** True when some Redis deployment is configured at all (URL, cluster or sentinels). */

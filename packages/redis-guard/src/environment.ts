@@ -18,7 +18,12 @@ const ALIASES: Readonly<Record<string, Environment>> = {
   testing: 'test',
 };
 
-const STRICTNESS: Readonly<Record<Environment, number>> = { test: 0, development: 1, staging: 2, production: 3 };
+const STRICTNESS: Readonly<Record<Environment, number>> = {
+  test: 0,
+  development: 1,
+  staging: 2,
+  production: 3,
+};
 
 export interface EnvironmentInfo {
   readonly name: Environment;

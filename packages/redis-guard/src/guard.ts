@@ -1,8 +1,18 @@
 import { CircuitBreaker, type CircuitBreakerOptions } from './breaker.js';
-import { createRedisClient, DEFAULT_COMMAND_TIMEOUT_MS, DEFAULT_CONNECT_TIMEOUT_MS, type RedisClient } from './client.js';
+import {
+  createRedisClient,
+  DEFAULT_COMMAND_TIMEOUT_MS,
+  DEFAULT_CONNECT_TIMEOUT_MS,
+  type RedisClient,
+} from './client.js';
 import { configFromEnv, hasRedisTarget, type RedisConnectionConfig } from './config.js';
 import { detectEnvironment, type Environment, isStrictEnvironment } from './environment.js';
-import { ConfigurationError, RedisGuardErrorCode as Code, RedisUnavailableError, SecError } from './errors.js';
+import {
+  RedisGuardErrorCode as Code,
+  ConfigurationError,
+  RedisUnavailableError,
+  SecError,
+} from './errors.js';
 import { createJsonLogger, type Logger, maskingLogger } from './logger.js';
 import { scrubError } from './mask.js';
 import type { SecEvent, SecObserver } from './observer.js';
@@ -75,10 +85,17 @@ export interface RedisGuard {
 
 /** True for guards from any copy of this package (ESM or CJS). */
 export function isRedisGuard(value: unknown): value is RedisGuard {
-  return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[GUARD_BRAND] === true;
+  return (
+    typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[GUARD_BRAND] === true
+  );
 }
 
-function unavailable(code: string, message: string, retryAfter: number, cause?: unknown): RedisUnavailableError {
+function unavailable(
+  code: string,
+  message: string,
+  retryAfter: number,
+  cause?: unknown,
+): RedisUnavailableError {
   return new RedisUnavailableError(code, message, retryAfter, cause === undefined ? undefined : { cause });
 }
 
@@ -93,7 +110,13 @@ export function isOutageError(error: unknown): boolean {
 function timeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const expiry = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(unavailable(Code.Timeout, `Redis did not answer within ${ms} ms`, DEFAULT_RETRY_AFTER_SECONDS)), ms);
+    timer = setTimeout(
+      () =>
+        reject(
+          unavailable(Code.Timeout, `Redis did not answer within ${ms} ms`, DEFAULT_RETRY_AFTER_SECONDS),
+        ),
+      ms,
+    );
   });
   return Promise.race([promise, expiry]).finally(() => clearTimeout(timer));
 }
@@ -110,7 +133,11 @@ function warnMemoryMode(logger: Logger, environment: Environment): void {
   );
 }
 
-function resolveMode(options: RedisGuardOptions, environment: Environment, config: RedisConnectionConfig | undefined): GuardMode {
+function resolveMode(
+  options: RedisGuardOptions,
+  environment: Environment,
+  config: RedisConnectionConfig | undefined,
+): GuardMode {
   const wanted = options.mode ?? 'auto';
   if (wanted === 'memory' && isStrictEnvironment(environment)) {
     throw new ConfigurationError(
@@ -166,7 +193,8 @@ export function createRedisGuard(options: RedisGuardOptions = {}): RedisGuard {
       secrets = secure.secrets;
     }
   } else {
-    if (detected.warning && !options.environment) logger.warn({ event: 'environment.warning' }, detected.warning);
+    if (detected.warning && !options.environment)
+      logger.warn({ event: 'environment.warning' }, detected.warning);
     warnMemoryMode(logger, environment);
   }
   const commandTimeoutMs = options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
@@ -185,7 +213,10 @@ export function createRedisGuard(options: RedisGuardOptions = {}): RedisGuard {
     ...options.breaker,
     name,
     logger,
-    probe: () => (client?.status === 'ready' ? timeout(client.ping(), commandTimeoutMs) : Promise.reject(new Error('not connected'))),
+    probe: () =>
+      client?.status === 'ready'
+        ? timeout(client.ping(), commandTimeoutMs)
+        : Promise.reject(new Error('not connected')),
   });
   breaker.on('transition', ({ from, to }) => report({ type: 'breaker.transition', name, from, to }));
   client?.on('ready', () => breaker.probeNow());
@@ -212,14 +243,25 @@ export function createRedisGuard(options: RedisGuardOptions = {}): RedisGuard {
     },
     async execute<T>(operation: (c: RedisClient) => Promise<T>): Promise<T> {
       if (!client) {
-        throw new SecError('ERR_SEC_MEMORY_MODE', `guard "${name}" is in memory mode; use the package's memory store`);
+        throw new SecError(
+          'ERR_SEC_MEMORY_MODE',
+          `guard "${name}" is in memory mode; use the package's memory store`,
+        );
       }
       if (!breaker.allowsRequests()) {
-        throw unavailable(Code.CircuitOpen, `Redis circuit breaker is open (${breaker.snapshot().lastError ?? 'failures'})`, breaker.retryAfterSeconds());
+        throw unavailable(
+          Code.CircuitOpen,
+          `Redis circuit breaker is open (${breaker.snapshot().lastError ?? 'failures'})`,
+          breaker.retryAfterSeconds(),
+        );
       }
       if (client.status !== 'ready') {
         breaker.recordFailure(`client ${client.status}`);
-        throw unavailable(Code.Unavailable, `Redis is not connected (${client.status})`, guard.retryAfterSeconds());
+        throw unavailable(
+          Code.Unavailable,
+          `Redis is not connected (${client.status})`,
+          guard.retryAfterSeconds(),
+        );
       }
       try {
         const result = await timeout(operation(client), commandTimeoutMs);
@@ -230,7 +272,12 @@ export function createRedisGuard(options: RedisGuardOptions = {}): RedisGuard {
         if (!isOutageError(error)) throw safe;
         breaker.recordFailure(safe.message);
         if (error instanceof RedisUnavailableError) throw error;
-        throw unavailable(Code.Unavailable, `Redis call failed: ${safe.message}`, guard.retryAfterSeconds(), safe);
+        throw unavailable(
+          Code.Unavailable,
+          `Redis call failed: ${safe.message}`,
+          guard.retryAfterSeconds(),
+          safe,
+        );
       }
     },
     async ready(timeoutMs = DEFAULT_CONNECT_TIMEOUT_MS) {
@@ -238,7 +285,10 @@ export function createRedisGuard(options: RedisGuardOptions = {}): RedisGuard {
       const deadline = Date.now() + timeoutMs;
       while (client.status !== 'ready') {
         if (Date.now() > deadline || client.status === 'end') {
-          throw new SecError(Code.ConnectFailed, `Redis did not become ready within ${timeoutMs} ms (status ${client.status}). Check REDIS_URL, the password and TLS settings; run \`sec-redis check\`.`);
+          throw new SecError(
+            Code.ConnectFailed,
+            `Redis did not become ready within ${timeoutMs} ms (status ${client.status}). Check REDIS_URL, the password and TLS settings; run \`sec-redis check\`.`,
+          );
         }
         await new Promise((resolve) => setTimeout(resolve, 25));
       }
@@ -273,7 +323,10 @@ export function createRedisGuard(options: RedisGuardOptions = {}): RedisGuard {
  * nothing (a guard built from `process.env`).
  * @example const guard = toGuard(options.redis);
  */
-export function toGuard(redis: RedisGuard | RedisClient | undefined, options: RedisGuardOptions = {}): RedisGuard {
+export function toGuard(
+  redis: RedisGuard | RedisClient | undefined,
+  options: RedisGuardOptions = {},
+): RedisGuard {
   if (isRedisGuard(redis)) return redis;
   return createRedisGuard(redis ? { ...options, client: redis } : options);
 }

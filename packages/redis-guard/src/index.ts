@@ -29,8 +29,19 @@ export {
   type TlsSettings,
   type TlsVersion,
 } from './config.js';
-export { detectEnvironment, type Environment, type EnvironmentInfo, isStrictEnvironment } from './environment.js';
-export { ConfigurationError, OptionError, RedisGuardErrorCode, RedisUnavailableError, SecError } from './errors.js';
+export {
+  detectEnvironment,
+  type Environment,
+  type EnvironmentInfo,
+  isStrictEnvironment,
+} from './environment.js';
+export {
+  ConfigurationError,
+  OptionError,
+  RedisGuardErrorCode,
+  RedisUnavailableError,
+  SecError,
+} from './errors.js';
 export {
   createRedisGuard,
   DEFAULT_RETRY_AFTER_SECONDS,
@@ -43,7 +54,7 @@ export {
 } from './guard.js';
 export { createJsonLogger, type Logger, type LogLevel, maskingLogger } from './logger.js';
 export { maskSecret, maskText, redactUrl, scrubError } from './mask.js';
-export { requireRedis, type RequireRedisOptions, sendServiceUnavailable } from './middleware.js';
+export { type RequireRedisOptions, requireRedis, sendServiceUnavailable } from './middleware.js';
 export type { SecEvent, SecObserver } from './observer.js';
 export {
   checkOptions,
@@ -54,4 +65,9 @@ export {
   positiveInteger,
   suggest,
 } from './options.js';
-export { MIN_PASSWORD_LENGTH, type ResolvedRedisConfig, type ValidationResult, validateRedisConfig } from './validate.js';
+export {
+  MIN_PASSWORD_LENGTH,
+  type ResolvedRedisConfig,
+  type ValidationResult,
+  validateRedisConfig,
+} from './validate.js';

@@ -5,11 +5,21 @@ import type { BreakerState } from './breaker.js';
  * so no package imports another to be measured.
  */
 export type SecEvent =
-  | { readonly type: 'breaker.transition'; readonly name: string; readonly from: BreakerState; readonly to: BreakerState }
+  | {
+      readonly type: 'breaker.transition';
+      readonly name: string;
+      readonly from: BreakerState;
+      readonly to: BreakerState;
+    }
   | { readonly type: 'unavailable.response'; readonly service: string }
   | { readonly type: 'ratelimit.rejected'; readonly limiter: string }
   | { readonly type: 'session.revoked'; readonly scope: 'session' | 'user'; readonly count: number }
-  | { readonly type: 'health.check'; readonly name: string; readonly healthy: boolean; readonly latencyMs: number };
+  | {
+      readonly type: 'health.check';
+      readonly name: string;
+      readonly healthy: boolean;
+      readonly latencyMs: number;
+    };
 
 /**
  * @example guard.observe((event) => { if (event.type === 'ratelimit.rejected') rejects.inc() });

@@ -45,7 +45,13 @@ function kindOf(value: unknown): OptionKind | 'null' | 'undefined' | 'other' {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'array';
   const type = typeof value;
-  if (type === 'string' || type === 'boolean' || type === 'function' || type === 'object' || type === 'undefined') {
+  if (
+    type === 'string' ||
+    type === 'boolean' ||
+    type === 'function' ||
+    type === 'object' ||
+    type === 'undefined'
+  ) {
     return type;
   }
   if (type === 'number') return Number.isFinite(value) ? 'number' : 'other';
@@ -85,11 +91,15 @@ export function checkOptions(factory: string, options: unknown, schema: OptionSc
       );
     }
     if (value === undefined) continue;
-    const rule: OptionRule = typeof spec === 'string' || Array.isArray(spec) ? { kind: spec as OptionKind } : (spec as OptionRule);
+    const rule: OptionRule =
+      typeof spec === 'string' || Array.isArray(spec) ? { kind: spec as OptionKind } : (spec as OptionRule);
     const kinds = Array.isArray(rule.kind) ? rule.kind : [rule.kind];
     const actual = kindOf(value);
     if (!kinds.includes(actual as OptionKind)) {
-      throw new OptionError(key, `${factory}(): option "${key}" must be ${kinds.join(' or ')}, got ${actual}`);
+      throw new OptionError(
+        key,
+        `${factory}(): option "${key}" must be ${kinds.join(' or ')}, got ${actual}`,
+      );
     }
     const problem = rule.check?.(value);
     if (problem) throw new OptionError(key, `${factory}(): option "${key}" ${problem}, got ${String(value)}`);

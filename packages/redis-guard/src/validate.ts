@@ -1,6 +1,12 @@
-import { type HostPort, parseRedisUrl, type RedisConnectionConfig, type TlsSettings, type TlsVersion } from './config.js';
+import {
+  type HostPort,
+  parseRedisUrl,
+  type RedisConnectionConfig,
+  type TlsSettings,
+  type TlsVersion,
+} from './config.js';
 import { detectEnvironment, type Environment } from './environment.js';
-import { ConfigurationError, RedisGuardErrorCode as Code } from './errors.js';
+import { RedisGuardErrorCode as Code, ConfigurationError } from './errors.js';
 
 /** Minimum password length by environment; development and test only warn below 12. */
 export const MIN_PASSWORD_LENGTH: Readonly<Record<Environment, number>> = {
@@ -20,7 +26,9 @@ export interface ResolvedRedisConfig {
   readonly username: string | undefined;
   readonly password: string | undefined;
   /** Undefined means plaintext. */
-  readonly tls: (TlsSettings & { readonly minVersion: TlsVersion; readonly rejectUnauthorized: boolean }) | undefined;
+  readonly tls:
+    | (TlsSettings & { readonly minVersion: TlsVersion; readonly rejectUnauthorized: boolean })
+    | undefined;
   readonly source: RedisConnectionConfig;
 }
 
@@ -38,19 +46,44 @@ function fail(code: string, message: string, variable: string): never {
 
 function resolveTopology(config: RedisConnectionConfig) {
   if (config.clusterNodes?.length) {
-    return { topology: 'cluster' as const, hosts: config.clusterNodes, db: 0, username: undefined, password: undefined, tls: false };
+    return {
+      topology: 'cluster' as const,
+      hosts: config.clusterNodes,
+      db: 0,
+      username: undefined,
+      password: undefined,
+      tls: false,
+    };
   }
   if (config.sentinels?.length) {
     if (!config.sentinelName) {
-      fail(Code.UrlInvalid, 'REDIS_SENTINELS is set but REDIS_SENTINEL_NAME is not. Set REDIS_SENTINEL_NAME to the master group name (e.g. mymaster).', 'REDIS_SENTINEL_NAME');
+      fail(
+        Code.UrlInvalid,
+        'REDIS_SENTINELS is set but REDIS_SENTINEL_NAME is not. Set REDIS_SENTINEL_NAME to the master group name (e.g. mymaster).',
+        'REDIS_SENTINEL_NAME',
+      );
     }
-    return { topology: 'sentinel' as const, hosts: config.sentinels, db: 0, username: undefined, password: undefined, tls: false };
+    return {
+      topology: 'sentinel' as const,
+      hosts: config.sentinels,
+      db: 0,
+      username: undefined,
+      password: undefined,
+      tls: false,
+    };
   }
   if (config.url) {
     const url = parseRedisUrl(config.url);
     return { topology: 'standalone' as const, hosts: [{ host: url.host, port: url.port }], ...url };
   }
-  return { topology: 'none' as const, hosts: [], db: 0, username: undefined, password: undefined, tls: false };
+  return {
+    topology: 'none' as const,
+    hosts: [],
+    db: 0,
+    username: undefined,
+    password: undefined,
+    tls: false,
+  };
 }
 
 /**
@@ -91,7 +124,8 @@ export function validateRedisConfig(
   }
   const password = config.password ?? target.password;
   const tlsOn = target.tls || config.tlsEnabled === true;
-  const minVersion: TlsVersion = config.tls?.minVersion ?? (environment === 'production' ? 'TLSv1.3' : 'TLSv1.2');
+  const minVersion: TlsVersion =
+    config.tls?.minVersion ?? (environment === 'production' ? 'TLSv1.3' : 'TLSv1.2');
   const rejectUnauthorized = config.tls?.rejectUnauthorized ?? true;
   const plaintextVariable = target.topology === 'standalone' ? 'REDIS_URL' : 'REDIS_TLS';
 
@@ -128,7 +162,11 @@ export function validateRedisConfig(
         'REDIS_PASSWORD',
       );
     }
-    if (environment === 'production' && !config.singleHost && target.hosts.some((h) => LOCALHOST.test(h.host))) {
+    if (
+      environment === 'production' &&
+      !config.singleHost &&
+      target.hosts.some((h) => LOCALHOST.test(h.host))
+    ) {
       fail(
         Code.LocalhostInProduction,
         'Redis points at localhost in production: each host would get its own Redis, and revocation would not reach ' +
@@ -154,10 +192,14 @@ export function validateRedisConfig(
   } else {
     if (!password) warnings.push(`Redis has no password (${environment}); production will refuse this.`);
     if (tlsOn && !rejectUnauthorized) {
-      warnings.push(`TLS certificate verification is off (${environment}); production and staging refuse this.`);
+      warnings.push(
+        `TLS certificate verification is off (${environment}); production and staging refuse this.`,
+      );
     }
     if (!tlsOn && target.hosts.some((h) => !LOCALHOST.test(h.host))) {
-      warnings.push(`Plaintext Redis to a remote host (${environment}); production will refuse this without TLS.`);
+      warnings.push(
+        `Plaintext Redis to a remote host (${environment}); production will refuse this without TLS.`,
+      );
     }
   }
 

@@ -1,7 +1,7 @@
+import { inspect } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { captureLogger, type RedisServer, startRedis } from '@sec/testing';
 import { Redis } from 'ioredis';
-import { inspect } from 'node:util';
 import { createRedisClient, createRedisGuard, type RedisClient } from '../src/index.js';
 
 const PASSWORD = 'pw-Integration-0123456789-abcdefghijklmnop';
@@ -26,7 +26,10 @@ describe('createRedisClient against real servers', () => {
   beforeAll(async () => {
     [plain, secured, tls, mtls] = await Promise.all([
       startRedis(),
-      startRedis({ password: PASSWORD, users: [{ name: 'app', password: `${PASSWORD}-acl`, rules: '~app:* &* +@all -flushall -flushdb' }] }),
+      startRedis({
+        password: PASSWORD,
+        users: [{ name: 'app', password: `${PASSWORD}-acl`, rules: '~app:* &* +@all -flushall -flushdb' }],
+      }),
       startRedis({ password: PASSWORD, tls: true }),
       startRedis({ password: PASSWORD, tls: { clientAuth: true } }),
     ]);
@@ -52,7 +55,12 @@ describe('createRedisClient against real servers', () => {
 
   it('authenticates as an ACL user and is confined to its keys', async () => {
     const { client } = track(
-      createRedisClient({ REDIS_URL: secured.url, REDIS_USERNAME: 'app', REDIS_PASSWORD: `${PASSWORD}-acl`, NODE_ENV: 'test' }),
+      createRedisClient({
+        REDIS_URL: secured.url,
+        REDIS_USERNAME: 'app',
+        REDIS_PASSWORD: `${PASSWORD}-acl`,
+        NODE_ENV: 'test',
+      }),
     );
     await connected(client);
     await client.set('app:x', '1');
@@ -61,7 +69,12 @@ describe('createRedisClient against real servers', () => {
 
   it('connects over TLS verifying the server against the CA', async () => {
     const { client, config } = track(
-      createRedisClient({ REDIS_URL: tls.url, REDIS_PASSWORD: PASSWORD, REDIS_TLS_CA_CERT: tls.tls!.caFile, NODE_ENV: 'staging' }),
+      createRedisClient({
+        REDIS_URL: tls.url,
+        REDIS_PASSWORD: PASSWORD,
+        REDIS_TLS_CA_CERT: tls.tls!.caFile,
+        NODE_ENV: 'staging',
+      }),
     );
     expect(config.tls?.rejectUnauthorized).toBe(true);
     await connected(client);
@@ -70,17 +83,35 @@ describe('createRedisClient against real servers', () => {
 
   it('refuses a TLS server whose certificate the CA did not sign', async () => {
     const log = captureLogger();
-    const { client } = track(createRedisClient({ REDIS_URL: tls.url, REDIS_PASSWORD: PASSWORD, NODE_ENV: 'test' }, { logger: log.logger }));
+    const { client } = track(
+      createRedisClient(
+        { REDIS_URL: tls.url, REDIS_PASSWORD: PASSWORD, NODE_ENV: 'test' },
+        { logger: log.logger },
+      ),
+    );
     const guard = createRedisGuard({ client, environment: 'test', logger: log.logger });
     await expect(guard.ready(1_500)).rejects.toMatchObject({ code: 'ERR_SEC_REDIS_CONNECT_FAILED' });
     expect(log.text()).toMatch(/self.signed|unable to (get|verify)|certificate/i);
   });
 
   it('presents a client certificate where the server demands one', async () => {
-    const env = { REDIS_URL: mtls.url, REDIS_PASSWORD: PASSWORD, REDIS_TLS_CA_CERT: mtls.tls!.caFile, NODE_ENV: 'test' };
+    const env = {
+      REDIS_URL: mtls.url,
+      REDIS_PASSWORD: PASSWORD,
+      REDIS_TLS_CA_CERT: mtls.tls!.caFile,
+      NODE_ENV: 'test',
+    };
     const without = track(createRedisClient(env, { logger: captureLogger().logger }));
-    await expect(createRedisGuard({ client: without.client, logger: captureLogger().logger }).ready(1_500)).rejects.toThrow();
-    const withCert = track(createRedisClient({ ...env, REDIS_TLS_CERT: mtls.tls!.clientCertFile, REDIS_TLS_KEY: mtls.tls!.clientKeyFile }));
+    await expect(
+      createRedisGuard({ client: without.client, logger: captureLogger().logger }).ready(1_500),
+    ).rejects.toThrow();
+    const withCert = track(
+      createRedisClient({
+        ...env,
+        REDIS_TLS_CERT: mtls.tls!.clientCertFile,
+        REDIS_TLS_KEY: mtls.tls!.clientKeyFile,
+      }),
+    );
     await connected(withCert.client);
     expect(await withCert.client.ping()).toBe('PONG');
   });
@@ -88,10 +119,21 @@ describe('createRedisClient against real servers', () => {
   it('never shows the password in logs, errors or toString()', async () => {
     const log = captureLogger();
     const wrong = `${PASSWORD}-wrong`;
-    const { client } = track(createRedisClient({ REDIS_URL: secured.url, REDIS_PASSWORD: wrong, NODE_ENV: 'test' }, { logger: log.logger }));
+    const { client } = track(
+      createRedisClient(
+        { REDIS_URL: secured.url, REDIS_PASSWORD: wrong, NODE_ENV: 'test' },
+        { logger: log.logger },
+      ),
+    );
     const guard = createRedisGuard({ client, logger: log.logger, environment: 'test' });
-    const failure = await guard.ready(1_500).then(() => undefined, (e: unknown) => e);
-    const explicitAuth = await client.auth(wrong).then(() => undefined, (e: unknown) => e);
+    const failure = await guard.ready(1_500).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    const explicitAuth = await client.auth(wrong).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     const captured = [
       log.text(),
       inspect(failure, { depth: 5 }),

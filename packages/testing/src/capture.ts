@@ -30,6 +30,7 @@ export function captureLogger(): CapturedLogger {
     logger: { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') },
     records,
     text: () => records.map((r) => `${r.level} ${r.msg ?? ''} ${serialise(r.obj)}`).join('\n'),
-    messages: (level) => records.filter((r) => level === undefined || r.level === level).map((r) => r.msg ?? ''),
+    messages: (level) =>
+      records.filter((r) => level === undefined || r.level === level).map((r) => r.msg ?? ''),
   };
 }

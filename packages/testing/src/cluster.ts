@@ -31,16 +31,25 @@ export async function startCluster(options: RedisClusterOptions = {}): Promise<R
   const nodes: RedisServer[] = [];
   try {
     for (let i = 0; i < masters; i++) {
-      nodes.push(await startRedis({ ...(options.password !== undefined && { password: options.password }), config }));
+      nodes.push(
+        await startRedis({ ...(options.password !== undefined && { password: options.password }), config }),
+      );
     }
     const target = { port: nodes[0]!.port, password: options.password };
     await redisCli(
       target,
-      '--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', '0', '--cluster-yes',
+      '--cluster',
+      'create',
+      ...nodes.map((n) => `127.0.0.1:${n.port}`),
+      '--cluster-replicas',
+      '0',
+      '--cluster-yes',
     );
     for (const node of nodes) {
       await waitFor(`cluster_state:ok on port ${node.port}`, async () =>
-        (await redisCli({ port: node.port, password: options.password }, 'CLUSTER', 'INFO')).includes('cluster_state:ok'),
+        (await redisCli({ port: node.port, password: options.password }, 'CLUSTER', 'INFO')).includes(
+          'cluster_state:ok',
+        ),
       );
     }
   } catch (error) {

@@ -1,7 +1,7 @@
+export { type CapturedLogger, captureLogger } from './capture.js';
 export { type RedisClusterHandle, type RedisClusterOptions, startCluster } from './cluster.js';
 export { freePort, RESERVED_REDIS_PORT } from './ports.js';
 export { type CliTarget, redisCli, waitFor } from './redis-cli.js';
 export { type AclUser, type RedisServer, type RedisServerOptions, startRedis } from './redis-server.js';
-export { makeTlsMaterial, type TlsMaterial } from './tls.js';
 export { sharedPath, skipWithoutShared } from './shared.js';
-export { type CapturedLogger, captureLogger } from './capture.js';
+export { makeTlsMaterial, type TlsMaterial } from './tls.js';

@@ -44,7 +44,12 @@ export interface RedisServer {
 const READY = /Ready to accept connections/;
 const STARTUP_TIMEOUT_MS = 10_000;
 
-function configText(port: number, dir: string, options: RedisServerOptions, tls: TlsMaterial | undefined): string {
+function configText(
+  port: number,
+  dir: string,
+  options: RedisServerOptions,
+  tls: TlsMaterial | undefined,
+): string {
   const lines = [
     'bind 127.0.0.1',
     `dir ${dir}`,

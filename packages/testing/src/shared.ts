@@ -18,7 +18,9 @@ export function sharedPath(...parts: string[]): string | undefined {
 export function skipWithoutShared(...parts: string[]): string | undefined {
   const path = sharedPath(...parts);
   if (!path) {
-    process.stderr.write(`\n[notice] ../shared/${parts.join('/')} is absent: skipping the tests that read it.\n\n`);
+    process.stderr.write(
+      `\n[notice] ../shared/${parts.join('/')} is absent: skipping the tests that read it.\n\n`,
+    );
   }
   return path;
 }

@@ -22,10 +22,32 @@ const EC_KEY = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-n
 async function signedCert(dir: string, name: string, subject: string, extensions: string): Promise<void> {
   const ext = join(dir, `${name}.ext`);
   await run('sh', ['-c', `printf '%s\\n' "$1" > "$2"`, 'sh', extensions, ext]);
-  await run('openssl', ['req', ...EC_KEY, '-keyout', join(dir, `${name}.key`), '-out', join(dir, `${name}.csr`), '-subj', subject]);
   await run('openssl', [
-    'x509', '-req', '-in', join(dir, `${name}.csr`), '-CA', join(dir, 'ca.crt'), '-CAkey', join(dir, 'ca.key'),
-    '-CAcreateserial', '-days', '2', '-out', join(dir, `${name}.crt`), '-extfile', ext,
+    'req',
+    ...EC_KEY,
+    '-keyout',
+    join(dir, `${name}.key`),
+    '-out',
+    join(dir, `${name}.csr`),
+    '-subj',
+    subject,
+  ]);
+  await run('openssl', [
+    'x509',
+    '-req',
+    '-in',
+    join(dir, `${name}.csr`),
+    '-CA',
+    join(dir, 'ca.crt'),
+    '-CAkey',
+    join(dir, 'ca.key'),
+    '-CAcreateserial',
+    '-days',
+    '2',
+    '-out',
+    join(dir, `${name}.crt`),
+    '-extfile',
+    ext,
   ]);
 }
 
@@ -35,10 +57,24 @@ async function signedCert(dir: string, name: string, subject: string, extensions
  */
 export async function makeTlsMaterial(dir: string): Promise<TlsMaterial> {
   await run('openssl', [
-    'req', '-x509', ...EC_KEY, '-keyout', join(dir, 'ca.key'), '-out', join(dir, 'ca.crt'),
-    '-days', '2', '-subj', '/CN=sec-test-ca',
+    'req',
+    '-x509',
+    ...EC_KEY,
+    '-keyout',
+    join(dir, 'ca.key'),
+    '-out',
+    join(dir, 'ca.crt'),
+    '-days',
+    '2',
+    '-subj',
+    '/CN=sec-test-ca',
   ]);
-  await signedCert(dir, 'server', '/CN=localhost', 'subjectAltName=IP:127.0.0.1,IP:::1,DNS:localhost\nextendedKeyUsage=serverAuth');
+  await signedCert(
+    dir,
+    'server',
+    '/CN=localhost',
+    'subjectAltName=IP:127.0.0.1,IP:::1,DNS:localhost\nextendedKeyUsage=serverAuth',
+  );
   await signedCert(dir, 'client', '/CN=sec-test-client', 'extendedKeyUsage=clientAuth');
   const [ca, clientCert, clientKey] = await Promise.all(
     ['ca.crt', 'client.crt', 'client.key'].map((f) => readFile(join(dir, f), 'utf8')),

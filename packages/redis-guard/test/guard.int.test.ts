@@ -1,0 +1,166 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { captureLogger, type RedisServer, startRedis, waitFor } from '@sec/testing';
+import express from 'express';
+import { createRedisGuard, type RedisGuard, requireRedis, type SecEvent } from '../src/index.js';
+
+const PASSWORD = 'guard-Integration-Password-0123456789abcdef';
+
+function appFor(guard: RedisGuard) {
+  const app = express();
+  app.use(requireRedis(guard, { service: 'sessions' }));
+  app.get('/protected', async (_req, res) => {
+    res.json({ pong: await guard.execute((c) => c.ping()) });
+  });
+  return app;
+}
+
+async function listen(app: express.Express): Promise<{ server: Server; url: string }> {
+  const server = app.listen(0, '127.0.0.1');
+  await new Promise((resolve) => server.once('listening', resolve));
+  return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
+}
+
+async function timed(
+  url: string,
+): Promise<{ status: number; ms: number; retryAfter: string | null; body: unknown }> {
+  const started = performance.now();
+  const response = await fetch(url);
+  const body = await response.json();
+  return {
+    status: response.status,
+    ms: performance.now() - started,
+    retryAfter: response.headers.get('retry-after'),
+    body,
+  };
+}
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+
+describe('guard + requireRedis against a killed and restarted redis-server (production)', () => {
+  let redis: RedisServer;
+  let guard: RedisGuard;
+  let http: { server: Server; url: string };
+  const log = captureLogger();
+  const events: SecEvent[] = [];
+
+  beforeAll(async () => {
+    redis = await startRedis({ password: PASSWORD });
+    guard = createRedisGuard({
+      config: { url: redis.url, password: PASSWORD, insecureAllowPlaintext: true, singleHost: true },
+      environment: 'production',
+      logger: log.logger,
+      breaker: { openDurationMs: 30_000, probeIntervalMs: 200 },
+    });
+    guard.observe((e) => events.push(e));
+    await guard.ready();
+    http = await listen(appFor(guard));
+  });
+  afterAll(async () => {
+    http?.server.close();
+    await guard?.close();
+    await redis?.stop();
+  });
+
+  it('serves normally while Redis is up', async () => {
+    expect((await timed(`${http.url}/protected`)).status).toBe(200);
+    expect(guard.breaker.state).toBe('closed');
+  });
+
+  it('answers 503 with Retry-After and a JSON body naming the service while Redis is down, within 50 ms', async () => {
+    await redis.kill();
+    await waitFor('client to notice', async () => guard.client!.status !== 'ready');
+    for (let i = 0; i < 5; i++) await guard.execute((c) => c.ping()).catch(() => undefined);
+    expect(guard.breaker.snapshot()).toMatchObject({ state: 'open', failureCount: 5 });
+    expect(log.messages('warn')).toContain('Circuit breaker opening after 5 failures');
+
+    const answers = [];
+    for (let i = 0; i < 7; i++) answers.push(await timed(`${http.url}/protected`));
+    for (const answer of answers) {
+      expect(answer.status).toBe(503);
+      expect(Number(answer.retryAfter)).toBeGreaterThanOrEqual(1);
+      expect(answer.body).toMatchObject({ error: 'service_unavailable', service: 'sessions' });
+    }
+    expect(median(answers.map((a) => a.ms))).toBeLessThan(50);
+    expect(events).toContainEqual({ type: 'unavailable.response', service: 'sessions' });
+  });
+
+  it('fails calls at once while open, without waiting on Redis', async () => {
+    await expect(guard.execute((c) => c.get('x'))).rejects.toMatchObject({ code: 'ERR_SEC_CIRCUIT_OPEN' });
+  });
+
+  it('recovers early through the background PING once Redis returns, then serves 200 again', async () => {
+    await redis.restart();
+    await waitFor('breaker to close', async () => guard.breaker.state === 'closed', 10_000);
+    expect((await timed(`${http.url}/protected`)).status).toBe(200);
+    expect(log.messages('info')).toContain('Circuit breaker closing');
+    expect(events.filter((e) => e.type === 'breaker.transition').map((e) => 'to' in e && e.to)).toEqual([
+      'open',
+      'half-open',
+      'closed',
+    ]);
+  });
+
+  it('a failure while half-open reopens the breaker', async () => {
+    await redis.kill();
+    await waitFor('client to notice', async () => guard.client!.status !== 'ready');
+    for (let i = 0; i < 5; i++) await guard.execute((c) => c.ping()).catch(() => undefined);
+    await redis.restart();
+    await waitFor('half-open', async () => guard.breaker.state !== 'open', 10_000);
+    await redis.kill();
+    await waitFor('client to notice', async () => guard.client!.status !== 'ready');
+    await guard.execute((c) => c.ping()).catch(() => undefined);
+    expect(guard.breaker.state).toBe('open');
+    expect(log.messages('warn')).toContain('Circuit breaker reopening');
+    await redis.restart();
+    await waitFor('breaker to close', async () => guard.breaker.state === 'closed', 10_000);
+  });
+
+  it('never logged the password', () => {
+    expect(log.text()).not.toContain(PASSWORD);
+  });
+});
+
+describe('requireRedis in development', () => {
+  it('lets requests through while Redis is down and warns once', async () => {
+    const redis = await startRedis();
+    const log = captureLogger();
+    const guard = createRedisGuard({
+      config: { url: redis.url },
+      environment: 'development',
+      logger: log.logger,
+    });
+    await guard.ready();
+    const app = express();
+    app.use(requireRedis(guard));
+    app.get('/', (_req, res) => {
+      res.json({ ok: true });
+    });
+    const http = await listen(app);
+    try {
+      await redis.kill();
+      await waitFor('client to notice', async () => guard.client!.status !== 'ready');
+      expect((await timed(`${http.url}/`)).status).toBe(200);
+      expect((await timed(`${http.url}/`)).status).toBe(200);
+      expect(log.messages('warn').filter((m) => m.includes('letting requests through'))).toHaveLength(1);
+    } finally {
+      http.server.close();
+      await guard.close();
+      await redis.stop();
+    }
+  });
+
+  it('memory mode: no client, always available, one loud warning about workers per process', () => {
+    // The flag is process-wide so the ESM and CJS builds share it; clear it to observe the first warning.
+    delete (globalThis as Record<symbol, unknown>)[Symbol.for('@sec/redis-guard.memory-warned')];
+    const log = captureLogger();
+    const guard = createRedisGuard({ env: { NODE_ENV: 'development' }, logger: log.logger });
+    expect(guard).toMatchObject({ mode: 'memory', isMock: true, client: undefined });
+    expect(guard.isAvailable()).toBe(true);
+    createRedisGuard({ env: { NODE_ENV: 'development' }, logger: log.logger });
+    const warnings = log.messages('warn').filter((m) => m.includes('IN-MEMORY MODE'));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(/revoked on one worker stays valid on the others/);
+  });
+});
