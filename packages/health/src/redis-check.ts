@@ -1,0 +1,96 @@
+import {
+  checkOptions,
+  type Environment,
+  isStrictEnvironment,
+  OptionError,
+  positiveInteger,
+  type RedisClient,
+  type RedisGuard,
+  toGuard,
+} from '@sec/redis-guard';
+import type { CheckContext, CheckOutcome, HealthCheck, RequirementContext } from './check.js';
+
+/** @example redisCheck(guard, { name: 'sessions-redis', timeoutMs: 500 }) */
+export interface RedisCheckOptions {
+  /**
+   * Default: required in production and staging, and anywhere when `REQUIRE_REDIS_SESSIONS=true`
+   * (or `createHealth({ requireRedis: true })`); optional in development and test.
+   */
+  readonly required?: boolean;
+  /** Default: the guard's name ('redis'). */
+  readonly name?: string;
+  readonly timeoutMs?: number;
+}
+
+/** Seed wording operators alert on; kept verbatim. */
+const HEALTHY_MESSAGE = 'Redis connection successful';
+
+function consequence(required: boolean, environment: Environment): string {
+  if (required) {
+    return (
+      `CRITICAL: Redis is MANDATORY in ${environment} for multi-worker ` +
+      'session management. Session revocation WILL NOT WORK without Redis. Application startup BLOCKED.'
+    );
+  }
+  return (
+    'WARNING: Running with in-memory fallback (DEVELOPMENT ONLY). Session revocation does NOT work across ' +
+    'multiple workers/servers. DO NOT use in production.'
+  );
+}
+
+/**
+ * Redis is required where the guard fails closed, or wherever the operator demands it. The default
+ * `required` of `redisCheck()`; reuse it for other checks that guard session state.
+ * @example const queue: HealthCheck = { name: 'queue', required: redisRequired, check: pingQueue };
+ */
+export function redisRequired(context: RequirementContext): boolean {
+  return context.requireRedis || isStrictEnvironment(context.environment);
+}
+
+/**
+ * The built-in Redis check: a PING through the guard (so an open circuit answers at once instead
+ * of waiting), plus the breaker's state and failure count and whether the guard is in memory mode.
+ * Pass the guard your other @sec packages use, so the check sees the same breaker; a bare ioredis
+ * client is wrapped in a guard of its own.
+ * @example
+ * const guard = createRedisGuard();
+ * const health = createHealth({ checks: [redisCheck(guard)] });
+ */
+export function redisCheck(redis: RedisGuard | RedisClient, options: RedisCheckOptions = {}): HealthCheck {
+  if (redis === undefined || redis === null || typeof redis !== 'object') {
+    throw new OptionError('redis', 'redisCheck(): pass the RedisGuard (or ioredis client) to check');
+  }
+  checkOptions('redisCheck', options, { required: 'boolean', name: 'string', timeoutMs: positiveInteger });
+  const guard = toGuard(redis);
+  const details = () => {
+    const snapshot = guard.breaker.snapshot();
+    return { circuit_state: snapshot.state, failure_count: snapshot.failureCount, is_mock: guard.isMock };
+  };
+  return {
+    name: options.name ?? guard.name,
+    required: options.required ?? redisRequired,
+    ...(options.timeoutMs !== undefined && { timeoutMs: options.timeoutMs }),
+    componentType: 'datastore',
+    guard,
+    async check({ required, environment }: CheckContext): Promise<CheckOutcome> {
+      if (guard.isMock) {
+        return {
+          healthy: false,
+          message: `Redis is not configured (in-memory mode). ${consequence(required, environment)}`,
+          details: details(),
+        };
+      }
+      try {
+        await guard.ping();
+        return { healthy: true, message: HEALTHY_MESSAGE, details: details() };
+      } catch (error) {
+        const reason = error instanceof Error ? error.message : String(error);
+        return {
+          healthy: false,
+          message: `Redis connection failed: ${reason}. ${consequence(required, environment)}`,
+          details: details(),
+        };
+      }
+    },
+  };
+}

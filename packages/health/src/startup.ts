@@ -1,0 +1,71 @@
+import { checkOptions, nonNegativeInteger, positiveInteger } from '@sec/redis-guard';
+import type { HealthReport } from './check.js';
+import { StartupHealthError } from './errors.js';
+import type { Health } from './health.js';
+
+/**
+ * How long the gate lets a dependency come up (Redis often starts alongside the app).
+ * @example await assertStartupHealthy(health, { waitMs: DEFAULT_STARTUP_WAIT_MS * 2 });
+ */
+export const DEFAULT_STARTUP_WAIT_MS = 5_000;
+/**
+ * Pause between attempts while a required dependency is still down.
+ * @example await assertStartupHealthy(health, { retryMs: DEFAULT_STARTUP_RETRY_MS * 4 });
+ */
+export const DEFAULT_STARTUP_RETRY_MS = 250;
+
+/** @example await assertStartupHealthy(health, { waitMs: 30_000, retryMs: 1_000 }); */
+export interface StartupOptions {
+  /** Keep trying this long before giving up; 0 checks once. Default 5000 ms. */
+  readonly waitMs?: number;
+  /** Pause between attempts. Default 250 ms. */
+  readonly retryMs?: number;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * The boot-time gate. When a required service is down (Redis in production and staging, or
+ * anywhere with REQUIRE_REDIS_SESSIONS=true) it throws a StartupHealthError listing the failed
+ * required services, so the process exits instead of serving requests whose revocations would
+ * not be shared. When only optional services are down (development) it logs a warning and
+ * returns the report.
+ * @example
+ * const health = createHealth({ checks: [redisCheck(guard)] });
+ * await assertStartupHealthy(health, { waitMs: 10_000 }); // throws in production if Redis stays down
+ * app.listen(3000);
+ */
+export async function assertStartupHealthy(
+  health: Health,
+  options: StartupOptions = {},
+): Promise<HealthReport> {
+  checkOptions('assertStartupHealthy', options, { waitMs: nonNegativeInteger, retryMs: positiveInteger });
+  const waitMs = options.waitMs ?? DEFAULT_STARTUP_WAIT_MS;
+  const retryMs = options.retryMs ?? DEFAULT_STARTUP_RETRY_MS;
+  const deadline = Date.now() + waitMs;
+  // A client created a moment ago is still connecting. Waiting for it, rather than retrying the
+  // checks, keeps the boot from recording breaker failures against a Redis that is merely slow to answer.
+  if (waitMs > 0) await Promise.all(health.guards.map((guard) => guard.ready(waitMs).catch(() => undefined)));
+  let report = await health.check({ fresh: true });
+  while (!report.ready && Date.now() + retryMs <= deadline) {
+    await sleep(retryMs);
+    report = await health.check({ fresh: true });
+  }
+  const context = { environment: report.environment, failed_services: report.failedServices };
+  if (!report.ready) {
+    const error = new StartupHealthError(report);
+    health.logger.error(
+      { event: 'service.startup.blocked', ...context, failed_required: report.failedRequired },
+      error.message,
+    );
+    throw error;
+  }
+  if (!report.healthy) {
+    const messages = report.services.filter((s) => !s.healthy).map((s) => `${s.name}: ${s.message}`);
+    health.logger.warn(
+      { event: 'service.startup.degraded', ...context },
+      `Starting with unavailable optional services (${report.environment}): ${messages.join('; ')}`,
+    );
+  }
+  return report;
+}
