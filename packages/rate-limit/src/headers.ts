@@ -1,0 +1,59 @@
+import type { Response } from 'express';
+import type { RateLimitInfo } from './decision.js';
+
+/**
+ * `RateLimit-Policy` member for a limiter, per draft-ietf-httpapi-ratelimit-headers (-10):
+ * a structured-field string naming the policy, `q` the quota and `w` the window in seconds.
+ * @example policyField(info) // '"api";q=100;w=60'
+ */
+export function policyField(info: RateLimitInfo): string {
+  return `"${info.limiter}";q=${info.limit};w=${info.windowSeconds}`;
+}
+
+/**
+ * `RateLimit` member: `r` the remaining quota, `t` the seconds until it resets.
+ * @example stateField(info) // '"api";r=99;t=60'
+ */
+export function stateField(info: RateLimitInfo): string {
+  return `"${info.limiter}";r=${info.remaining};t=${info.resetSeconds}`;
+}
+
+function appendMember(res: Response, field: string, member: string): void {
+  const current = res.getHeader(field);
+  // Several named limiters on one route each add their member to the same structured-field list.
+  res.setHeader(field, current === undefined ? member : `${String(current)}, ${member}`);
+}
+
+/**
+ * Adds this limiter's members to the `RateLimit-Policy` and `RateLimit` response headers.
+ * @example setRateLimitHeaders(res, decision.info);
+ */
+export function setRateLimitHeaders(res: Response, info: RateLimitInfo): void {
+  appendMember(res, 'RateLimit-Policy', policyField(info));
+  appendMember(res, 'RateLimit', stateField(info));
+}
+
+/**
+ * The JSON body of a 429; the same shape as redis-guard's 503 body.
+ * @example res.status(429).json(tooManyRequestsBody('api', 30));
+ */
+export function tooManyRequestsBody(limiter: string, retryAfterSeconds: number): object {
+  return {
+    error: 'too_many_requests',
+    limiter,
+    message: `Too many requests; retry after ${retryAfterSeconds} s`,
+    retry_after: retryAfterSeconds,
+  };
+}
+
+/**
+ * Answers 429 with `Retry-After` and the JSON body.
+ * @example sendTooManyRequests(res, 'login', 900);
+ */
+export function sendTooManyRequests(res: Response, limiter: string, retryAfterSeconds: number): void {
+  res
+    .status(429)
+    .set('Retry-After', String(retryAfterSeconds))
+    .set('Cache-Control', 'no-store')
+    .json(tooManyRequestsBody(limiter, retryAfterSeconds));
+}

@@ -1,0 +1,145 @@
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { checkOptions } from '@sec/redis-guard';
+import type { Express, Request } from 'express';
+import type { RateLimitDecision } from './decision.js';
+import { policyField, stateField, tooManyRequestsBody } from './headers.js';
+import { RATE_LIMIT_SERVICE, type RateLimiter } from './rate-limit.js';
+
+/**
+ * Options of `guardUpgrade()`.
+ * @example guardUpgrade(server, limiter, { app, keyBy: (req) => new URL(req.url ?? '/', 'http://x').searchParams.get('room') ?? undefined });
+ */
+export type GuardUpgradeOptions = Readonly<{
+  /**
+   * The Express app whose `trust proxy` setting applies, so upgrades are keyed by the same
+   * `req.ip` as HTTP requests. Without it the key is the socket's peer address.
+   */
+  app?: Express;
+  /** Key for an upgrade request (no Express middleware has run on it); default: the limiter's own. */
+  keyBy?: (req: IncomingMessage) => string | undefined | Promise<string | undefined>;
+}>;
+
+const STATUS_TEXT = { 429: 'Too Many Requests', 503: 'Service Unavailable' } as const;
+
+function rawResponse(status: 429 | 503, headers: Readonly<Record<string, string>>, body: object): string {
+  const json = JSON.stringify(body);
+  const lines = [
+    `HTTP/1.1 ${status} ${STATUS_TEXT[status]}`,
+    'Connection: close',
+    'Content-Type: application/json; charset=utf-8',
+    `Content-Length: ${Buffer.byteLength(json)}`,
+    'Cache-Control: no-store',
+    ...Object.entries(headers).map(([name, value]) => `${name}: ${value}`),
+  ];
+  return `${lines.join('\r\n')}\r\n\r\n${json}`;
+}
+
+/** Answers on the raw socket and closes it: no 101, no handshake, no WebSocket. */
+function refuse(socket: Duplex, response: string): void {
+  if (socket.destroyed) return;
+  socket.once('finish', () => socket.destroy());
+  socket.end(response);
+}
+
+/** What `check()` sees for an upgrade: the app's request prototype gives `req.ip` with trust proxy. */
+function requestView(req: IncomingMessage, app: Express | undefined): Request {
+  if (!app) return Object.assign(Object.create(req) as object, { ip: req.socket.remoteAddress }) as Request;
+  const view = Object.create(app.request) as Record<string, unknown>;
+  Object.assign(view, {
+    headers: req.headers,
+    socket: req.socket,
+    connection: req.socket,
+    method: req.method,
+    url: req.url,
+    httpVersion: req.httpVersion,
+  });
+  return view as unknown as Request;
+}
+
+/**
+ * Rate-limits WebSocket (or any HTTP `upgrade`) requests on a server before any 'upgrade'
+ * listener sees them: over the limit, the socket gets `429 Too Many Requests` with `Retry-After`
+ * and is closed; Redis unavailable on a fail-closed guard, `503`; allowed, the listeners run as
+ * usual (ws's `handleUpgrade`). Covers listeners added before and after the call. Returns a
+ * function that removes the guard.
+ * @example
+ * import { WebSocketServer } from 'ws';
+ * const server = app.listen(3000);
+ * const wss = new WebSocketServer({ server });
+ * guardUpgrade(server, rateLimit({ redis, name: 'ws-connect', points: 20, duration: 60 }), { app });
+ */
+export function guardUpgrade(
+  server: Server,
+  limiter: RateLimiter,
+  options: GuardUpgradeOptions = {},
+): () => void {
+  checkOptions('guardUpgrade', options, { app: 'function', keyBy: 'function' });
+  const { app, keyBy } = options;
+  const { guard } = limiter;
+
+  async function decide(req: IncomingMessage): Promise<RateLimitDecision> {
+    if (!keyBy) return limiter.check(requestView(req, app));
+    const key = await Promise.resolve()
+      .then(() => keyBy(req))
+      .catch(() => undefined);
+    return key ? limiter.checkKey(key) : limiter.check(requestView(req, app));
+  }
+
+  async function admit(req: IncomingMessage, socket: Duplex): Promise<boolean> {
+    // Until a listener owns the socket, a client reset would be an unhandled 'error' and crash.
+    const ignore = () => undefined;
+    socket.on('error', ignore);
+    const decision = await decide(req);
+    socket.off('error', ignore);
+    if (decision.outcome === 'allowed' || decision.outcome === 'skipped') return !socket.destroyed;
+    if (decision.outcome === 'limited') {
+      guard.report({ type: 'ratelimit.rejected', limiter: limiter.limiterName });
+      const headers = {
+        'Retry-After': String(decision.retryAfterSeconds),
+        'RateLimit-Policy': policyField(decision.info),
+        RateLimit: stateField(decision.info),
+      };
+      refuse(
+        socket,
+        rawResponse(429, headers, tooManyRequestsBody(limiter.limiterName, decision.retryAfterSeconds)),
+      );
+      return false;
+    }
+    const retryAfter = guard.retryAfterSeconds();
+    guard.report({ type: 'unavailable.response', service: RATE_LIMIT_SERVICE });
+    refuse(
+      socket,
+      rawResponse(
+        503,
+        { 'Retry-After': String(retryAfter) },
+        {
+          error: 'service_unavailable',
+          service: RATE_LIMIT_SERVICE,
+          message: `${RATE_LIMIT_SERVICE} is temporarily unavailable; retry after ${retryAfter} s`,
+          retry_after: retryAfter,
+        },
+      ),
+    );
+    return false;
+  }
+
+  const emit = server.emit as (this: Server, event: string | symbol, ...args: unknown[]) => boolean;
+  // Wrapping emit (rather than moving today's listeners) also covers listeners added later,
+  // e.g. a WebSocketServer created after this call.
+  const guarded = function (this: Server, event: string | symbol, ...args: unknown[]): boolean {
+    if (event !== 'upgrade') return emit.call(this, event, ...args);
+    const [req, socket, head] = args as [IncomingMessage, Duplex, Buffer];
+    admit(req, socket).then(
+      (allowed) => {
+        if (allowed) emit.call(this, 'upgrade', req, socket, head);
+      },
+      () => socket.destroy(),
+    );
+    return this.listenerCount('upgrade') > 0;
+  };
+  server.emit = guarded as Server['emit'];
+  return () => {
+    if (server.emit === guarded) server.emit = emit;
+  };
+}

@@ -1,0 +1,81 @@
+import { createServer } from 'node:http';
+import { describe, expect, it } from '@jest/globals';
+import { createRedisGuard, OptionError } from '@sec/redis-guard';
+import { captureLogger } from '@sec/testing';
+import { guardUpgrade, loginLimiter, RateLimitNameError, rateLimit } from '../src/index.js';
+
+const memoryGuard = () =>
+  createRedisGuard({ environment: 'test', mode: 'memory', logger: captureLogger().logger });
+
+describe('options are checked at creation', () => {
+  it('suggests the right name for a typo', () => {
+    expect(() => rateLimit({ redis: memoryGuard(), pionts: 5 } as never)).toThrow(
+      /unknown option "pionts" — did you mean "points"\?/,
+    );
+    expect(() => rateLimit({ redis: memoryGuard(), keyby: () => 'x' } as never)).toThrow(
+      /did you mean "keyBy"/,
+    );
+    expect(() => loginLimiter({ redis: memoryGuard(), maxFailsByIpPerdya: 5 } as never)).toThrow(
+      /did you mean "maxFailsByIpPerDay"/,
+    );
+  });
+
+  it.each([
+    ['points', '10'],
+    ['points', 0],
+    ['points', 1.5],
+    ['points', Number.NaN],
+    ['duration', '60s'],
+    ['duration', -1],
+    ['blockDuration', -5],
+    ['cost', 0],
+    ['cost', '2'],
+    ['ipv6Subnet', 200],
+    ['headers', 'yes'],
+    ['skip', true],
+  ])('rejects %s = %p with an OptionError naming it', (option, value) => {
+    const attempt = () => rateLimit({ redis: memoryGuard(), [option]: value });
+    expect(attempt).toThrow(OptionError);
+    expect(attempt).toThrow(new RegExp(`"${option}"`));
+  });
+
+  it('rejects a fixed cost above the quota', () => {
+    expect(() => rateLimit({ redis: memoryGuard(), points: 5, cost: 6 })).toThrow(
+      /"cost" \(6\) exceeds "points" \(5\)/,
+    );
+  });
+
+  it('rejects connection settings passed as `redis`', () => {
+    expect(() => rateLimit({ redis: { url: 'redis://x' } as never })).toThrow(
+      /RedisGuard .* or an ioredis client/,
+    );
+  });
+
+  it('rejects names that cannot appear in headers and keys', () => {
+    expect(() => rateLimit({ redis: memoryGuard(), name: 'has "quotes"' })).toThrow(RateLimitNameError);
+    expect(() => rateLimit({ redis: memoryGuard(), name: '' })).toThrow(/must be 1-64 characters/);
+  });
+
+  it('refuses two limiters with one name on one guard, allows it on different guards', () => {
+    const guard = memoryGuard();
+    rateLimit({ redis: guard, name: 'api' });
+    let thrown: unknown;
+    try {
+      rateLimit({ redis: guard, name: 'api' });
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(RateLimitNameError);
+    expect(thrown).toMatchObject({ code: 'ERR_SEC_RATE_LIMIT_DUPLICATE_NAME' });
+    expect(() => rateLimit({ redis: memoryGuard(), name: 'api' })).not.toThrow();
+    expect(() => loginLimiter({ redis: guard, name: 'api' })).not.toThrow();
+    expect(() => loginLimiter({ redis: guard, name: 'api' })).toThrow(RateLimitNameError);
+  });
+
+  it('checks guardUpgrade options', () => {
+    const limiter = rateLimit({ redis: memoryGuard() });
+    expect(() => guardUpgrade(createServer(), limiter, { keyby: () => 'x' } as never)).toThrow(
+      /did you mean "keyBy"/,
+    );
+  });
+});
