@@ -1,0 +1,91 @@
+import { promisify } from 'node:util';
+import { deflate, inflate } from 'node:zlib';
+import { type Fernet, fernetInternals } from './fernet.js';
+import { MAX_CLOCK_SKEW_SECONDS, nowSeconds, parseToken } from './token.js';
+
+const deflateAsync = promisify(deflate);
+const inflateAsync = promisify(inflate);
+// Every zlib stream starts with 0x78 ('x'); JSON text never does, so no marker byte is needed.
+const ZLIB_FIRST_BYTE = 0x78;
+
+/**
+ * What a cache entry's token decrypts to. The Redis key and ttl are sealed in with the value, so an
+ * attacker who can write to Redis cannot move user A's entry under user B's key, nor replay an
+ * entry after its ttl: both decrypt fine but fail these checks.
+ */
+interface Envelope {
+  readonly key: string;
+  readonly ttl: number;
+  readonly value: unknown;
+}
+
+/** Why an entry was refused; logged, never returned to callers. */
+export type RefusalReason = 'undecryptable' | 'malformed' | 'wrong-key' | 'stale';
+
+export type Opened =
+  | { readonly ok: true; readonly value: unknown }
+  | { readonly ok: false; readonly reason: RefusalReason };
+
+/**
+ * Serialises, optionally compresses, and encrypts a value for `redisKey`. Serialisation happens
+ * before the first await, so later changes to `value` do not leak into the entry.
+ * @example const token = await sealEntry(fernet, 'cache:users:42', 300, { name: 'Ada' }, undefined);
+ */
+export async function sealEntry(
+  fernet: Fernet,
+  redisKey: string,
+  ttl: number,
+  value: unknown,
+  compressAbove: number | undefined,
+): Promise<string> {
+  const json = JSON.stringify({ key: redisKey, ttl, value } satisfies Envelope);
+  let plaintext: Uint8Array = Buffer.from(json, 'utf8');
+  if (compressAbove !== undefined && plaintext.length >= compressAbove)
+    plaintext = await deflateAsync(plaintext);
+  return fernet.encrypt(plaintext);
+}
+
+/**
+ * Decrypts an entry with any of the keys and checks that it belongs to `redisKey` and is within its
+ * ttl (plus the 60 s clock skew Fernet allows).
+ * @example const opened = await openEntry(fernets, 'cache:users:42', token); if (opened.ok) use(opened.value);
+ */
+export async function openEntry(
+  fernets: readonly Fernet[],
+  redisKey: string,
+  token: string,
+): Promise<Opened> {
+  let data: Buffer;
+  try {
+    data = parseToken(token);
+  } catch {
+    return { ok: false, reason: 'undecryptable' };
+  }
+  const { open } = fernetInternals();
+  let plaintext: Buffer | undefined;
+  for (const fernet of fernets) {
+    plaintext = open(fernet, data);
+    if (plaintext !== undefined) break;
+  }
+  if (plaintext === undefined) return { ok: false, reason: 'undecryptable' };
+  let envelope: Envelope;
+  try {
+    if (plaintext[0] === ZLIB_FIRST_BYTE) plaintext = await inflateAsync(plaintext);
+    envelope = JSON.parse(plaintext.toString('utf8')) as Envelope;
+  } catch {
+    return { ok: false, reason: 'malformed' };
+  }
+  if (
+    typeof envelope !== 'object' ||
+    envelope === null ||
+    !('value' in envelope) ||
+    !Number.isSafeInteger(envelope.ttl)
+  ) {
+    return { ok: false, reason: 'malformed' };
+  }
+  if (envelope.key !== redisKey) return { ok: false, reason: 'wrong-key' };
+  if (data.readBigUInt64BE(1) + BigInt(envelope.ttl) + MAX_CLOCK_SKEW_SECONDS < nowSeconds()) {
+    return { ok: false, reason: 'stale' };
+  }
+  return { ok: true, value: envelope.value };
+}

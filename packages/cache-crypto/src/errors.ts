@@ -1,0 +1,37 @@
+import { ConfigurationError, SecError } from '@sec/redis-guard';
+
+/**
+ * Every code this package throws, for exhaustive handling and the README table.
+ * @example if (error.code === CacheCryptoErrorCode.KeyMissing) console.error('set REDIS_ENCRYPTION_KEY')
+ */
+export const CacheCryptoErrorCode = {
+  InvalidToken: 'ERR_SEC_INVALID_TOKEN',
+  InvalidKey: 'ERR_SEC_CACHE_INVALID_KEY',
+  KeyMissing: 'ERR_SEC_CACHE_KEY_MISSING',
+} as const;
+
+/**
+ * A Fernet token was rejected: malformed, not base64url, wrong version, bad HMAC, bad padding,
+ * expired or from the future. One class and one message for every cause, as in Python's
+ * `cryptography.fernet`, so that callers (and attackers) learn nothing about which check failed.
+ * @example
+ * try { fernet.decrypt(token, { ttl: 60 }) } catch (e) { if (e instanceof InvalidToken) return undefined }
+ */
+export class InvalidToken extends SecError {
+  constructor() {
+    super(CacheCryptoErrorCode.InvalidToken, 'invalid Fernet token');
+  }
+}
+
+/**
+ * A Fernet key is not 32 bytes of strict, padded url-safe base64. The message never contains the key.
+ * @example new Fernet('too-short') // throws InvalidKeyError (ERR_SEC_CACHE_INVALID_KEY)
+ */
+export function invalidKeyError(problem: string, variable?: string): ConfigurationError {
+  return new ConfigurationError(
+    CacheCryptoErrorCode.InvalidKey,
+    `Fernet key ${problem}. A key is 32 random bytes in url-safe base64 with "=" padding (44 characters); ` +
+      "generate one with `sec-redis gen-key` or Python's Fernet.generate_key().",
+    variable,
+  );
+}

@@ -1,0 +1,116 @@
+import { createHash } from 'node:crypto';
+import { checkOptions, OptionError, positiveInteger } from '@sec/redis-guard';
+import type { Request, RequestHandler, Response } from 'express';
+import type { EncryptedCache } from './cache.js';
+
+/**
+ * @example cacheResponse({ cache, ttl: 60, key: (req) => req.path, varyByUser: (req) => req.auth?.sub })
+ */
+export interface CacheResponseOptions {
+  readonly cache: EncryptedCache;
+  /** Seconds; default: the cache's defaultTtl. */
+  readonly ttl?: number;
+  /** The cache key for a request; default: the URL path and query. Hashed before it reaches Redis. */
+  readonly key?: (req: Request) => string;
+  /**
+   * The user an authenticated request belongs to. Without it, authenticated requests are never
+   * cached; with it, each user gets their own entries (the user becomes part of the key).
+   */
+  readonly varyByUser?: (req: Request) => string | undefined;
+  /** Default: an Authorization or Cookie header, or `req.auth` / `req.user` set by an auth middleware. */
+  readonly isAuthenticated?: (req: Request) => boolean;
+}
+
+/**
+ * The `X-Cache` header: served from the cache, produced and stored, or not cacheable.
+ * @example if (res.headers['x-cache'] === ('HIT' satisfies CacheStatus)) hits++;
+ */
+export type CacheStatus = 'HIT' | 'MISS' | 'BYPASS';
+
+const NO_STORE = /(?:^|,)\s*(?:no-store|private)\s*(?:,|$)/i;
+const REQUEST_NO_CACHE = /(?:^|,)\s*(?:no-store|no-cache)\s*(?:,|$)/i;
+// A Vary on anything else means the body depends on a header our key ignores.
+const HARMLESS_VARY = new Set(['accept-encoding', 'origin']);
+
+function defaultIsAuthenticated(req: Request): boolean {
+  const extra = req as Request & { auth?: unknown; user?: unknown };
+  return Boolean(req.headers.authorization || req.headers.cookie || extra.auth || extra.user);
+}
+
+function header(res: Response, name: string): string {
+  const value = res.getHeader(name);
+  return Array.isArray(value) ? value.join(',') : String(value ?? '');
+}
+
+function storable(res: Response): boolean {
+  if (
+    res.statusCode !== 200 ||
+    NO_STORE.test(header(res, 'cache-control')) ||
+    res.getHeader('set-cookie') !== undefined
+  ) {
+    return false;
+  }
+  const vary = header(res, 'vary');
+  return vary === '' || vary.split(',').every((h) => HARMLESS_VARY.has(h.trim().toLowerCase()));
+}
+
+const digest = (text: string) => createHash('sha256').update(text).digest('base64url');
+
+/**
+ * Caches GET JSON responses, encrypted, in an EncryptedCache. Only a 200 sent with `res.json()` is
+ * stored, and never one marked `Cache-Control: no-store`/`private`, setting a cookie, or varying on
+ * a header the key ignores. A request with `Cache-Control: no-store` bypasses the cache; `no-cache`
+ * skips the read but refreshes the entry. Authenticated requests bypass it unless `varyByUser`
+ * names the user. Only the JSON body is replayed, with `X-Cache: HIT`.
+ * @example
+ * app.get('/api/products', cacheResponse({ cache, ttl: 60 }), listProducts);
+ * app.get('/api/me', auth, cacheResponse({ cache, varyByUser: (req) => req.auth?.sub }), showMe);
+ */
+export function cacheResponse(options: CacheResponseOptions): RequestHandler {
+  checkOptions('cacheResponse', options, {
+    cache: 'object',
+    ttl: positiveInteger,
+    key: 'function',
+    varyByUser: 'function',
+    isAuthenticated: 'function',
+  });
+  const { cache, ttl, varyByUser } = options;
+  if (cache === undefined)
+    throw new OptionError('cache', 'cacheResponse(): option "cache" is required (createEncryptedCache())');
+  const keyOf = options.key ?? ((req: Request) => req.originalUrl);
+  const isAuthenticated = options.isAuthenticated ?? defaultIsAuthenticated;
+
+  return async (req, res, next) => {
+    const bypass = () => {
+      res.setHeader('X-Cache', 'BYPASS' satisfies CacheStatus);
+      next();
+    };
+    const directives = String(req.headers['cache-control'] ?? '');
+    if (req.method !== 'GET' || /(?:^|,)\s*no-store\s*(?:,|$)/i.test(directives)) return bypass();
+    let user = '';
+    if (isAuthenticated(req)) {
+      const id = varyByUser?.(req);
+      if (typeof id !== 'string' || id === '') return bypass();
+      user = `u:${digest(id)}:`;
+    }
+    // URLs and user ids may hold PII; Redis only ever sees their hash.
+    const key = `res:${user}${digest(keyOf(req))}`;
+    if (!REQUEST_NO_CACHE.test(directives)) {
+      const body = await cache.get(key);
+      if (body !== undefined) {
+        res.setHeader('X-Cache', 'HIT' satisfies CacheStatus);
+        res.json(body);
+        return;
+      }
+    }
+    res.setHeader('X-Cache', 'MISS' satisfies CacheStatus);
+    const json = res.json.bind(res);
+    res.json = (body: unknown) => {
+      // set() serialises synchronously, so the handler mutating `body` later cannot alter the entry.
+      // set() only rejects for a body JSON cannot hold, which json() below reports to Express itself.
+      if (storable(res) && body !== undefined) cache.set(key, body, ttl).catch(() => undefined);
+      return json(body);
+    };
+    next();
+  };
+}

@@ -1,0 +1,97 @@
+import { OptionError } from '@sec/redis-guard';
+import { InvalidToken } from './errors.js';
+import { type DecryptOptions, Fernet, fernetInternals } from './fernet.js';
+import { checkTime, nowSeconds, parseToken, toTimestamp, toTtl } from './token.js';
+
+/**
+ * Several Fernet keys for rotation, as Python's `MultiFernet`: encrypts with the first, decrypts
+ * with any. The token is decoded and time-checked once, then its HMAC is tried under each key.
+ * @example
+ * const multi = new MultiFernet([new Fernet(newKey), new Fernet(oldKey)]);
+ * const fresh = multi.rotate(oldToken); // same timestamp, now under newKey
+ */
+export class MultiFernet {
+  readonly #fernets: readonly Fernet[];
+
+  /** @param fernets Fernet instances or keys, newest first. */
+  constructor(fernets: Iterable<Fernet | string>) {
+    const list = [...(fernets ?? [])].map((f) => (f instanceof Fernet ? f : new Fernet(f)));
+    if (list.length === 0)
+      throw new OptionError('fernets', 'MultiFernet requires at least one Fernet instance');
+    this.#fernets = list;
+  }
+
+  /** The key that encrypts. */
+  get primary(): Fernet {
+    return this.#fernets[0]!;
+  }
+
+  /**
+   * Encrypts with the first key.
+   * @example multi.encrypt('hello')
+   */
+  encrypt(data: string | Uint8Array): string {
+    return this.primary.encrypt(data);
+  }
+
+  /**
+   * Encrypts with the first key as if at `currentTime` (Unix seconds).
+   * @example multi.encryptAtTime('hello', 499162800)
+   */
+  encryptAtTime(data: string | Uint8Array, currentTime: number | bigint): string {
+    return this.primary.encryptAtTime(data, currentTime);
+  }
+
+  /**
+   * Decrypts with whichever key verifies; InvalidToken when none does.
+   * @example multi.decrypt(token, { ttl: 300 })
+   */
+  decrypt(token: string | Uint8Array, options: DecryptOptions = {}): Buffer {
+    const ttl = options.ttl === undefined ? undefined : toTtl(options.ttl, 'ttl');
+    const data = parseToken(token);
+    if (ttl !== undefined) checkTime(data.readBigUInt64BE(1), ttl, nowSeconds());
+    return this.#open(data);
+  }
+
+  /**
+   * `decrypt` with an explicit ttl and clock.
+   * @example multi.decryptAtTime(token, 60, 499162801)
+   */
+  decryptAtTime(token: string | Uint8Array, ttl: number, currentTime: number | bigint): Buffer {
+    const checkedTtl = toTtl(ttl, 'ttl');
+    const now = toTimestamp(currentTime, 'currentTime');
+    const data = parseToken(token);
+    checkTime(data.readBigUInt64BE(1), checkedTtl, now);
+    return this.#open(data);
+  }
+
+  /**
+   * The creation time of a token that any key verifies.
+   * @example multi.extractTimestamp(token) // 499162800n
+   */
+  extractTimestamp(token: string | Uint8Array): bigint {
+    const data = parseToken(token);
+    const { verifies } = fernetInternals();
+    if (!this.#fernets.some((f) => verifies(f, data))) throw new InvalidToken();
+    return data.readBigUInt64BE(1);
+  }
+
+  /**
+   * Re-encrypts a token under the first key, keeping its original timestamp (so its age, and any
+   * ttl applied later, are unchanged). No ttl check, as in Python: rotation must reach old tokens.
+   * @example await redis.set(key, multi.rotate(await redis.get(key)))
+   */
+  rotate(token: string | Uint8Array): string {
+    const data = parseToken(token);
+    return fernetInternals().seal(this.primary, this.#open(data), data.readBigUInt64BE(1));
+  }
+
+  #open(data: Buffer): Buffer {
+    const { open } = fernetInternals();
+    for (const fernet of this.#fernets) {
+      const plaintext = open(fernet, data);
+      if (plaintext !== undefined) return plaintext;
+    }
+    throw new InvalidToken();
+  }
+}

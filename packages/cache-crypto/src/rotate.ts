@@ -1,0 +1,110 @@
+import { createHash } from 'node:crypto';
+import { checkOptions, positiveInteger } from '@sec/redis-guard';
+import { cacheInternals, type EncryptedCache } from './cache.js';
+import { InvalidToken } from './errors.js';
+import { fernetInternals } from './fernet.js';
+import { MultiFernet } from './multi-fernet.js';
+import { parseToken } from './token.js';
+
+/**
+ * Keys asked for per SCAN call (Redis's COUNT hint) and re-encrypted concurrently.
+ * @example rotateNamespace(cache, { batchSize: DEFAULT_ROTATION_BATCH_SIZE * 5 })
+ */
+export const DEFAULT_ROTATION_BATCH_SIZE = 100;
+
+/**
+ * @example rotateNamespace(cache, { batchSize: 500, cursor: saved, onProgress: (p) => save(p.cursor) })
+ */
+export interface RotateNamespaceOptions {
+  /** SCAN COUNT hint and the number of entries handled at once; default 100. */
+  readonly batchSize?: number;
+  /** Resume from the `cursor` of an earlier run's last progress event or result. */
+  readonly cursor?: string;
+  /** Called after every batch; its `cursor` is where a later run resumes. */
+  readonly onProgress?: (progress: RotationProgress) => void;
+  /** Stops after the current batch; the result's `cursor` resumes the run. */
+  readonly signal?: AbortSignal;
+}
+
+/**
+ * Counts so far in this run, and where to resume.
+ * @example onProgress: (p) => console.log(`${p.rotated} rotated, resume at ${p.cursor}`)
+ */
+export interface RotationProgress {
+  /** Keys the scan returned so far in this run (SCAN may return a key twice; rotating is idempotent). */
+  readonly scanned: number;
+  /** Re-encrypted under the newest key, with their timestamp and TTL kept. */
+  readonly rotated: number;
+  /** Already under the newest key. */
+  readonly current: number;
+  /** Expired, deleted or rewritten by the application between our read and our write: left as they are. */
+  readonly skipped: number;
+  /** Decrypt with none of the keys (tampered, or a key was removed too early): left as they are, logged. */
+  readonly invalid: number;
+  /** Opaque resume point; undefined when the whole namespace has been walked. */
+  readonly cursor: string | undefined;
+}
+
+/**
+ * @example const { complete, cursor } = await rotateNamespace(cache, { signal });
+ */
+export interface RotationResult extends RotationProgress {
+  /** True when every node was walked; false when stopped by `signal`. */
+  readonly complete: boolean;
+}
+
+type Outcome = 'rotated' | 'current' | 'skipped' | 'invalid';
+
+/**
+ * Re-encrypts every entry of the cache's namespace with its newest key, using SCAN (never KEYS) on
+ * every master of a Cluster. Each write is a compare-and-set that keeps the entry's TTL, so a value
+ * the application writes meanwhile is never overwritten. Resumable and safe to run twice.
+ * @example
+ * const result = await rotateNamespace(cache, { onProgress: (p) => console.log(p.rotated, p.cursor) });
+ */
+export async function rotateNamespace(
+  cache: EncryptedCache,
+  options: RotateNamespaceOptions = {},
+): Promise<RotationResult> {
+  checkOptions('rotateNamespace', options, {
+    batchSize: positiveInteger,
+    cursor: 'string',
+    onProgress: 'function',
+    signal: 'object',
+  });
+  const { store, fernets, logger, pattern } = cacheInternals(cache);
+  const multi = new MultiFernet(fernets);
+  const { verifies } = fernetInternals();
+  const batchSize = options.batchSize ?? DEFAULT_ROTATION_BATCH_SIZE;
+  const counts = { scanned: 0, rotated: 0, current: 0, skipped: 0, invalid: 0 };
+
+  const rotateOne = async (key: string): Promise<Outcome> => {
+    const token = await store.get(key);
+    if (token === null) return 'skipped';
+    try {
+      if (verifies(multi.primary, parseToken(token))) return 'current';
+      return (await store.replaceIfUnchanged(key, token, multi.rotate(token))) ? 'rotated' : 'skipped';
+    } catch (error) {
+      if (!(error instanceof InvalidToken)) throw error;
+      const id = createHash('sha256').update(key).digest('hex').slice(0, 12);
+      logger.warn(
+        { event: 'cache.rotation_invalid', namespace: cache.namespace, key: id },
+        'entry decrypts with none of the keys; left unchanged',
+      );
+      return 'invalid';
+    }
+  };
+
+  let cursor = options.cursor;
+  let started = false;
+  while (!started || cursor !== undefined) {
+    if (options.signal?.aborted) return { ...counts, cursor, complete: false };
+    started = true;
+    const page = await store.scan(cursor, pattern, batchSize);
+    for (const outcome of await Promise.all(page.keys.map(rotateOne))) counts[outcome]++;
+    counts.scanned += page.keys.length;
+    cursor = page.cursor;
+    options.onProgress?.({ ...counts, cursor });
+  }
+  return { ...counts, cursor: undefined, complete: true };
+}

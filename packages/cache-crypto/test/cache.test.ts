@@ -1,0 +1,211 @@
+import { inflateSync } from 'node:zlib';
+import { afterAll, describe, expect, it } from '@jest/globals';
+import { ConfigurationError, createRedisGuard, OptionError, type RedisGuard } from '@sec/redis-guard';
+import { captureLogger } from '@sec/testing';
+import { Redis } from 'ioredis';
+import { cacheInternals } from '../src/cache.js';
+import { createEncryptedCache, Fernet, MultiFernet } from '../src/index.js';
+
+const KEY = Fernet.generateKey();
+
+function memoryCache(extra: Partial<Parameters<typeof createEncryptedCache>[0]> = {}) {
+  const log = captureLogger();
+  const guard = createRedisGuard({ mode: 'memory', environment: 'test', logger: log.logger });
+  const cache = createEncryptedCache({
+    redis: guard,
+    keys: KEY,
+    namespace: 'unit',
+    logger: log.logger,
+    ...extra,
+  });
+  return { cache, log };
+}
+
+const guards: RedisGuard[] = [];
+afterAll(async () => {
+  await Promise.all(guards.map((g) => g.close()));
+});
+
+/** A production guard whose client never connects: enough to check start-up rules. */
+function productionGuard() {
+  const client = new Redis({ lazyConnect: true, enableOfflineQueue: false });
+  const guard = createRedisGuard({ client, environment: 'production', logger: captureLogger().logger });
+  guards.push(guard);
+  return guard;
+}
+
+describe('createEncryptedCache start-up checks', () => {
+  it('refuses to start in production without REDIS_ENCRYPTION_KEY', () => {
+    const create = () => createEncryptedCache({ redis: productionGuard(), namespace: 'n', env: {} });
+    expect(create).toThrow(ConfigurationError);
+    expect(create).toThrow(
+      expect.objectContaining({ code: 'ERR_SEC_CACHE_KEY_MISSING', variable: 'REDIS_ENCRYPTION_KEY' }),
+    );
+  });
+
+  it('refuses an invalid REDIS_ENCRYPTION_KEY in production without echoing it', () => {
+    const bad = 'c2hvcnQta2V5LW5vdC0zMi1ieXRlcw==';
+    let caught: unknown;
+    try {
+      createEncryptedCache({ redis: productionGuard(), namespace: 'n', env: { REDIS_ENCRYPTION_KEY: bad } });
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toMatchObject({ code: 'ERR_SEC_CACHE_INVALID_KEY', variable: 'REDIS_ENCRYPTION_KEY' });
+    expect((caught as Error).message).not.toContain(bad);
+  });
+
+  it('reads several comma-separated keys, newest first, from REDIS_ENCRYPTION_KEY', async () => {
+    const newer = Fernet.generateKey();
+    const { cache } = memoryCache({ keys: undefined, env: { REDIS_ENCRYPTION_KEY: `${newer}, ${KEY}` } });
+    await cache.set('k', 1);
+    const token = (await cacheInternals(cache).store.get('cache:unit:k'))!;
+    expect(new Fernet(newer).decrypt(token)).toBeDefined();
+  });
+
+  it('refuses an invalid key in the keys option, in any environment, naming its position', () => {
+    expect(() => memoryCache({ keys: [KEY, 'nope'] })).toThrow(
+      expect.objectContaining({ code: 'ERR_SEC_CACHE_INVALID_KEY', variable: 'keys[1]' }),
+    );
+    expect(() => memoryCache({ keys: [] })).toThrow(ConfigurationError);
+  });
+
+  it('uses a random per-process key in development and says so', () => {
+    const { log } = memoryCache({ keys: undefined, env: {} });
+    expect(log.records.some((r) => (r.obj as { event?: string }).event === 'cache.ephemeral_key')).toBe(true);
+  });
+
+  it('validates options once, with suggestions for typos', () => {
+    expect(() => memoryCache({ defualtTtl: 5 } as never)).toThrow(/did you mean "defaultTtl"/);
+    expect(() => memoryCache({ namespace: 'a:b' })).toThrow(OptionError);
+    expect(() => memoryCache({ namespace: 'a*' })).toThrow(OptionError);
+    expect(() => memoryCache({ defaultTtl: 0 })).toThrow(OptionError);
+    expect(() => createEncryptedCache({ keys: KEY } as never)).toThrow(/namespace/);
+  });
+});
+
+describe('EncryptedCache in memory mode', () => {
+  it('stores JSON values encrypted, readable with the key', async () => {
+    const { cache } = memoryCache();
+    const value = { name: 'Ada Lovelace', born: 1815, tags: ['math'], nested: { ok: true, none: null } };
+    expect(await cache.set('user:1', value)).toBe(true);
+    expect(await cache.get('user:1')).toEqual(value);
+    expect(await cache.get('user:2')).toBeUndefined();
+    const token = (await cacheInternals(cache).store.get('cache:unit:user:1'))!;
+    expect(token).not.toContain('Ada');
+    expect(JSON.parse(new Fernet(KEY).decrypt(token).toString())).toEqual({
+      key: 'cache:unit:user:1',
+      ttl: 300,
+      value,
+    });
+    expect(await cache.del('user:1')).toBe(true);
+    expect(await cache.get('user:1')).toBeUndefined();
+    expect(await cache.del('user:1')).toBe(false);
+  });
+
+  it('stores null and falsy values as hits', async () => {
+    const { cache } = memoryCache();
+    await cache.set('null', null);
+    await cache.set('zero', 0);
+    expect(await cache.get('null')).toBeNull();
+    expect(await cache.get('zero')).toBe(0);
+  });
+
+  it('refuses undefined values, bad keys and bad ttls', async () => {
+    const { cache } = memoryCache();
+    await expect(cache.set('k', undefined)).rejects.toThrow(OptionError);
+    await expect(cache.set('', 1)).rejects.toThrow(OptionError);
+    await expect(cache.set('x'.repeat(1025), 1)).rejects.toThrow(OptionError);
+    await expect(cache.set('k', 1, 1.5)).rejects.toThrow(OptionError);
+    await expect(cache.wrap('k', -1, () => 1)).rejects.toThrow(OptionError);
+    await expect(cache.set('k', { n: 1n })).rejects.toThrow(TypeError);
+  });
+
+  it('compresses only above compressAbove, and still round-trips', async () => {
+    const { cache } = memoryCache({ compressAbove: 100 });
+    const big = { text: 'a'.repeat(5000) };
+    await cache.set('big', big);
+    await cache.set('small', { t: 1 });
+    const { store } = cacheInternals(cache);
+    const bigPlain = new Fernet(KEY).decrypt((await store.get('cache:unit:big'))!);
+    expect(bigPlain[0]).toBe(0x78);
+    expect(JSON.parse(inflateSync(bigPlain).toString()).value).toEqual(big);
+    expect(new Fernet(KEY).decrypt((await store.get('cache:unit:small'))!)[0]).toBe('{'.charCodeAt(0));
+    expect(await cache.get('big')).toEqual(big);
+  });
+
+  it('does not compress by default', async () => {
+    const { cache } = memoryCache();
+    await cache.set('big', { text: 'a'.repeat(5000) });
+    const token = (await cacheInternals(cache).store.get('cache:unit:big'))!;
+    expect(new Fernet(KEY).decrypt(token)[0]).toBe('{'.charCodeAt(0));
+  });
+
+  it('reads entries written under an older key once the new key is added first', async () => {
+    const oldKey = Fernet.generateKey();
+    const guard = createRedisGuard({ mode: 'memory', environment: 'test', logger: captureLogger().logger });
+    const before = createEncryptedCache({ redis: guard, keys: oldKey, namespace: 'rot' });
+    await before.set('k', 'v');
+    const after = createEncryptedCache({ redis: guard, keys: [KEY, oldKey], namespace: 'rot' });
+    // Memory stores are per cache; copy the entry across as Redis would share it.
+    const token = (await cacheInternals(before).store.get('cache:rot:k'))!;
+    await cacheInternals(after).store.set('cache:rot:k', token, 10_000);
+    expect(await after.get('k')).toBe('v');
+    expect(new MultiFernet([oldKey]).decrypt(token)).toBeDefined();
+  });
+});
+
+describe('wrap (cache-aside)', () => {
+  it('runs one producer per key for concurrent callers, then serves the cached value', async () => {
+    const { cache } = memoryCache();
+    let calls = 0;
+    const producer = async () => {
+      calls++;
+      await new Promise((r) => setTimeout(r, 20));
+      return { n: calls };
+    };
+    const results = await Promise.all(Array.from({ length: 25 }, () => cache.wrap('shared', 60, producer)));
+    expect(calls).toBe(1);
+    expect(results.every((r) => r.n === 1)).toBe(true);
+    expect(await cache.wrap('shared', 60, producer)).toEqual({ n: 1 });
+    expect(calls).toBe(1);
+    await cache.wrap('other', 60, producer);
+    expect(calls).toBe(2);
+  });
+
+  it('lets every waiter see a producer failure, caches nothing, and retries next time', async () => {
+    const { cache } = memoryCache();
+    let calls = 0;
+    const failing = async () => {
+      calls++;
+      throw new Error('db down');
+    };
+    const settled = await Promise.allSettled([cache.wrap('f', 60, failing), cache.wrap('f', 60, failing)]);
+    expect(settled.map((s) => s.status)).toEqual(['rejected', 'rejected']);
+    expect(calls).toBe(1);
+    expect(await cache.wrap('f', 60, () => 'ok')).toBe('ok');
+  });
+
+  it('does not cache a producer result that a del() superseded', async () => {
+    const { cache } = memoryCache();
+    let release!: () => void;
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    const pending = cache.wrap('p', 60, async () => {
+      await gate;
+      return 'stale';
+    });
+    await new Promise((r) => setTimeout(r, 5));
+    await cache.del('p');
+    release();
+    expect(await pending).toBe('stale');
+    expect(await cache.get('p')).toBeUndefined();
+  });
+
+  it('does not cache undefined', async () => {
+    const { cache } = memoryCache();
+    expect(await cache.wrap('u', 60, () => undefined)).toBeUndefined();
+    expect(await cache.get('u')).toBeUndefined();
+  });
+});

@@ -1,0 +1,172 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { createRedisGuard, type RedisGuard } from '@sec/redis-guard';
+import {
+  captureLogger,
+  type RedisClusterHandle,
+  type RedisServer,
+  startCluster,
+  startRedis,
+} from '@sec/testing';
+import { Cluster, Redis } from 'ioredis';
+import { cacheInternals } from '../src/cache.js';
+import { createEncryptedCache, Fernet, type RotationProgress, rotateNamespace } from '../src/index.js';
+
+const OLD = Fernet.generateKey();
+const NEW = Fernet.generateKey();
+
+describe('rotateNamespace on a real Redis', () => {
+  let server: RedisServer;
+  let raw: Redis;
+  const guards: RedisGuard[] = [];
+  const cacheWith = async (namespace: string, keys: string[]) => {
+    const log = captureLogger();
+    const guard = createRedisGuard({ config: { url: server.url }, environment: 'test', logger: log.logger });
+    guards.push(guard);
+    await guard.ready();
+    return { cache: createEncryptedCache({ redis: guard, keys, namespace, logger: log.logger }), log };
+  };
+  const fill = async (namespace: string, count: number, ttl = 600) => {
+    const { cache } = await cacheWith(namespace, [OLD]);
+    await Promise.all(
+      Array.from({ length: count }, (_, i) => cache.set(`item:${i}`, { i, pii: `person-${i}` }, ttl)),
+    );
+  };
+
+  beforeAll(async () => {
+    server = await startRedis();
+    raw = new Redis({ port: server.port });
+  });
+  afterAll(async () => {
+    raw?.disconnect();
+    await Promise.all(guards.map((g) => g.close()));
+    await server?.stop();
+  });
+
+  it('re-encrypts every entry under the newest key, keeping timestamps, TTLs and other namespaces', async () => {
+    await fill('rot', 250);
+    await fill('untouched', 5);
+    await raw.set('cache:rot:no-ttl-elsewhere', new Fernet(OLD).encrypt('x'));
+    await raw.persist('cache:rot:no-ttl-elsewhere');
+    const before = new Map<string, { ts: bigint; pttl: number }>();
+    for (let i = 0; i < 250; i++) {
+      const key = `cache:rot:item:${i}`;
+      before.set(key, {
+        ts: new Fernet(OLD).extractTimestamp((await raw.get(key))!),
+        pttl: await raw.pttl(key),
+      });
+    }
+    const untouched = await raw.get('cache:untouched:item:0');
+    const { cache } = await cacheWith('rot', [NEW, OLD]);
+    const progress: RotationProgress[] = [];
+    const result = await rotateNamespace(cache, { batchSize: 40, onProgress: (p) => progress.push(p) });
+
+    expect(result).toMatchObject({ complete: true, cursor: undefined, rotated: 251, invalid: 0 });
+    expect(progress.length).toBeGreaterThan(1);
+    expect(progress.at(-1)).toMatchObject({ rotated: 251, cursor: undefined });
+    for (const [key, { ts, pttl }] of before) {
+      const token = (await raw.get(key))!;
+      expect(new Fernet(NEW).extractTimestamp(token)).toBe(ts);
+      const after = await raw.pttl(key);
+      expect(after).toBeLessThanOrEqual(pttl);
+      expect(after).toBeGreaterThan(pttl - 10_000);
+    }
+    expect(await raw.pttl('cache:rot:no-ttl-elsewhere')).toBe(-1);
+    expect(await raw.get('cache:untouched:item:0')).toBe(untouched);
+    // The old key can be removed now.
+    const { cache: newOnly } = await cacheWith('rot', [NEW]);
+    expect(await newOnly.get('item:17')).toEqual({ i: 17, pii: 'person-17' });
+
+    const again = await rotateNamespace(cache);
+    expect(again).toMatchObject({ rotated: 0, current: 251, complete: true });
+  });
+
+  it('stops on a signal and resumes from the cursor', async () => {
+    await fill('resume', 300);
+    const { cache } = await cacheWith('resume', [NEW, OLD]);
+    const controller = new AbortController();
+    const first = await rotateNamespace(cache, {
+      batchSize: 50,
+      signal: controller.signal,
+      onProgress: () => controller.abort(),
+    });
+    expect(first.complete).toBe(false);
+    expect(first.cursor).toEqual(expect.any(String));
+    expect(first.rotated).toBeGreaterThan(0);
+    expect(first.rotated).toBeLessThan(300);
+    const second = await rotateNamespace(cache, { batchSize: 50, cursor: first.cursor! });
+    expect(second.complete).toBe(true);
+    expect(first.rotated + second.rotated).toBe(300);
+    const keys = await raw.keys('cache:resume:*');
+    for (const key of keys) expect(new Fernet(NEW).decrypt((await raw.get(key))!)).toBeDefined();
+  });
+
+  it('leaves undecryptable entries alone, counts and logs them', async () => {
+    await fill('bad', 3);
+    await raw.set('cache:bad:forged', new Fernet(Fernet.generateKey()).encrypt('x'), 'EX', 60);
+    const { cache, log } = await cacheWith('bad', [NEW, OLD]);
+    const result = await rotateNamespace(cache);
+    expect(result).toMatchObject({ rotated: 3, invalid: 1 });
+    expect(log.messages('warn').some((m) => m.includes('none of the keys'))).toBe(true);
+    expect(log.text()).not.toContain('forged');
+  });
+
+  it('never overwrites a value written after it was read (compare-and-set keeping the TTL)', async () => {
+    const { cache } = await cacheWith('cas', [NEW, OLD]);
+    const { store } = cacheInternals(cache);
+    await raw.set('cache:cas:k', 'written-by-app', 'EX', 500);
+    expect(await store.replaceIfUnchanged('cache:cas:k', 'what-rotation-read', 'rotated')).toBe(false);
+    expect(await raw.get('cache:cas:k')).toBe('written-by-app');
+    expect(await store.replaceIfUnchanged('cache:cas:k', 'written-by-app', 'rotated')).toBe(true);
+    expect(await raw.get('cache:cas:k')).toBe('rotated');
+    expect(await raw.ttl('cache:cas:k')).toBeGreaterThan(490);
+    await raw.script('FLUSH');
+    expect(await store.replaceIfUnchanged('cache:cas:k', 'rotated', 'again')).toBe(true);
+  });
+
+  it('validates its options', async () => {
+    const { cache } = await cacheWith('opts', [NEW]);
+    await expect(rotateNamespace(cache, { bachSize: 5 } as never)).rejects.toThrow(
+      /did you mean "batchSize"/,
+    );
+    await expect(rotateNamespace({} as never)).rejects.toThrow(/createEncryptedCache/);
+  });
+});
+
+describe('rotateNamespace on a 3-master Redis Cluster', () => {
+  let cluster: RedisClusterHandle;
+  let client: Cluster;
+  let guard: RedisGuard;
+
+  beforeAll(async () => {
+    cluster = await startCluster({ masters: 3 });
+    client = new Cluster([...cluster.startupNodes], { enableOfflineQueue: true });
+    guard = createRedisGuard({ client, environment: 'test', logger: captureLogger().logger });
+    await guard.ready(10_000);
+  }, 60_000);
+  afterAll(async () => {
+    await guard?.close();
+    client?.disconnect();
+    await cluster?.stop();
+  });
+
+  it('spreads entries over every master and rotates them all', async () => {
+    const old = createEncryptedCache({ redis: guard, keys: [OLD], namespace: 'clustered' });
+    await Promise.all(Array.from({ length: 300 }, (_, i) => old.set(`k:${i}`, i, 600)));
+    const perMaster = await Promise.all(client.nodes('master').map((node) => node.dbsize()));
+    expect(perMaster).toHaveLength(3);
+    for (const count of perMaster) expect(count).toBeGreaterThan(0);
+
+    const cache = createEncryptedCache({ redis: guard, keys: [NEW, OLD], namespace: 'clustered' });
+    const cursors: (string | undefined)[] = [];
+    const result = await rotateNamespace(cache, {
+      batchSize: 100,
+      onProgress: (p) => cursors.push(p.cursor),
+    });
+    expect(result).toMatchObject({ complete: true, rotated: 300, invalid: 0 });
+    const hosts = new Set(cursors.filter((c) => c !== undefined).map((c) => c.split('#')[0]));
+    expect(hosts.size).toBeGreaterThanOrEqual(2);
+    const newOnly = createEncryptedCache({ redis: guard, keys: [NEW], namespace: 'clustered' });
+    const values = await Promise.all(Array.from({ length: 300 }, (_, i) => newOnly.get(`k:${i}`)));
+    expect(values).toEqual(Array.from({ length: 300 }, (_, i) => i));
+  });
+});
