@@ -89,8 +89,13 @@ function build(config: ResolvedRedisConfig, source: RedisConnectionConfig): Redi
       config.hosts.map((h) => ({ host: h.host, port: h.port })),
       {
         redisOptions: options,
+        // Not ready means no slot map: reject at once rather than park the command. A node that is
+        // still connecting is handled by ioredis itself (a bounded retry, not the offline queue).
         enableOfflineQueue: false,
-        enableAutoPipelining: true,
+        // The auto-pipeline rejects a cross-slot command with a plain Error before Redis sees it,
+        // which reads as an outage and would open the breaker for every route; without it the
+        // server answers CROSSSLOT, a ReplyError the guard treats as the caller's bug.
+        enableAutoPipelining: false,
         clusterRetryStrategy: (times: number) => Math.min(times * 100, MAX_RECONNECT_DELAY_MS),
         // Managed services present TLS certificates for their DNS names, not for the node IPs.
         ...(config.tls && {
@@ -108,6 +113,9 @@ function build(config: ResolvedRedisConfig, source: RedisConnectionConfig): Redi
       ...(source.sentinelPassword !== undefined && { sentinelPassword: source.sentinelPassword }),
       ...(config.tls && { enableTLSForSentinelMode: true, sentinelTLS: options.tls! }),
       sentinelRetryStrategy: (times: number) => Math.min(times * 100, MAX_RECONNECT_DELAY_MS),
+      // Without it a sentinel that accepts but never answers stalls every reconnect for ever,
+      // instead of being skipped for the next one.
+      sentinelCommandTimeout: source.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS,
     });
   }
   const host = config.hosts[0]!;
@@ -176,12 +184,23 @@ function logErrorsOnce(
   description: string,
 ): void {
   const seen = new Set<string>();
-  client.on('error', (error: unknown) => {
+  const logOnce = (error: unknown, node?: string) => {
     const safe = scrubError(error, secrets);
-    if (seen.has(safe.message)) return;
-    seen.add(safe.message);
-    logger.error({ event: 'redis.error', redis: description, err: safe }, `Redis error: ${safe.message}`);
-  });
+    // Sentinel retries say "Retrying from scratch after 300ms": one outage, one line.
+    const key = `${node ?? ''} ${safe.message.replace(/\d+ ?ms\b/g, 'N ms')}`;
+    if (seen.has(key)) return;
+    seen.add(key);
+    const where = node === undefined ? '' : ` (node ${node})`;
+    logger.error(
+      { event: 'redis.error', redis: description, ...(node !== undefined && { node }), err: safe },
+      `Redis error${where}: ${safe.message}`,
+    );
+  };
+  client.on('error', (error: unknown) => logOnce(error));
+  // A Cluster reports only "Failed to refresh slots cache." as 'error'; the cause (WRONGPASS, a TLS
+  // failure, a refused connection) arrives per node.
+  if (client instanceof Cluster)
+    client.on('node error', (error: unknown, node: string) => logOnce(error, node));
   client.on('ready', () => {
     if (seen.size > 0) logger.info({ event: 'redis.ready', redis: description }, 'Redis connection restored');
     seen.clear();

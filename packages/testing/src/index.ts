@@ -3,5 +3,12 @@ export { type RedisClusterHandle, type RedisClusterOptions, startCluster } from 
 export { freePort, RESERVED_REDIS_PORT } from './ports.js';
 export { type CliTarget, redisCli, waitFor } from './redis-cli.js';
 export { type AclUser, type RedisServer, type RedisServerOptions, startRedis } from './redis-server.js';
+export {
+  DEFAULT_SENTINEL_NAME,
+  type HostAndPort,
+  type RedisSentinelHandle,
+  type RedisSentinelOptions,
+  startSentinel,
+} from './sentinel.js';
 export { sharedPath, skipWithoutShared } from './shared.js';
 export { makeTlsMaterial, type TlsMaterial } from './tls.js';

@@ -16,8 +16,14 @@ export interface AclUser {
 export interface RedisServerOptions {
   /** `requirepass` for the default user. */
   readonly password?: string;
-  /** TLS-only server (`port 0`, `tls-port`); `clientAuth` also demands a client certificate. */
-  readonly tls?: boolean | { readonly clientAuth?: boolean };
+  /**
+   * TLS-only server (`port 0`, `tls-port`); `clientAuth` also demands a client certificate.
+   * `material` reuses certificates from `makeTlsMaterial`, so servers that talk to each other
+   * (replication, Sentinel) trust one CA.
+   */
+  readonly tls?: boolean | { readonly clientAuth?: boolean; readonly material?: TlsMaterial };
+  /** Run as a Sentinel (`redis-server <conf> --sentinel`); `config` then holds the `sentinel ...` lines. */
+  readonly sentinel?: boolean;
   /** Extra ACL users. */
   readonly users?: readonly AclUser[];
   /** Further redis.conf directives, e.g. `{ 'cluster-enabled': 'yes' }`. */
@@ -42,6 +48,8 @@ export interface RedisServer {
 }
 
 const READY = /Ready to accept connections/;
+// Sentinel never prints READY; it listens before it logs its ID.
+const SENTINEL_READY = /Sentinel ID is/;
 const STARTUP_TIMEOUT_MS = 10_000;
 
 function configText(
@@ -82,9 +90,11 @@ function configText(
   return `${lines.join('\n')}\n`;
 }
 
-function launch(confFile: string): Promise<ChildProcess> {
+function launch(confFile: string, sentinel = false): Promise<ChildProcess> {
+  const ready = sentinel ? SENTINEL_READY : READY;
   return new Promise((resolve, reject) => {
-    const child = spawn('redis-server', [confFile], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const args = sentinel ? [confFile, '--sentinel'] : [confFile];
+    const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
     track(child);
     let output = '';
     const timer = setTimeout(() => {
@@ -93,7 +103,7 @@ function launch(confFile: string): Promise<ChildProcess> {
     }, STARTUP_TIMEOUT_MS);
     const onData = (chunk: Buffer) => {
       output += chunk.toString();
-      if (READY.test(output)) {
+      if (ready.test(output)) {
         clearTimeout(timer);
         child.stdout?.off('data', onData);
         child.stdout?.resume();
@@ -123,12 +133,14 @@ function launch(confFile: string): Promise<ChildProcess> {
  */
 export async function startRedis(options: RedisServerOptions = {}, fixedPort?: number): Promise<RedisServer> {
   const dir = await mkdtemp(join(tmpdir(), 'sec-redis-'));
-  const tls = options.tls ? await makeTlsMaterial(dir) : undefined;
+  const shared = typeof options.tls === 'object' ? options.tls.material : undefined;
+  const tls = options.tls ? (shared ?? (await makeTlsMaterial(dir))) : undefined;
   const port = fixedPort ?? (await freePort());
   if (port === RESERVED_REDIS_PORT) throw new Error('the harness never uses port 6379');
   const confFile = join(dir, 'redis.conf');
   await writeFile(confFile, configText(port, dir, options, tls));
-  let child: ChildProcess | undefined = await launch(confFile);
+  const sentinel = options.sentinel === true;
+  let child: ChildProcess | undefined = await launch(confFile, sentinel);
 
   return {
     host: '127.0.0.1',
@@ -145,7 +157,7 @@ export async function startRedis(options: RedisServerOptions = {}, fixedPort?: n
     },
     async restart() {
       if (child) await stopChild(child, 'SIGKILL');
-      child = await launch(confFile);
+      child = await launch(confFile, sentinel);
     },
     async stop() {
       if (child) await stopChild(child, 'SIGKILL');
