@@ -1,6 +1,6 @@
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { checkOptions } from '@sec/redis-guard';
+import { checkOptions, unavailableBody } from '@sec/redis-guard';
 import type { Express, Request } from 'express';
 import type { RateLimitDecision } from './decision.js';
 import { policyField, stateField, tooManyRequestsBody } from './headers.js';
@@ -113,12 +113,7 @@ export function guardUpgrade(
       rawResponse(
         503,
         { 'Retry-After': String(retryAfter) },
-        {
-          error: 'service_unavailable',
-          service: RATE_LIMIT_SERVICE,
-          message: `${RATE_LIMIT_SERVICE} is temporarily unavailable; retry after ${retryAfter} s`,
-          retry_after: retryAfter,
-        },
+        unavailableBody(RATE_LIMIT_SERVICE, retryAfter),
       ),
     );
     return false;

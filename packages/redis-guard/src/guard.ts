@@ -103,6 +103,8 @@ function unavailable(
 export function isOutageError(error: unknown): boolean {
   if (!(error instanceof Error)) return true;
   if (error instanceof RedisUnavailableError) return true;
+  // ioredis's own verdict on a cross-slot pipeline is a caller bug, not a Redis outage.
+  if (/should belong to the same slot/.test(error.message)) return false;
   if (error.name !== 'ReplyError') return true;
   return /^(NOAUTH|WRONGPASS|LOADING|MASTERDOWN|CLUSTERDOWN|READONLY|TRYAGAIN|BUSY)/.test(error.message);
 }
@@ -287,7 +289,7 @@ export function createRedisGuard(options: RedisGuardOptions = {}): RedisGuard {
         if (Date.now() > deadline || client.status === 'end') {
           throw new SecError(
             Code.ConnectFailed,
-            `Redis did not become ready within ${timeoutMs} ms (status ${client.status}). Check REDIS_URL, the password and TLS settings; run \`sec-redis check\`.`,
+            `Redis did not become ready within ${timeoutMs} ms (status ${client.status}). Check REDIS_URL (or REDIS_CLUSTER_NODES / REDIS_SENTINELS), the password and TLS settings; run \`sec-redis check\`.`,
           );
         }
         await new Promise((resolve) => setTimeout(resolve, 25));

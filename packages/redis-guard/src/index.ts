@@ -54,7 +54,12 @@ export {
 } from './guard.js';
 export { createJsonLogger, type Logger, type LogLevel, maskingLogger } from './logger.js';
 export { maskSecret, maskText, redactUrl, scrubError } from './mask.js';
-export { type RequireRedisOptions, requireRedis, sendServiceUnavailable } from './middleware.js';
+export {
+  type RequireRedisOptions,
+  requireRedis,
+  sendServiceUnavailable,
+  unavailableBody,
+} from './middleware.js';
 export type { SecEvent, SecObserver } from './observer.js';
 export {
   checkOptions,

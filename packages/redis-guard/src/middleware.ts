@@ -8,6 +8,19 @@ export interface RequireRedisOptions {
 }
 
 /**
+ * The JSON body of every @sec 503, for responses written by hand (e.g. on a raw upgrade socket).
+ * @example socket.end(`HTTP/1.1 503 Service Unavailable\r\n\r\n${JSON.stringify(unavailableBody('rate-limit', 2))}`);
+ */
+export function unavailableBody(service: string, retryAfterSeconds: number) {
+  return {
+    error: 'service_unavailable',
+    service,
+    message: `${service} is temporarily unavailable; retry after ${retryAfterSeconds} s`,
+    retry_after: retryAfterSeconds,
+  } as const;
+}
+
+/**
  * The 503 every @sec package sends when Redis cannot answer: `Retry-After` plus a JSON body that
  * names the service. Exported so all packages answer alike.
  * @example if (!guard.isAvailable()) return sendServiceUnavailable(res, guard, 'session');
@@ -19,12 +32,7 @@ export function sendServiceUnavailable(res: Response, guard: RedisGuard, service
     .status(503)
     .set('Retry-After', String(retryAfter))
     .set('Cache-Control', 'no-store')
-    .json({
-      error: 'service_unavailable',
-      service,
-      message: `${service} is temporarily unavailable; retry after ${retryAfter} s`,
-      retry_after: retryAfter,
-    });
+    .json(unavailableBody(service, retryAfter));
 }
 
 /**

@@ -48,3 +48,19 @@ describe('masking', () => {
     expect(lines.map((l) => JSON.parse(l).msg)).toEqual(['shown']);
   });
 });
+
+describe('outage classification', () => {
+  it('a cross-slot pipeline refused by ioredis is a caller bug, not an outage', async () => {
+    const { isOutageError } = await import('../src/index.js');
+    expect(
+      isOutageError(new Error('All the keys in a pipeline command should belong to the same slot')),
+    ).toBe(false);
+    expect(
+      isOutageError(Object.assign(new Error('WRONGTYPE Operation against a key'), { name: 'ReplyError' })),
+    ).toBe(false);
+    expect(isOutageError(Object.assign(new Error('LOADING Redis is loading'), { name: 'ReplyError' }))).toBe(
+      true,
+    );
+    expect(isOutageError(new Error('connect ECONNREFUSED 127.0.0.1:1'))).toBe(true);
+  });
+});

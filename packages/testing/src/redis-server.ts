@@ -1,9 +1,9 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, RESERVED_REDIS_PORT } from './ports.js';
-import { stopChild, track } from './processes.js';
+import { spawnRedisServer, stopChild } from './processes.js';
 import { makeTlsMaterial, type TlsMaterial } from './tls.js';
 
 export interface AclUser {
@@ -94,11 +94,10 @@ function launch(confFile: string, sentinel = false): Promise<ChildProcess> {
   const ready = sentinel ? SENTINEL_READY : READY;
   return new Promise((resolve, reject) => {
     const args = sentinel ? [confFile, '--sentinel'] : [confFile];
-    const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    track(child);
+    const child = spawnRedisServer(args);
     let output = '';
     const timer = setTimeout(() => {
-      child.kill('SIGKILL');
+      void stopChild(child);
       reject(new Error(`redis-server did not become ready in ${STARTUP_TIMEOUT_MS} ms:\n${output}`));
     }, STARTUP_TIMEOUT_MS);
     const onData = (chunk: Buffer) => {
@@ -153,14 +152,14 @@ export async function startRedis(options: RedisServerOptions = {}, fixedPort?: n
       return child !== undefined && child.exitCode === null && child.signalCode === null;
     },
     async kill() {
-      if (child) await stopChild(child, 'SIGKILL');
+      if (child) await stopChild(child);
     },
     async restart() {
-      if (child) await stopChild(child, 'SIGKILL');
+      if (child) await stopChild(child);
       child = await launch(confFile, sentinel);
     },
     async stop() {
-      if (child) await stopChild(child, 'SIGKILL');
+      if (child) await stopChild(child);
       child = undefined;
       await rm(dir, { recursive: true, force: true });
     },

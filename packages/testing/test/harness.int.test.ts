@@ -1,0 +1,47 @@
+import { spawn } from 'node:child_process';
+import { connect } from 'node:net';
+import { describe, expect, it } from '@jest/globals';
+import { freePort, startRedis, waitFor } from '../src/index.js';
+import { WATCHDOG_SCRIPT } from '../src/processes.js';
+
+function accepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+describe('test harness', () => {
+  it('kill() crashes the server and restart() brings it back on the same port', async () => {
+    const server = await startRedis();
+    try {
+      expect(server.port).not.toBe(6379);
+      await server.kill();
+      expect(server.running).toBe(false);
+      expect(await accepts(server.port)).toBe(false);
+      await server.restart();
+      expect(server.running).toBe(true);
+      expect(await accepts(server.port)).toBe(true);
+    } finally {
+      await server.stop();
+    }
+    expect(await accepts(server.port)).toBe(false);
+  });
+
+  it('leaves no redis-server behind when the process that started it is SIGKILLed', async () => {
+    const port = await freePort();
+    // A parent that starts a server under the watchdog and then is killed without any clean-up.
+    const script = `
+      const { spawn } = require('node:child_process');
+      const child = spawn('sh', ['-c', ${JSON.stringify(WATCHDOG_SCRIPT)}, 'redis-server', '--port', '${port}', '--bind', '127.0.0.1', '--save', ''], { stdio: ['pipe', 'inherit', 'inherit'] });
+      setInterval(() => {}, 1000);`;
+    const parent = spawn(process.execPath, ['-e', script], { stdio: 'ignore' });
+    await waitFor('the server to accept connections', () => accepts(port));
+    parent.kill('SIGKILL');
+    await waitFor('the orphaned server to be killed', async () => !(await accepts(port)), 5_000);
+  });
+});
