@@ -1,0 +1,68 @@
+import { SecError } from '@sec/redis-guard';
+
+/**
+ * Every code thrown by @sec/session, for exhaustive handling and the README table.
+ * @example if (error.code === SessionErrorCode.KeyTooShort) console.error('SESSION_SECRET is too short');
+ */
+export const SessionErrorCode = {
+  InvalidToken: 'ERR_SEC_SESSION_INVALID_TOKEN',
+  InvalidArgument: 'ERR_SEC_SESSION_INVALID_ARGUMENT',
+  NoSigningKeys: 'ERR_SEC_SESSION_NO_SIGNING_KEYS',
+  KeyInvalid: 'ERR_SEC_SESSION_KEY_INVALID',
+  KeyTooShort: 'ERR_SEC_SESSION_KEY_TOO_SHORT',
+  DuplicateKid: 'ERR_SEC_SESSION_DUPLICATE_KID',
+  FirstKeyCannotSign: 'ERR_SEC_SESSION_FIRST_KEY_CANNOT_SIGN',
+  InvalidTimeouts: 'ERR_SEC_SESSION_INVALID_TIMEOUTS',
+  InsecureCookie: 'ERR_SEC_SESSION_INSECURE_COOKIE',
+  IssuerAudienceMissing: 'ERR_SEC_SESSION_ISSUER_AUDIENCE_MISSING',
+} as const;
+
+/**
+ * Why a token was refused. Logged (once per token) for operators; never sent to the client,
+ * which only ever sees `invalid_token`.
+ * @example logger.on('session.token_rejected', ({ reason }: { reason: TokenRejection }) => metrics.inc(reason));
+ */
+export type TokenRejection =
+  | 'missing'
+  | 'oversized'
+  | 'malformed'
+  | 'unknown_kid'
+  | 'algorithm'
+  | 'signature'
+  | 'claims'
+  | 'expired'
+  | 'not_yet_valid'
+  | 'issuer'
+  | 'audience'
+  | 'subject_mismatch'
+  | 'unknown_session';
+
+/**
+ * The access token is missing, malformed, forged, expired, or names a session that no longer
+ * exists. Answer 401; `reason` is for logs only.
+ * @example
+ * try { await sessions.verifyRequestToken(token) }
+ * catch (e) { if (e instanceof InvalidTokenError) socket.destroy() }
+ */
+export class InvalidTokenError extends SecError {
+  readonly reason: TokenRejection;
+
+  constructor(reason: TokenRejection) {
+    super(SessionErrorCode.InvalidToken, `access token rejected (${reason})`);
+    this.reason = reason;
+  }
+}
+
+/**
+ * A method was called with a malformed user id, session id, role or metadata. A programming
+ * error in the caller, thrown before Redis is touched.
+ * @example await sessions.create('bad{id}') // throws SessionArgumentError (ERR_SEC_SESSION_INVALID_ARGUMENT)
+ */
+export class SessionArgumentError extends SecError {
+  readonly argument: string;
+
+  constructor(argument: string, message: string) {
+    super(SessionErrorCode.InvalidArgument, message);
+    this.argument = argument;
+  }
+}

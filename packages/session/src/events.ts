@@ -1,0 +1,106 @@
+import { hostname } from 'node:os';
+import type { Logger } from '@sec/redis-guard';
+import { randomId } from './ids.js';
+
+/**
+ * Redis Pub/Sub channel that carries audit events between processes.
+ * @example subscriber.subscribe(DEFAULT_EVENT_CHANNEL);
+ */
+export const DEFAULT_EVENT_CHANNEL = 'sec:session:events';
+
+interface EventBase {
+  /** ISO-8601 time of the change. */
+  readonly at: string;
+  /** `host:pid:random` of the process that made the change, so a process can skip its own events. */
+  readonly origin: string;
+}
+
+/**
+ * An audit event: logged by the process that caused it and published on the event channel so
+ * other processes can react.
+ * @example sessions.onEvent((e) => { if (e.type === 'revoke_all') websockets.closeAll(e.userId) });
+ */
+export type SessionEvent =
+  | (EventBase & { readonly type: 'login'; readonly userId: string; readonly sessionId: string })
+  | (EventBase & { readonly type: 'login_failed'; readonly ip?: string; readonly user?: string })
+  | (EventBase & { readonly type: 'revoke'; readonly userId: string; readonly sessionId: string })
+  | (EventBase & { readonly type: 'revoke_all'; readonly userId: string; readonly count: number })
+  | (EventBase & {
+      readonly type: 'roles_changed';
+      readonly userId: string;
+      readonly roles: readonly string[];
+    });
+
+/**
+ * Receives audit events; must not throw (a throw is logged and ignored).
+ * @example const listener: SessionEventListener = (event) => audit.write(event);
+ */
+export type SessionEventListener = (event: SessionEvent) => void;
+
+/** Distributes the Omit over the union, so each member keeps its own fields. */
+type WithoutBase<E> = E extends SessionEvent ? Omit<E, 'at' | 'origin'> : never;
+/**
+ * An event before `at` and `origin` are stamped on.
+ * @example stamp({ type: 'revoke', userId, sessionId }, Date.now());
+ */
+export type SessionEventInput = WithoutBase<SessionEvent>;
+
+/**
+ * One id per process (per module copy): enough to tell "mine" from "another worker's".
+ * @example sessions.onEvent((e) => { if (e.origin !== PROCESS_ORIGIN) refresh(e) });
+ */
+export const PROCESS_ORIGIN = `${hostname()}:${process.pid}:${randomId().slice(0, 8)}`;
+
+/**
+ * Adds the time and this process's origin to an event.
+ * @example const event = stamp({ type: 'login', userId, sessionId }, now);
+ */
+export function stamp(event: SessionEventInput, now: number): SessionEvent {
+  return { ...event, at: new Date(now).toISOString(), origin: PROCESS_ORIGIN } as SessionEvent;
+}
+
+const TYPES = new Set(['login', 'login_failed', 'revoke', 'revoke_all', 'roles_changed']);
+
+/**
+ * Parses a message from the event channel; anything that is not one of our events is dropped,
+ * since any client with PUBLISH rights can write to the channel.
+ * @example const event = parseEvent(message); if (event?.type === 'revoke_all') …
+ */
+export function parseEvent(message: string): SessionEvent | undefined {
+  try {
+    const value = JSON.parse(message) as { type?: unknown; at?: unknown; origin?: unknown };
+    if (typeof value !== 'object' || value === null || !TYPES.has(value.type as string)) return undefined;
+    if (typeof value.at !== 'string' || typeof value.origin !== 'string') return undefined;
+    return value as SessionEvent;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Structured audit line: `event: 'session.audit'` plus the event's fields; failures at warn.
+ * @example logAudit(logger, event);
+ */
+export function logAudit(logger: Logger, event: SessionEvent): void {
+  const record = { event: 'session.audit', ...event };
+  if (event.type === 'login_failed') logger.warn(record, 'session audit: login_failed');
+  else logger.info(record, `session audit: ${event.type}`);
+}
+
+/**
+ * Calls each listener, keeping one that throws from stopping the others.
+ * @example dispatch(listeners, event, logger);
+ */
+export function dispatch(
+  listeners: ReadonlySet<SessionEventListener>,
+  event: SessionEvent,
+  logger: Logger,
+): void {
+  for (const listener of listeners) {
+    try {
+      listener(event);
+    } catch (error) {
+      logger.error({ event: 'session.listener_error', err: error }, 'a session event listener threw');
+    }
+  }
+}

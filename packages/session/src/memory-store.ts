@@ -1,0 +1,136 @@
+import type { Logger } from '@sec/redis-guard';
+import { dispatch, type SessionEvent, type SessionEventListener } from './events.js';
+import { deadlineOf, isLive, type SessionCheck, type SessionStore, type StoredSession } from './store.js';
+
+interface UserEntry {
+  readonly sessions: Map<string, StoredSession>;
+  roles: readonly string[] | undefined;
+  /** When the roles may be forgotten (ms), as the Redis user key would expire. */
+  rolesUntil: number;
+}
+
+/** Sweep every user after this many logins, so abandoned users do not pile up in memory. */
+const SWEEP_EVERY = 1_000;
+
+/**
+ * Sessions in this process only, for development and tests without Redis (the guard has printed
+ * its one warning). Same semantics as the Redis store, timestamps included; events reach only
+ * this process's listeners.
+ * @example const store = new MemorySessionStore(logger);
+ */
+export class MemorySessionStore implements SessionStore {
+  readonly #users = new Map<string, UserEntry>();
+  readonly #listeners = new Set<SessionEventListener>();
+  readonly #logger: Logger;
+  #creates = 0;
+
+  constructor(logger: Logger) {
+    this.#logger = logger;
+  }
+
+  #user(userId: string, now: number): UserEntry | undefined {
+    const user = this.#users.get(userId);
+    if (!user) return undefined;
+    for (const [handle, session] of user.sessions) if (!isLive(session, now)) user.sessions.delete(handle);
+    if (user.roles !== undefined && now >= user.rolesUntil && user.sessions.size === 0)
+      user.roles = undefined;
+    if (user.sessions.size === 0 && user.roles === undefined) {
+      this.#users.delete(userId);
+      return undefined;
+    }
+    return user;
+  }
+
+  #emit(event: SessionEvent): void {
+    dispatch(this.#listeners, event, this.#logger);
+  }
+
+  async create(
+    userId: string,
+    session: StoredSession,
+    roles: readonly string[] | undefined,
+    retentionMs: number,
+    event: SessionEvent,
+  ) {
+    const now = session.createdAt;
+    if (++this.#creates % SWEEP_EVERY === 0) for (const id of [...this.#users.keys()]) this.#user(id, now);
+    let user = this.#user(userId, now);
+    if (!user) {
+      user = { sessions: new Map(), roles: undefined, rolesUntil: 0 };
+      this.#users.set(userId, user);
+    }
+    user.sessions.set(session.handle, session);
+    if (roles) user.roles = roles;
+    if (user.roles !== undefined) user.rolesUntil = Math.max(user.rolesUntil, now + retentionMs);
+    this.#emit(event);
+  }
+
+  async check(userId: string, handle: string, check: SessionCheck) {
+    const session = this.#user(userId, check.now)?.sessions.get(handle);
+    if (!session) return undefined;
+    if (check.tokenHash !== undefined && check.tokenHash !== session.tokenHash) return undefined;
+    const user = this.#users.get(userId)!;
+    if (check.now - session.lastSeenAt >= check.touchAfterMs) {
+      user.sessions.set(handle, { ...session, lastSeenAt: check.now });
+    }
+    return check.withRoles ? (user.roles ?? []) : [];
+  }
+
+  async read(userId: string, handle: string, now: number) {
+    const user = this.#user(userId, now);
+    const session = user?.sessions.get(handle);
+    return session && now < deadlineOf(session) ? { session, roles: user!.roles ?? [] } : undefined;
+  }
+
+  async list(userId: string, now: number) {
+    const user = this.#user(userId, now);
+    return { sessions: user ? [...user.sessions.values()] : [], roles: user?.roles ?? [] };
+  }
+
+  async revoke(userId: string, handle: string, now: number, event: SessionEvent) {
+    const removed = this.#user(userId, now)?.sessions.delete(handle) ?? false;
+    if (removed) this.#emit(event);
+    return removed;
+  }
+
+  async revokeAll(userId: string, now: number, event: SessionEvent & { type: 'revoke_all' }) {
+    const user = this.#user(userId, now);
+    const count = user?.sessions.size ?? 0;
+    user?.sessions.clear();
+    if (count > 0) this.#emit({ ...event, count });
+    return count;
+  }
+
+  async setRoles(
+    userId: string,
+    roles: readonly string[],
+    now: number,
+    retentionMs: number,
+    event: SessionEvent,
+  ) {
+    let user = this.#user(userId, now);
+    if (!user) {
+      user = { sessions: new Map(), roles: undefined, rolesUntil: 0 };
+      this.#users.set(userId, user);
+    }
+    user.roles = roles;
+    user.rolesUntil = Math.max(user.rolesUntil, now + retentionMs);
+    this.#emit(event);
+  }
+
+  async publish(event: SessionEvent) {
+    this.#emit(event);
+  }
+
+  subscribe(listener: SessionEventListener) {
+    this.#listeners.add(listener);
+    return () => {
+      this.#listeners.delete(listener);
+    };
+  }
+
+  async close() {
+    this.#listeners.clear();
+    this.#users.clear();
+  }
+}

@@ -1,0 +1,208 @@
+import {
+  ConfigurationError,
+  checkOptions,
+  type Logger,
+  nonNegativeInteger,
+  OptionError,
+  type OptionRule,
+  type RedisClient,
+  type RedisGuard,
+} from '@sec/redis-guard';
+import type { SessionCookieOptions } from './cookies.js';
+import { SessionErrorCode as Code } from './errors.js';
+import { DEFAULT_EVENT_CHANNEL } from './events.js';
+import type { SigningKeyInput } from './keys.js';
+
+/**
+ * Seconds as a number, or a string with a unit: '90s', '30m', '8h', '7d'.
+ * @example createSessionManager({ ...options, idleTimeout: '15m', absoluteTimeout: 12 * 3600 });
+ */
+export type Duration = number | `${number}${'s' | 'm' | 'h' | 'd'}`;
+
+/**
+ * OWASP's range for idle timeouts is 15–30 minutes.
+ * @example createSessionManager({ ...options, idleTimeout: DEFAULT_IDLE_TIMEOUT });
+ */
+export const DEFAULT_IDLE_TIMEOUT: Duration = '30m';
+/**
+ * Sessions end 8 hours after login, however active: a working day.
+ * @example createSessionManager({ ...options, absoluteTimeout: DEFAULT_ABSOLUTE_TIMEOUT });
+ */
+export const DEFAULT_ABSOLUTE_TIMEOUT: Duration = '8h';
+/**
+ * At most one write per session per minute for sliding expiry (capped at half the idle timeout).
+ * @example createSessionManager({ ...options, touchInterval: DEFAULT_TOUCH_INTERVAL });
+ */
+export const DEFAULT_TOUCH_INTERVAL: Duration = '60s';
+/**
+ * Seconds of clock skew allowed on `exp`, `nbf` and `iat`.
+ * @example createSessionManager({ ...options, clockTolerance: DEFAULT_CLOCK_TOLERANCE });
+ */
+export const DEFAULT_CLOCK_TOLERANCE = 5;
+/**
+ * Prefix of every Redis key the package writes.
+ * @example createSessionManager({ ...options, keyPrefix: `${DEFAULT_KEY_PREFIX}app1:` });
+ */
+export const DEFAULT_KEY_PREFIX = 'sec:';
+/**
+ * `realm` of the WWW-Authenticate challenge.
+ * @example createSessionManager({ ...options, realm: DEFAULT_REALM });
+ */
+export const DEFAULT_REALM = 'api';
+
+/**
+ * Options of createSessionManager(); only `signingKeys`, `issuer` and `audience` are required.
+ * @example const options: SessionManagerOptions = { redis: guard, signingKeys, issuer: 'https://auth.example.com', audience: 'api' };
+ */
+export interface SessionManagerOptions {
+  /** A RedisGuard, a bare ioredis client, or nothing (a guard from `process.env`; memory mode in dev/test without REDIS_URL). */
+  readonly redis?: RedisGuard | RedisClient;
+  /** Signs with the first, verifies with any (matched by `kid`). */
+  readonly signingKeys: readonly SigningKeyInput[];
+  /** `iss` of issued tokens, required on verification. */
+  readonly issuer: string;
+  /** `aud` of issued tokens, required on verification. */
+  readonly audience: string;
+  /** A session unused this long ends. Default '30m'. */
+  readonly idleTimeout?: Duration;
+  /** A session ends this long after login, however active; also the token lifetime. Default '8h'. */
+  readonly absoluteTimeout?: Duration;
+  /** Minimum time between two writes of `lastSeen` for one session. Default '60s'. */
+  readonly touchInterval?: Duration;
+  /** Seconds of clock skew tolerated. Default 5. */
+  readonly clockTolerance?: number;
+  /** Also accept (and let the router set) the token in a cookie; Secure, HttpOnly, SameSite=Lax. */
+  readonly cookie?: boolean | SessionCookieOptions;
+  /** Prefix of every Redis key. Default 'sec:'. */
+  readonly keyPrefix?: string;
+  /** Pub/Sub channel for audit events, or false to publish none. Default 'sec:session:events'. */
+  readonly channel?: string | false;
+  /** `realm` in WWW-Authenticate. Default 'api'. */
+  readonly realm?: string;
+  /** Default: the guard's (masking) logger. */
+  readonly logger?: Logger;
+  /** Clock in ms, for tests. */
+  readonly now?: () => number;
+}
+
+/**
+ * Options after validation, durations in ms.
+ * @example const { idleMs, touchAfterMs } = resolveOptions(options);
+ */
+export interface ResolvedOptions {
+  readonly issuer: string;
+  readonly audience: string;
+  readonly idleMs: number;
+  readonly absoluteMs: number;
+  readonly touchAfterMs: number;
+  readonly clockTolerance: number;
+  readonly keyPrefix: string;
+  readonly channel: string;
+  readonly realm: string;
+  readonly now: () => number;
+}
+
+const UNITS: Readonly<Record<string, number>> = { s: 1, m: 60, h: 3_600, d: 86_400 };
+
+const duration: OptionRule = {
+  kind: ['number', 'string'],
+  check: (v) =>
+    toMs(v) === undefined
+      ? "must be a positive number of seconds or a string like '30m', '8h', '7d'"
+      : undefined,
+};
+
+function toMs(value: unknown): number | undefined {
+  if (typeof value === 'number') return Number.isInteger(value) && value > 0 ? value * 1000 : undefined;
+  const match = typeof value === 'string' ? /^(\d+)([smhd])$/.exec(value) : null;
+  const seconds = match ? Number(match[1]) * UNITS[match[2]!]! : 0;
+  return seconds > 0 ? seconds * 1000 : undefined;
+}
+
+const QUOTED_SAFE = /^[\x21\x23-\x5b\x5d-\x7e]{1,64}$/;
+
+function required(name: 'issuer' | 'audience', value: unknown): string {
+  if (typeof value !== 'string' || value.length === 0) {
+    throw new ConfigurationError(
+      Code.IssuerAudienceMissing,
+      `createSessionManager() needs \`${name}\`: tokens are bound to one issuer and one audience, so a token ` +
+        `minted for another service is refused. Set it to e.g. ${name === 'issuer' ? "'https://auth.example.com'" : "'my-api'"}.`,
+      name,
+    );
+  }
+  return value;
+}
+
+/**
+ * Validates the options once, at creation: unknown keys and wrong types throw OptionError, unsafe
+ * or inconsistent values throw ConfigurationError. The cookie settings depend on the environment
+ * and are checked by resolveCookie() once the guard exists.
+ * @example const resolved = resolveOptions(options);
+ */
+export function resolveOptions(options: SessionManagerOptions): ResolvedOptions {
+  checkOptions('createSessionManager', options, {
+    redis: 'object',
+    signingKeys: 'array',
+    issuer: 'string',
+    audience: 'string',
+    idleTimeout: duration,
+    absoluteTimeout: duration,
+    touchInterval: duration,
+    clockTolerance: nonNegativeInteger,
+    cookie: ['boolean', 'object'],
+    keyPrefix: 'string',
+    channel: ['string', 'boolean'],
+    realm: 'string',
+    logger: 'object',
+    now: 'function',
+  });
+  const idleMs = toMs(options.idleTimeout ?? DEFAULT_IDLE_TIMEOUT)!;
+  const absoluteMs = toMs(options.absoluteTimeout ?? DEFAULT_ABSOLUTE_TIMEOUT)!;
+  if (idleMs > absoluteMs) {
+    throw new ConfigurationError(
+      Code.InvalidTimeouts,
+      'idleTimeout is longer than absoluteTimeout, so it would never apply; shorten idleTimeout or lengthen absoluteTimeout.',
+      'idleTimeout',
+    );
+  }
+  const touchMs = toMs(options.touchInterval ?? DEFAULT_TOUCH_INTERVAL)!;
+  if (options.touchInterval !== undefined && touchMs >= idleMs) {
+    throw new ConfigurationError(
+      Code.InvalidTimeouts,
+      'touchInterval must be shorter than idleTimeout, or active sessions would expire between two writes.',
+      'touchInterval',
+    );
+  }
+  if ((options.channel as unknown) === true || options.channel === '') {
+    throw new OptionError(
+      'channel',
+      'createSessionManager(): option "channel" must be a channel name, or false to publish nothing',
+    );
+  }
+  const realm = options.realm ?? DEFAULT_REALM;
+  if (!QUOTED_SAFE.test(realm)) {
+    throw new OptionError(
+      'realm',
+      'createSessionManager(): option "realm" must be 1-64 printable characters without quotes or backslashes',
+    );
+  }
+  // A brace in the prefix would become the hash tag and put every user in one Cluster slot.
+  if (options.keyPrefix !== undefined && /[{}\s]/.test(options.keyPrefix)) {
+    throw new OptionError(
+      'keyPrefix',
+      'createSessionManager(): option "keyPrefix" must not contain braces or whitespace',
+    );
+  }
+  return {
+    issuer: required('issuer', options.issuer),
+    audience: required('audience', options.audience),
+    idleMs,
+    absoluteMs,
+    touchAfterMs: Math.min(touchMs, Math.floor(idleMs / 2)),
+    clockTolerance: options.clockTolerance ?? DEFAULT_CLOCK_TOLERANCE,
+    keyPrefix: options.keyPrefix ?? DEFAULT_KEY_PREFIX,
+    channel: options.channel === false ? '' : (options.channel ?? DEFAULT_EVENT_CHANNEL),
+    realm,
+    now: options.now ?? Date.now,
+  };
+}

@@ -1,0 +1,206 @@
+import type { RedisClient, RedisGuard } from '@sec/redis-guard';
+import { scrubError } from '@sec/redis-guard';
+import type { Cluster, Redis } from 'ioredis';
+import { dispatch, parseEvent, type SessionEvent, type SessionEventListener } from './events.js';
+import { SCRIPTS } from './lua.js';
+import {
+  deadlineOf,
+  decodeRecord,
+  decodeRoles,
+  encodeRecord,
+  encodeRoles,
+  type SessionCheck,
+  type SessionStore,
+  type StoredSession,
+} from './store.js';
+
+/**
+ * Key prefix and event channel of a RedisSessionStore.
+ * @example new RedisSessionStore(guard, { keyPrefix: 'sec:', channel: 'sec:session:events' });
+ */
+export interface RedisStoreSettings {
+  /** Prefix of every key, e.g. 'sec:'. */
+  readonly keyPrefix: string;
+  /** Pub/Sub channel for audit events; '' to publish nothing. */
+  readonly channel: string;
+}
+
+/**
+ * Sessions in Redis. One user's data shares the hash tag `{u:<userId>}`, so it sits in one
+ * Cluster slot and every script below touches a single slot:
+ * - `<prefix>sess:{u:<id>}` — hash, one field per session (handle → record), expiring with the
+ *   user's last session;
+ * - `<prefix>user:{u:<id>}` — hash with the user's `roles`, read with the session on each request.
+ * Every call goes through `guard.execute`, so an outage fails fast through the breaker.
+ * @example const store = new RedisSessionStore(guard, { keyPrefix: 'sec:', channel: '' });
+ */
+export class RedisSessionStore implements SessionStore {
+  readonly #guard: RedisGuard;
+  readonly #settings: RedisStoreSettings;
+  readonly #listeners = new Set<SessionEventListener>();
+  #subscriber: RedisClient | undefined;
+
+  constructor(guard: RedisGuard, settings: RedisStoreSettings) {
+    this.#guard = guard;
+    this.#settings = settings;
+  }
+
+  #keys(userId: string): [sessions: string, user: string] {
+    const tag = `{u:${userId}}`;
+    return [`${this.#settings.keyPrefix}sess:${tag}`, `${this.#settings.keyPrefix}user:${tag}`];
+  }
+
+  async create(
+    userId: string,
+    session: StoredSession,
+    roles: readonly string[] | undefined,
+    retentionMs: number,
+    event: SessionEvent,
+  ) {
+    const keys = this.#keys(userId);
+    const ttl = deadlineOf(session) - session.lastSeenAt;
+    await this.#guard.execute((c) =>
+      SCRIPTS.create.run(c, keys, [
+        session.handle,
+        encodeRecord(session),
+        ttl,
+        roles ? '1' : '0',
+        roles ? encodeRoles(roles) : '',
+        retentionMs,
+        this.#settings.channel,
+        JSON.stringify(event),
+        session.createdAt,
+      ]),
+    );
+  }
+
+  async check(userId: string, handle: string, check: SessionCheck) {
+    const reply = await this.#guard.execute((c) =>
+      SCRIPTS.check.run(c, this.#keys(userId), [
+        handle,
+        check.tokenHash ?? '',
+        check.now,
+        check.touchAfterMs,
+        check.withRoles ? '1' : '0',
+      ]),
+    );
+    return typeof reply === 'string' ? decodeRoles(reply) : undefined;
+  }
+
+  async read(userId: string, handle: string, now: number) {
+    const [sessions, user] = this.#keys(userId);
+    // Same slot, one round trip: MULTI keeps the record and the roles consistent with each other.
+    const replies = await this.#guard.execute((c) =>
+      c.multi().hget(sessions, handle).hget(user, 'roles').exec(),
+    );
+    const record = replies?.[0]?.[1];
+    const session = typeof record === 'string' ? decodeRecord(handle, record) : undefined;
+    if (!session || now >= deadlineOf(session)) return undefined;
+    return { session, roles: decodeRoles(replies?.[1]?.[1] as string | null) };
+  }
+
+  async list(userId: string, now: number) {
+    const reply = (await this.#guard.execute((c) => SCRIPTS.list.run(c, this.#keys(userId), [now]))) as [
+      string[],
+      string,
+    ];
+    const [flat, roles] = reply;
+    const sessions: StoredSession[] = [];
+    for (let i = 0; i + 1 < flat.length; i += 2) {
+      const session = decodeRecord(flat[i]!, flat[i + 1]!);
+      if (session) sessions.push(session);
+    }
+    return { sessions, roles: decodeRoles(roles) };
+  }
+
+  async revoke(userId: string, handle: string, now: number, event: SessionEvent) {
+    const [sessions] = this.#keys(userId);
+    const removed = await this.#guard.execute((c) =>
+      SCRIPTS.revoke.run(c, [sessions], [handle, now, this.#settings.channel, JSON.stringify(event)]),
+    );
+    return removed === 1;
+  }
+
+  async revokeAll(userId: string, now: number, event: SessionEvent) {
+    const [sessions] = this.#keys(userId);
+    const count = await this.#guard.execute((c) =>
+      SCRIPTS.revokeAll.run(c, [sessions], [now, this.#settings.channel, JSON.stringify(event)]),
+    );
+    return Number(count);
+  }
+
+  async setRoles(
+    userId: string,
+    roles: readonly string[],
+    _now: number,
+    retentionMs: number,
+    event: SessionEvent,
+  ) {
+    const [, user] = this.#keys(userId);
+    await this.#guard.execute((c) =>
+      SCRIPTS.setRoles.run(
+        c,
+        [user],
+        [encodeRoles(roles), retentionMs, this.#settings.channel, JSON.stringify(event)],
+      ),
+    );
+  }
+
+  async publish(event: SessionEvent) {
+    if (!this.#settings.channel) return;
+    await this.#guard.execute((c) => c.publish(this.#settings.channel, JSON.stringify(event)));
+  }
+
+  /**
+   * Listens on the event channel over a dedicated connection (a subscribed connection cannot run
+   * other commands), opened on first use; ioredis re-subscribes after reconnects.
+   */
+  subscribe(listener: SessionEventListener) {
+    this.#listeners.add(listener);
+    if (!this.#subscriber && this.#settings.channel) this.#subscriber = this.#openSubscriber();
+    return () => {
+      this.#listeners.delete(listener);
+    };
+  }
+
+  #openSubscriber(): RedisClient {
+    const channel = this.#settings.channel;
+    const logger = this.#guard.logger;
+    const client = this.#guard.client!;
+    const subscriber: RedisClient = client.isCluster
+      ? (client as Cluster).duplicate()
+      : (client as Redis).duplicate();
+    const seen = new Set<string>();
+    subscriber.on('error', (error: unknown) => {
+      const safe = scrubError(error, this.#guard.secrets);
+      if (seen.has(safe.message)) return;
+      seen.add(safe.message);
+      logger.error(
+        { event: 'session.subscriber_error', err: safe },
+        `session event subscriber: ${safe.message}`,
+      );
+    });
+    subscriber.once('ready', () => {
+      seen.clear();
+      subscriber.subscribe(channel).catch((error: unknown) => {
+        logger.error(
+          { event: 'session.subscriber_error', err: scrubError(error, this.#guard.secrets) },
+          'cannot subscribe',
+        );
+      });
+    });
+    subscriber.on('message', (from: string, message: string) => {
+      if (from !== channel) return;
+      const event = parseEvent(message);
+      if (event) dispatch(this.#listeners, event, logger);
+    });
+    return subscriber;
+  }
+
+  async close() {
+    this.#listeners.clear();
+    const subscriber = this.#subscriber;
+    this.#subscriber = undefined;
+    if (subscriber) await subscriber.quit().catch(() => subscriber.disconnect());
+  }
+}

@@ -1,0 +1,36 @@
+import type { Logger } from '@sec/redis-guard';
+import type { TokenRejection } from './errors.js';
+import { fingerprint } from './ids.js';
+
+/**
+ * How many distinct rejected tokens are remembered, so a client retrying one bad token logs it once.
+ * @example new RejectionLog(logger); // remembers REJECTION_MEMORY fingerprints
+ */
+export const REJECTION_MEMORY = 1024;
+
+/** Normal client behaviour (a stale or logged-out token): info. Everything else smells of tampering: warn. */
+const BENIGN: ReadonlySet<TokenRejection> = new Set(['expired', 'unknown_session']);
+
+/**
+ * Logs each rejected token once: structured, with a fingerprint instead of the token, and never
+ * more than once for the same token while it is among the last REJECTION_MEMORY seen.
+ * @example rejections.record(token, 'signature');
+ */
+export class RejectionLog {
+  readonly #logger: Logger;
+  readonly #seen = new Set<string>();
+
+  constructor(logger: Logger) {
+    this.#logger = logger;
+  }
+
+  record(token: string, reason: TokenRejection): void {
+    const id = fingerprint(token);
+    if (this.#seen.has(id)) return;
+    this.#seen.add(id);
+    if (this.#seen.size > REJECTION_MEMORY) this.#seen.delete(this.#seen.values().next().value!);
+    const entry = { event: 'session.token_rejected', reason, token: id, length: token.length };
+    if (BENIGN.has(reason)) this.#logger.info(entry, `access token rejected: ${reason}`);
+    else this.#logger.warn(entry, `access token rejected: ${reason}`);
+  }
+}

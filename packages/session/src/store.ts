@@ -1,0 +1,155 @@
+import type { SessionInfo } from './auth-context.js';
+import type { SessionEvent, SessionEventListener } from './events.js';
+import { decodeMetadata } from './ids.js';
+
+/**
+ * One session as stored: timestamps in ms since the epoch.
+ * @example encodeRecord(session) // '1717…|1717…|1800000|1717…|<hash>|{}'
+ */
+export interface StoredSession {
+  /** Random part of the session id; the user part is the store key. */
+  readonly handle: string;
+  readonly createdAt: number;
+  readonly lastSeenAt: number;
+  /** Absolute expiry: the session ends then, however active. */
+  readonly expiresAt: number;
+  /** Idle timeout in force when the session was created; kept per session so a config change never shortens live ones. */
+  readonly idleMs: number;
+  /** SHA-256 of the token's `jti`, never the token itself. */
+  readonly tokenHash: string;
+  /** JSON text, '' for none. */
+  readonly metadata: string;
+}
+
+/**
+ * What `check` needs to validate (and maybe touch) a session on a request.
+ * @example await store.check(userId, handle, { tokenHash, now: Date.now(), touchAfterMs: 60_000, withRoles: true });
+ */
+export interface SessionCheck {
+  /** Compare with the stored hash; undefined to skip (manager.touch). */
+  readonly tokenHash: string | undefined;
+  readonly now: number;
+  /** Write `lastSeenAt` only when it is at least this old: bounded writes per session. */
+  readonly touchAfterMs: number;
+  readonly withRoles: boolean;
+}
+
+/**
+ * Where sessions live. Every method is atomic for one user; `check` never resurrects a session
+ * that `revoke` / `revokeAll` deleted (it only writes to a record it has just read, in the same
+ * atomic step). Implemented by RedisSessionStore and, for development, MemorySessionStore.
+ * @example const store: SessionStore = guard.mode === 'memory' ? new MemorySessionStore(logger) : new RedisSessionStore(guard, settings);
+ */
+export interface SessionStore {
+  create(
+    userId: string,
+    session: StoredSession,
+    roles: readonly string[] | undefined,
+    retentionMs: number,
+    event: SessionEvent,
+  ): Promise<void>;
+  /** The user's roles when the session is live (and the hash matches), undefined otherwise. */
+  check(userId: string, handle: string, check: SessionCheck): Promise<readonly string[] | undefined>;
+  read(
+    userId: string,
+    handle: string,
+    now: number,
+  ): Promise<{ session: StoredSession; roles: readonly string[] } | undefined>;
+  list(userId: string, now: number): Promise<{ sessions: StoredSession[]; roles: readonly string[] }>;
+  /** True when a live session was removed; the event is published only then. */
+  revoke(userId: string, handle: string, now: number, event: SessionEvent): Promise<boolean>;
+  /** Number of live sessions removed, in one atomic step; the event is published (with that count) when > 0. */
+  revokeAll(userId: string, now: number, event: SessionEvent & { type: 'revoke_all' }): Promise<number>;
+  setRoles(
+    userId: string,
+    roles: readonly string[],
+    now: number,
+    retentionMs: number,
+    event: SessionEvent,
+  ): Promise<void>;
+  publish(event: SessionEvent): Promise<void>;
+  subscribe(listener: SessionEventListener): () => void;
+  close(): Promise<void>;
+}
+
+/**
+ * True while neither the idle nor the absolute timeout has passed.
+ * @example if (!isLive(session, Date.now())) sessions.delete(handle);
+ */
+export function isLive(
+  session: Pick<StoredSession, 'lastSeenAt' | 'expiresAt' | 'idleMs'>,
+  now: number,
+): boolean {
+  return now < session.expiresAt && now < session.lastSeenAt + session.idleMs;
+}
+
+/**
+ * When the session ends if nothing touches it again.
+ * @example const ttl = deadlineOf(session) - Date.now();
+ */
+export function deadlineOf(session: Pick<StoredSession, 'lastSeenAt' | 'expiresAt' | 'idleMs'>): number {
+  return Math.min(session.lastSeenAt + session.idleMs, session.expiresAt);
+}
+
+/**
+ * Roles as stored: comma-separated (role names cannot contain commas).
+ * @example encodeRoles(['admin', 'user']) // 'admin,user'
+ */
+export function encodeRoles(roles: readonly string[]): string {
+  return roles.join(',');
+}
+
+/**
+ * Parses stored roles; a missing value means none.
+ * @example decodeRoles(null) // []
+ */
+export function decodeRoles(text: string | null | undefined): readonly string[] {
+  return text ? text.split(',') : [];
+}
+
+/**
+ * `lastSeen|expires|idle|created|tokenHash|metadata` — the Lua scripts read the leading numbers
+ * with one pattern match and rewrite only `lastSeen` on a touch; metadata goes last so it may
+ * contain `|`.
+ * @example await client.hset(key, session.handle, encodeRecord(session));
+ */
+export function encodeRecord(s: StoredSession): string {
+  return `${s.lastSeenAt}|${s.expiresAt}|${s.idleMs}|${s.createdAt}|${s.tokenHash}|${s.metadata}`;
+}
+
+const RECORD = /^(\d+)\|(\d+)\|(\d+)\|(\d+)\|([^|]*)\|/;
+
+/**
+ * Parses a stored record; undefined when it is not one.
+ * @example const session = decodeRecord(handle, await client.hget(key, handle));
+ */
+export function decodeRecord(handle: string, text: string): StoredSession | undefined {
+  const match = RECORD.exec(text);
+  if (!match) return undefined;
+  return {
+    handle,
+    lastSeenAt: Number(match[1]),
+    expiresAt: Number(match[2]),
+    idleMs: Number(match[3]),
+    createdAt: Number(match[4]),
+    tokenHash: match[5]!,
+    metadata: text.slice(match[0].length),
+  };
+}
+
+/**
+ * The public description of a stored session.
+ * @example const info = sessionInfo('42', stored, ['admin']); // info.sessionId === '42.<handle>'
+ */
+export function sessionInfo(userId: string, session: StoredSession, roles: readonly string[]): SessionInfo {
+  return {
+    sessionId: `${userId}.${session.handle}`,
+    userId,
+    roles,
+    createdAt: new Date(session.createdAt),
+    lastSeenAt: new Date(session.lastSeenAt),
+    expiresAt: new Date(session.expiresAt),
+    idleExpiresAt: new Date(deadlineOf(session)),
+    metadata: decodeMetadata(session.metadata),
+  };
+}

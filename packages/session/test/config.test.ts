@@ -1,0 +1,167 @@
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { describe, expect, it } from '@jest/globals';
+import { createRedisGuard, OptionError } from '@sec/redis-guard';
+import { captureLogger } from '@sec/testing';
+import { createSessionManager, type SessionManagerOptions, type SigningKeyInput } from '../src/index.js';
+import { AUDIENCE, ISSUER, KEYS, memoryGuard } from './helpers.js';
+
+const ed = generateKeyPairSync('ed25519');
+const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+const ec384 = generateKeyPairSync('ec', { namedCurve: 'P-384' });
+const pem = (key: import('node:crypto').KeyObject) =>
+  key
+    .export(key.type === 'private' ? { format: 'pem', type: 'pkcs8' } : { format: 'pem', type: 'spki' })
+    .toString();
+
+const make = (options: Partial<SessionManagerOptions>) =>
+  createSessionManager({
+    redis: memoryGuard(),
+    signingKeys: KEYS,
+    issuer: ISSUER,
+    audience: AUDIENCE,
+    ...options,
+  });
+const keys = (...signingKeys: SigningKeyInput[]) => make({ signingKeys });
+
+describe('createSessionManager() validates at start-up', () => {
+  it.each<[string, () => unknown, string]>([
+    ['no keys', () => keys(), 'ERR_SEC_SESSION_NO_SIGNING_KEYS'],
+    [
+      'no options at all',
+      () => createSessionManager(undefined as never),
+      'ERR_SEC_SESSION_ISSUER_AUDIENCE_MISSING',
+    ],
+    ['options that are not an object', () => createSessionManager('x' as never), 'ERR_SEC_INVALID_OPTION'],
+    ['a 31-byte secret', () => keys({ kid: 'a', secret: 'x'.repeat(31) }), 'ERR_SEC_SESSION_KEY_TOO_SHORT'],
+    [
+      'a public key PEM as an HS256 secret',
+      () => keys({ kid: 'a', secret: pem(ed.publicKey) }),
+      'ERR_SEC_SESSION_KEY_INVALID',
+    ],
+    ['a missing kid', () => keys({ secret: randomBytes(32) } as never), 'ERR_SEC_SESSION_KEY_INVALID'],
+    ['a kid with spaces', () => keys({ kid: 'a b', secret: randomBytes(32) }), 'ERR_SEC_SESSION_KEY_INVALID'],
+    [
+      'a duplicate kid',
+      () => keys({ kid: 'a', secret: randomBytes(32) }, { kid: 'a', secret: randomBytes(32) }),
+      'ERR_SEC_SESSION_DUPLICATE_KID',
+    ],
+    [
+      'a verify-only first key',
+      () => keys({ kid: 'a', alg: 'EdDSA', publicKey: pem(ed.publicKey) }),
+      'ERR_SEC_SESSION_FIRST_KEY_CANNOT_SIGN',
+    ],
+    [
+      'an EC key for EdDSA',
+      () => keys({ kid: 'a', alg: 'EdDSA', privateKey: pem(ec.privateKey) }),
+      'ERR_SEC_SESSION_KEY_INVALID',
+    ],
+    [
+      'a P-384 key for ES256',
+      () => keys({ kid: 'a', alg: 'ES256', privateKey: pem(ec384.privateKey) }),
+      'ERR_SEC_SESSION_KEY_INVALID',
+    ],
+    [
+      'an unreadable PEM',
+      () =>
+        keys({
+          kid: 'a',
+          alg: 'ES256',
+          privateKey: '-----BEGIN PRIVATE KEY-----\nnope\n-----END PRIVATE KEY-----',
+        }),
+      'ERR_SEC_SESSION_KEY_INVALID',
+    ],
+    [
+      'keys that are not a pair',
+      () =>
+        keys({
+          kid: 'a',
+          alg: 'EdDSA',
+          privateKey: pem(ed.privateKey),
+          publicKey: pem(generateKeyPairSync('ed25519').publicKey),
+        }),
+      'ERR_SEC_SESSION_KEY_INVALID',
+    ],
+    [
+      'an unsupported algorithm',
+      () => keys({ kid: 'a', alg: 'RS256', privateKey: 'x' } as never),
+      'ERR_SEC_SESSION_KEY_INVALID',
+    ],
+    ['no issuer', () => make({ issuer: undefined as never }), 'ERR_SEC_SESSION_ISSUER_AUDIENCE_MISSING'],
+    ['an empty audience', () => make({ audience: '' }), 'ERR_SEC_SESSION_ISSUER_AUDIENCE_MISSING'],
+    [
+      'idleTimeout > absoluteTimeout',
+      () => make({ idleTimeout: '2h', absoluteTimeout: '1h' }),
+      'ERR_SEC_SESSION_INVALID_TIMEOUTS',
+    ],
+    [
+      'touchInterval >= idleTimeout',
+      () => make({ idleTimeout: '5m', touchInterval: '5m' }),
+      'ERR_SEC_SESSION_INVALID_TIMEOUTS',
+    ],
+    ['a typo in an option name', () => make({ idleTimout: '5m' } as never), 'ERR_SEC_INVALID_OPTION'],
+    ['a malformed duration', () => make({ idleTimeout: '5 minutes' as never }), 'ERR_SEC_INVALID_OPTION'],
+    ['braces in keyPrefix', () => make({ keyPrefix: 'app:{x}:' }), 'ERR_SEC_INVALID_OPTION'],
+    [
+      'an unknown cookie option',
+      () => make({ cookie: { httpOnly: false } as never }),
+      'ERR_SEC_INVALID_OPTION',
+    ],
+    [
+      'sameSite none without Secure',
+      () => make({ cookie: { sameSite: 'none', secure: false } }),
+      'ERR_SEC_SESSION_INSECURE_COOKIE',
+    ],
+  ])('refuses %s', (_name, build, code) => {
+    expect(build).toThrow(expect.objectContaining({ code }));
+  });
+
+  it('suggests the option that was meant', () => {
+    expect(() => make({ idleTimout: '5m' } as never)).toThrow(OptionError);
+    expect(() => make({ idleTimout: '5m' } as never)).toThrow(/did you mean "idleTimeout"/);
+  });
+
+  it('refuses a non-Secure cookie in production', () => {
+    const guard = createRedisGuard({
+      mode: 'redis',
+      environment: 'production',
+      config: { url: 'rediss://redis.internal:6380', password: 'p'.repeat(40) },
+      logger: captureLogger().logger,
+    });
+    expect(() => make({ redis: guard, cookie: { secure: false } })).toThrow(
+      expect.objectContaining({ code: 'ERR_SEC_SESSION_INSECURE_COOKIE' }),
+    );
+    void guard.close();
+  });
+
+  it("refuses memory mode in production (the guard's typed error)", () => {
+    expect(() => createRedisGuard({ mode: 'memory', environment: 'production' })).toThrow(
+      expect.objectContaining({ code: 'ERR_SEC_MEMORY_MODE_IN_PRODUCTION' }),
+    );
+  });
+});
+
+describe('signing keys', () => {
+  it.each([
+    ['EdDSA (PEM)', { kid: 'ed', alg: 'EdDSA', privateKey: pem(ed.privateKey) }],
+    ['ES256 (KeyObject)', { kid: 'ec', alg: 'ES256', privateKey: ec.privateKey }],
+    [
+      'ES256 (JWK)',
+      {
+        kid: 'ecj',
+        alg: 'ES256',
+        privateKey: ec.privateKey.export({ format: 'jwk' }),
+        publicKey: ec.publicKey.export({ format: 'jwk' }),
+      },
+    ],
+    ['HS256 (Uint8Array)', { kid: 'hs', secret: randomBytes(32) }],
+  ] as [string, SigningKeyInput][])('signs and verifies with %s, naming the kid', async (_name, key) => {
+    const sessions = keys(key);
+    const { accessToken } = await sessions.create('alice');
+    const header = JSON.parse(Buffer.from(accessToken.split('.')[0]!, 'base64url').toString()) as {
+      alg: string;
+      kid: string;
+    };
+    expect(header).toEqual({ alg: key.alg ?? 'HS256', kid: key.kid, typ: 'JWT' });
+    await expect(sessions.verifyRequestToken(accessToken)).resolves.toMatchObject({ userId: 'alice' });
+  });
+});
