@@ -1,4 +1,4 @@
-import { ConfigurationError, RedisGuardErrorCode } from '@sec/redis-guard';
+import { readFlag } from '@sec/redis-guard';
 
 /**
  * The variable operators set to make Redis mandatory outside production too.
@@ -12,13 +12,5 @@ export const REQUIRE_REDIS_VARIABLE = 'REQUIRE_REDIS_SESSIONS';
  * @example requireRedisFromEnv({ REQUIRE_REDIS_SESSIONS: 'true' }) // true
  */
 export function requireRedisFromEnv(env: NodeJS.ProcessEnv = process.env): boolean | undefined {
-  const raw = env[REQUIRE_REDIS_VARIABLE]?.trim().toLowerCase();
-  if (raw === undefined || raw === '') return undefined;
-  if (raw === 'true' || raw === '1' || raw === 'yes') return true;
-  if (raw === 'false' || raw === '0' || raw === 'no') return false;
-  throw new ConfigurationError(
-    RedisGuardErrorCode.InvalidFlag,
-    `${REQUIRE_REDIS_VARIABLE}="${env[REQUIRE_REDIS_VARIABLE]}" is not a boolean. Set it to true or false.`,
-    REQUIRE_REDIS_VARIABLE,
-  );
+  return readFlag(env, REQUIRE_REDIS_VARIABLE);
 }

@@ -104,7 +104,12 @@ export function parseRedisUrl(url: string): ParsedRedisUrl {
   };
 }
 
-function flag(env: NodeJS.ProcessEnv, variable: string): boolean | undefined {
+/**
+ * Reads a boolean variable strictly: true/1/yes or false/0/no, unset → undefined. Anything else is
+ * a start-up error, because reading a typo as "false" could silently relax a security control.
+ * @example readFlag(process.env, 'REDIS_SINGLE_HOST') // true | false | undefined
+ */
+export function readFlag(env: NodeJS.ProcessEnv, variable: string): boolean | undefined {
   const raw = env[variable]?.trim().toLowerCase();
   if (raw === undefined || raw === '') return undefined;
   if (raw === 'true' || raw === '1' || raw === 'yes') return true;
@@ -188,7 +193,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): RedisConnec
   const ca = pem('REDIS_TLS_CA_CERT');
   const cert = pem('REDIS_TLS_CERT');
   const key = pem('REDIS_TLS_KEY');
-  const rejectUnauthorized = flag(env, 'REDIS_TLS_REJECT_UNAUTHORIZED');
+  const rejectUnauthorized = readFlag(env, 'REDIS_TLS_REJECT_UNAUTHORIZED');
   const minVersion = env.REDIS_TLS_MIN_VERSION?.trim();
   if (minVersion && minVersion !== 'TLSv1.2' && minVersion !== 'TLSv1.3') {
     throw new ConfigurationError(
@@ -212,13 +217,13 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): RedisConnec
     password: text('REDIS_PASSWORD'),
     username: text('REDIS_USERNAME'),
     tls: Object.keys(tls).length > 0 ? tls : undefined,
-    tlsEnabled: flag(env, 'REDIS_TLS'),
+    tlsEnabled: readFlag(env, 'REDIS_TLS'),
     clusterNodes: hostList(env, 'REDIS_CLUSTER_NODES'),
     sentinels: hostList(env, 'REDIS_SENTINELS'),
     sentinelName: text('REDIS_SENTINEL_NAME'),
     sentinelPassword: text('REDIS_SENTINEL_PASSWORD'),
-    insecureAllowPlaintext: flag(env, 'REDIS_INSECURE_ALLOW_PLAINTEXT'),
-    singleHost: flag(env, 'REDIS_SINGLE_HOST'),
+    insecureAllowPlaintext: readFlag(env, 'REDIS_INSECURE_ALLOW_PLAINTEXT'),
+    singleHost: readFlag(env, 'REDIS_SINGLE_HOST'),
     connectTimeoutMs: milliseconds(env, 'REDIS_CONNECT_TIMEOUT_MS'),
     commandTimeoutMs: milliseconds(env, 'REDIS_COMMAND_TIMEOUT_MS'),
   };

@@ -123,6 +123,12 @@ function timeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   return Promise.race([promise, expiry]).finally(() => clearTimeout(timer));
 }
 
+function hasCommandTimeout(client: RedisClient): boolean {
+  const options = client.options as { commandTimeout?: number; redisOptions?: { commandTimeout?: number } };
+  const ms = options.commandTimeout ?? options.redisOptions?.commandTimeout;
+  return typeof ms === 'number' && ms > 0;
+}
+
 function warnMemoryMode(logger: Logger, environment: Environment): void {
   const flags = globalThis as Record<symbol, unknown>;
   if (flags[MEMORY_WARNED]) return;
@@ -200,6 +206,9 @@ export function createRedisGuard(options: RedisGuardOptions = {}): RedisGuard {
     warnMemoryMode(logger, environment);
   }
   const commandTimeoutMs = options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
+  // ioredis already bounds every command when the client has a commandTimeout (ours always do); a
+  // timer and a Promise.race per call would then only add cost on the hot path.
+  const bounded = client !== undefined && hasCommandTimeout(client);
   const observers = new Set<SecObserver>();
   const warned = new Set<string>();
   const report = (event: SecEvent) => {
@@ -266,7 +275,7 @@ export function createRedisGuard(options: RedisGuardOptions = {}): RedisGuard {
         );
       }
       try {
-        const result = await timeout(operation(client), commandTimeoutMs);
+        const result = await (bounded ? operation(client) : timeout(operation(client), commandTimeoutMs));
         breaker.recordSuccess();
         return result;
       } catch (error) {
@@ -274,12 +283,9 @@ export function createRedisGuard(options: RedisGuardOptions = {}): RedisGuard {
         if (!isOutageError(error)) throw safe;
         breaker.recordFailure(safe.message);
         if (error instanceof RedisUnavailableError) throw error;
-        throw unavailable(
-          Code.Unavailable,
-          `Redis call failed: ${safe.message}`,
-          guard.retryAfterSeconds(),
-          safe,
-        );
+        // ioredis's own commandTimeout fired: keep the stable timeout code.
+        const code = /command timed out/i.test(safe.message) ? Code.Timeout : Code.Unavailable;
+        throw unavailable(code, `Redis call failed: ${safe.message}`, guard.retryAfterSeconds(), safe);
       }
     },
     async ready(timeoutMs = DEFAULT_CONNECT_TIMEOUT_MS) {

@@ -25,6 +25,7 @@ export {
   type ParsedRedisUrl,
   parseRedisUrl,
   type RedisConnectionConfig,
+  readFlag,
   readPem,
   type TlsSettings,
   type TlsVersion,

@@ -40,7 +40,12 @@ describe('createRedisClient against real servers', () => {
   });
 
   it('connects to a plain server and round-trips a value', async () => {
-    const { client } = track(createRedisClient({ REDIS_URL: plain.url, NODE_ENV: 'development' }));
+    const { client } = track(
+      createRedisClient(
+        { REDIS_URL: plain.url, NODE_ENV: 'development' },
+        { logger: captureLogger().logger },
+      ),
+    );
     await connected(client);
     await client.set('k', 'v');
     expect(await client.get('k')).toBe('v');

@@ -1,7 +1,7 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { captureLogger, type RedisServer, startRedis, waitFor } from '@sec/testing';
+import { captureLogger, median, type RedisServer, startRedis, waitFor } from '@sec/testing';
 import express from 'express';
 import { createRedisGuard, type RedisGuard, requireRedis, type SecEvent } from '../src/index.js';
 
@@ -35,8 +35,6 @@ async function timed(
     body,
   };
 }
-
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
 describe('guard + requireRedis against a killed and restarted redis-server (production)', () => {
   let redis: RedisServer;
@@ -162,5 +160,30 @@ describe('requireRedis in development', () => {
     const warnings = log.messages('warn').filter((m) => m.includes('IN-MEMORY MODE'));
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).toMatch(/revoked on one worker stays valid on the others/);
+  });
+});
+
+describe('bounded waits on a hung (not dead) Redis', () => {
+  it('a command against a paused server fails after the command timeout with ERR_SEC_REDIS_TIMEOUT', async () => {
+    const redis = await startRedis();
+    const guard = createRedisGuard({
+      config: { url: redis.url, commandTimeoutMs: 300 },
+      environment: 'test',
+      logger: captureLogger().logger,
+    });
+    try {
+      await guard.ready();
+      // CLIENT PAUSE freezes every other client: the server is up but answers nothing.
+      const admin = guard.client!.duplicate();
+      await new Promise((resolve) => admin.once('ready', resolve));
+      await admin.call('CLIENT', 'PAUSE', '2000', 'ALL');
+      const started = performance.now();
+      await expect(guard.execute((c) => c.get('k'))).rejects.toMatchObject({ code: 'ERR_SEC_REDIS_TIMEOUT' });
+      expect(performance.now() - started).toBeLessThan(1_500);
+      admin.disconnect();
+    } finally {
+      await guard.close();
+      await redis.stop();
+    }
   });
 });

@@ -70,4 +70,4 @@ export function decodePayload(token: string): Record<string, unknown> {
 
 export const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 
-export const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+export { median } from '@sec/testing';

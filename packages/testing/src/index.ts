@@ -11,4 +11,5 @@ export {
   startSentinel,
 } from './sentinel.js';
 export { sharedPath, skipWithoutShared } from './shared.js';
+export { median } from './stats.js';
 export { makeTlsMaterial, type TlsMaterial } from './tls.js';
