@@ -1,5 +1,5 @@
 import cluster, { type Worker } from 'node:cluster';
-import { createJsonLogger, SecError } from '@sec/redis-guard';
+import { createJsonLogger, isStrictEnvironment, SecError } from '@sec/redis-guard';
 import { readSettings, workerEnv } from './settings.js';
 import { startupGate } from './startup.js';
 import { hasRedisServer, startThrowawayRedis, type ThrowawayRedis } from './throwaway-redis.js';
@@ -101,6 +101,13 @@ export async function runPrimary(): Promise<void> {
       },
       `cluster-demo: ${settings.workers} workers on http://127.0.0.1:${settings.port} (${settings.environment}, store ${mode})`,
     );
+    if (!isStrictEnvironment(settings.environment)) {
+      log.info(
+        { event: 'demo.hint' },
+        `try: curl -s -X POST http://127.0.0.1:${settings.port}/auth/login -H 'content-type: application/json' ` +
+          `-d '{"username":"alice","password":"alice-password"}'  (users: alice, bob, admin; see apps/cluster-demo/README.md)`,
+      );
+    }
   } catch (error) {
     throwaway?.stop();
     const code = error instanceof SecError ? ` [${error.code}]` : '';
