@@ -5,23 +5,23 @@ import {
   DEFAULT_CONNECT_TIMEOUT_MS,
   type RedisClient,
 } from './client.js';
-import { configFromEnv, hasRedisTarget, type RedisConnectionConfig } from './config.js';
+import { configFromEnv, type RedisConnectionConfig } from './config.js';
 import { detectEnvironment, type Environment, isStrictEnvironment } from './environment.js';
-import {
-  RedisGuardErrorCode as Code,
-  ConfigurationError,
-  RedisUnavailableError,
-  SecError,
-} from './errors.js';
+import { RedisGuardErrorCode as Code, RedisUnavailableError, SecError } from './errors.js';
 import { createJsonLogger, type Logger, maskingLogger } from './logger.js';
 import { scrubError } from './mask.js';
+import { type GuardMode, resolveMode, warnMemoryMode } from './mode.js';
 import type { SecEvent, SecObserver } from './observer.js';
 import { checkOptions, positiveInteger } from './options.js';
+import {
+  DEFAULT_RETRY_AFTER_SECONDS,
+  hasCommandTimeout,
+  isOutageError,
+  timeout,
+  unavailable,
+} from './outage.js';
 
-export type GuardMode = 'redis' | 'memory';
-
-/** Retry-After while the client reconnects but the breaker is still closed. */
-export const DEFAULT_RETRY_AFTER_SECONDS = 2;
+export type { GuardMode } from './mode.js';
 
 export interface RedisGuardOptions {
   /** Bring your own ioredis client (standalone, Sentinel or Cluster); it is used as is. */
@@ -45,9 +45,6 @@ export interface RedisGuardOptions {
 }
 
 const GUARD_BRAND = Symbol.for('@sec/redis-guard');
-// Shared by every copy of this module in the process (ESM and CJS builds), so the memory-mode
-// warning really is printed once.
-const MEMORY_WARNED = Symbol.for('@sec/redis-guard.memory-warned');
 
 /**
  * The one object every @sec package asks "may I use Redis now?". It owns the client, the circuit
@@ -90,76 +87,6 @@ export function isRedisGuard(value: unknown): value is RedisGuard {
   );
 }
 
-function unavailable(
-  code: string,
-  message: string,
-  retryAfter: number,
-  cause?: unknown,
-): RedisUnavailableError {
-  return new RedisUnavailableError(code, message, retryAfter, cause === undefined ? undefined : { cause });
-}
-
-/** Errors that mean "Redis cannot answer", as opposed to a bad command (WRONGTYPE, syntax). */
-export function isOutageError(error: unknown): boolean {
-  if (!(error instanceof Error)) return true;
-  if (error instanceof RedisUnavailableError) return true;
-  // ioredis's own verdict on a cross-slot pipeline is a caller bug, not a Redis outage.
-  if (/should belong to the same slot/.test(error.message)) return false;
-  if (error.name !== 'ReplyError') return true;
-  return /^(NOAUTH|WRONGPASS|LOADING|MASTERDOWN|CLUSTERDOWN|READONLY|TRYAGAIN|BUSY)/.test(error.message);
-}
-
-function timeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const expiry = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () =>
-        reject(
-          unavailable(Code.Timeout, `Redis did not answer within ${ms} ms`, DEFAULT_RETRY_AFTER_SECONDS),
-        ),
-      ms,
-    );
-  });
-  return Promise.race([promise, expiry]).finally(() => clearTimeout(timer));
-}
-
-function hasCommandTimeout(client: RedisClient): boolean {
-  const options = client.options as { commandTimeout?: number; redisOptions?: { commandTimeout?: number } };
-  const ms = options.commandTimeout ?? options.redisOptions?.commandTimeout;
-  return typeof ms === 'number' && ms > 0;
-}
-
-function warnMemoryMode(logger: Logger, environment: Environment): void {
-  const flags = globalThis as Record<symbol, unknown>;
-  if (flags[MEMORY_WARNED]) return;
-  flags[MEMORY_WARNED] = true;
-  logger.warn(
-    { event: 'redis.memory_mode', environment },
-    '!!! IN-MEMORY MODE (development only): no Redis is configured. Sessions, revocations and rate-limit ' +
-      'counters live in this process only: a session revoked on one worker stays valid on the others, and ' +
-      'every worker counts limits separately. Set REDIS_URL to share them. Production refuses to start like this.',
-  );
-}
-
-function resolveMode(
-  options: RedisGuardOptions,
-  environment: Environment,
-  config: RedisConnectionConfig | undefined,
-): GuardMode {
-  const wanted = options.mode ?? 'auto';
-  if (wanted === 'memory' && isStrictEnvironment(environment)) {
-    throw new ConfigurationError(
-      Code.MemoryModeInProduction,
-      `In-memory mode is refused in ${environment}: revocation and rate limits would not be shared between ` +
-        'workers. Configure Redis with REDIS_URL and remove the memory option.',
-      'REDIS_URL',
-    );
-  }
-  if (wanted !== 'auto') return wanted;
-  if (options.client || (config && hasRedisTarget(config))) return 'redis';
-  return isStrictEnvironment(environment) ? 'redis' : 'memory';
-}
-
 /**
  * Creates the guard: validates the configuration for the environment (throwing at start-up, never
  * at request time), builds the client and wires the breaker to it.
@@ -185,7 +112,7 @@ export function createRedisGuard(options: RedisGuardOptions = {}): RedisGuard {
   const detected = detectEnvironment(env);
   const environment = options.environment ?? detected.name;
   const config = options.client ? undefined : (options.config ?? configFromEnv(env));
-  const mode = resolveMode(options, environment, config);
+  const mode = resolveMode(options.mode ?? 'auto', options.client !== undefined, environment, config);
   const name = options.name ?? 'redis';
   let secrets: readonly string[] = [];
   const baseLogger = options.logger ?? createJsonLogger({ name: 'redis-guard' });

@@ -45,9 +45,7 @@ export {
 } from './errors.js';
 export {
   createRedisGuard,
-  DEFAULT_RETRY_AFTER_SECONDS,
   type GuardMode,
-  isOutageError,
   isRedisGuard,
   type RedisGuard,
   type RedisGuardOptions,
@@ -71,6 +69,7 @@ export {
   positiveInteger,
   suggest,
 } from './options.js';
+export { DEFAULT_RETRY_AFTER_SECONDS, isOutageError } from './outage.js';
 export {
   MIN_PASSWORD_LENGTH,
   type ResolvedRedisConfig,

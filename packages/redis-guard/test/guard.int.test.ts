@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { captureLogger, median, type RedisServer, startRedis, waitFor } from '@sec/testing';
 import express from 'express';
+import type { Redis } from 'ioredis';
 import { createRedisGuard, type RedisGuard, requireRedis, type SecEvent } from '../src/index.js';
 
 const PASSWORD = 'guard-Integration-Password-0123456789abcdef';
@@ -174,7 +175,7 @@ describe('bounded waits on a hung (not dead) Redis', () => {
     try {
       await guard.ready();
       // CLIENT PAUSE freezes every other client: the server is up but answers nothing.
-      const admin = guard.client!.duplicate();
+      const admin = (guard.client as Redis).duplicate();
       await new Promise((resolve) => admin.once('ready', resolve));
       await admin.call('CLIENT', 'PAUSE', '2000', 'ALL');
       const started = performance.now();
