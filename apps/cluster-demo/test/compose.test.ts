@@ -44,6 +44,14 @@ describe('docker-compose.yml', () => {
     }
   });
 
+  it('persists Redis (AOF on a volume), so a restart keeps sessions and rate-limit windows', () => {
+    for (const name of ['redis', 'redis-tls']) {
+      const service = compose.services[name]! as { command?: string[]; volumes?: string[] };
+      expect(([] as string[]).concat(service.command ?? []).join(' ')).toContain('--appendonly yes');
+      expect(service.volumes?.some((v) => v.endsWith(':/data'))).toBe(true);
+    }
+  });
+
   it('the tls profile serves TLS only', () => {
     const command = ([] as string[]).concat(compose.services['redis-tls']!.command ?? []).join(' ');
     expect(command).toContain('--port 0');
