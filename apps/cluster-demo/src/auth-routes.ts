@@ -1,14 +1,10 @@
 import type { LoginLimiter } from '@sec/rate-limit';
-import { sendServiceUnavailable } from '@sec/redis-guard';
+import { isRedisUnavailable, sendServiceUnavailable } from '@sec/redis-guard';
 import { isUserId, parseSessionId, type SessionManager } from '@sec/session';
 import express, { type Request, type RequestHandler, type Response, type Router } from 'express';
 import type { UserDirectory } from './users.js';
 
 const KNOWN_ROLES = new Set(['user', 'admin']);
-
-function isOutage(error: unknown): boolean {
-  return error instanceof Error && 'retryAfterSeconds' in error;
-}
 
 /** Async handlers whose Redis outages become the shared 503, never a 500. */
 function handler(
@@ -17,7 +13,7 @@ function handler(
 ): RequestHandler {
   return (req, res, next) => {
     run(req, res).catch((error: unknown) =>
-      isOutage(error) ? sendServiceUnavailable(res, manager.guard, 'session') : next(error),
+      isRedisUnavailable(error) ? sendServiceUnavailable(res, manager.guard, 'session') : next(error),
     );
   };
 }

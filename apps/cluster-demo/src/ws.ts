@@ -1,5 +1,6 @@
 import type { IncomingMessage, Server } from 'node:http';
 import { guardUpgrade, type RateLimiter } from '@sec/rate-limit';
+import { isRedisUnavailable } from '@sec/redis-guard';
 import type { SessionManager } from '@sec/session';
 import type { Express } from 'express';
 import { WebSocketServer } from 'ws';
@@ -43,7 +44,7 @@ export function attachEchoSocket(
           );
         }),
       (error: unknown) =>
-        error instanceof Error && 'retryAfterSeconds' in error
+        isRedisUnavailable(error)
           ? reject(socket, 503, 'Service Unavailable')
           : reject(socket, 401, 'Unauthorized'),
     );

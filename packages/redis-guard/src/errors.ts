@@ -79,3 +79,16 @@ export const RedisGuardErrorCode = {
   CircuitOpen: 'ERR_SEC_CIRCUIT_OPEN',
   Timeout: 'ERR_SEC_REDIS_TIMEOUT',
 } as const;
+
+/**
+ * True for RedisUnavailableError from any copy of this package: an app can load the ESM and the
+ * CJS build side by side, and `instanceof` only matches errors of its own copy.
+ * @example if (isRedisUnavailable(error)) return sendServiceUnavailable(res, guard);
+ */
+export function isRedisUnavailable(error: unknown): error is RedisUnavailableError {
+  return (
+    error instanceof RedisUnavailableError ||
+    (error instanceof Error &&
+      typeof (error as { retryAfterSeconds?: unknown }).retryAfterSeconds === 'number')
+  );
+}

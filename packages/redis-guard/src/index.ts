@@ -38,6 +38,7 @@ export {
 } from './environment.js';
 export {
   ConfigurationError,
+  isRedisUnavailable,
   OptionError,
   RedisGuardErrorCode,
   RedisUnavailableError,

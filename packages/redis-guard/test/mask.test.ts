@@ -64,3 +64,17 @@ describe('outage classification', () => {
     expect(isOutageError(new Error('connect ECONNREFUSED 127.0.0.1:1'))).toBe(true);
   });
 });
+
+describe('isRedisUnavailable', () => {
+  it('recognises outages from this copy and from another copy of the package (ESM beside CJS)', async () => {
+    const { isRedisUnavailable, RedisUnavailableError } = await import('../src/index.js');
+    expect(isRedisUnavailable(new RedisUnavailableError('ERR_SEC_CIRCUIT_OPEN', 'open', 30))).toBe(true);
+    const fromOtherCopy = Object.assign(new Error('Redis is not connected'), {
+      code: 'ERR_SEC_REDIS_UNAVAILABLE',
+      retryAfterSeconds: 2,
+    });
+    expect(isRedisUnavailable(fromOtherCopy)).toBe(true);
+    expect(isRedisUnavailable(new Error('WRONGTYPE'))).toBe(false);
+    expect(isRedisUnavailable({ retryAfterSeconds: 2 })).toBe(false);
+  });
+});

@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import {
   checkOptions,
+  isRedisUnavailable,
   type Logger,
   type RedisGuard,
   scrubError,
@@ -61,7 +62,7 @@ export function createAuthenticate(
   const fail = (res: Response, error: unknown) => {
     if (error instanceof InvalidTokenError)
       return sendUnauthorized(res, manager.realm, error.reason !== 'missing');
-    if (!(error instanceof Error && 'retryAfterSeconds' in error)) {
+    if (!isRedisUnavailable(error)) {
       // Not an outage (a script or data error): still answer 503, and tell the operator once.
       const safe = scrubError(error, manager.guard.secrets);
       if (!reported.has(safe.message)) {

@@ -1,4 +1,4 @@
-import { checkOptions, sendServiceUnavailable } from '@sec/redis-guard';
+import { checkOptions, isRedisUnavailable, sendServiceUnavailable } from '@sec/redis-guard';
 import express, {
   type ErrorRequestHandler,
   type Request,
@@ -38,10 +38,6 @@ export interface SessionRouterOptions {
 
 type Handler = (req: Request, res: Response) => Promise<void>;
 
-function isOutage(error: unknown): boolean {
-  return error instanceof Error && 'retryAfterSeconds' in error;
-}
-
 /**
  * Login, logout and session management endpoints to mount where you like:
  * `POST /login`, `POST /logout`, `GET /sessions`, `DELETE /sessions/:sessionId`, `DELETE /sessions`.
@@ -66,7 +62,7 @@ export function sessionRouter(manager: SessionManager, options: SessionRouterOpt
     (handler: Handler): RequestHandler =>
     (req, res, next) => {
       handler(req, res).catch((error: unknown) =>
-        isOutage(error) ? sendServiceUnavailable(res, manager.guard, 'session') : next(error),
+        isRedisUnavailable(error) ? sendServiceUnavailable(res, manager.guard, 'session') : next(error),
       );
     };
 
