@@ -1,13 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createRedisGuard, type RedisGuard } from '@sec/redis-guard';
-import {
-  captureLogger,
-  type RedisClusterHandle,
-  type RedisServer,
-  startCluster,
-  startRedis,
-} from '@sec/testing';
-import { Cluster, Redis } from 'ioredis';
+import { captureLogger, type RedisServer, startRedis } from '@sec/testing';
+import { Redis } from 'ioredis';
 import { cacheInternals } from '../src/cache.js';
 import { createEncryptedCache, Fernet, type RotationProgress, rotateNamespace } from '../src/index.js';
 
@@ -129,44 +123,5 @@ describe('rotateNamespace on a real Redis', () => {
       /did you mean "batchSize"/,
     );
     await expect(rotateNamespace({} as never)).rejects.toThrow(/createEncryptedCache/);
-  });
-});
-
-describe('rotateNamespace on a 3-master Redis Cluster', () => {
-  let cluster: RedisClusterHandle;
-  let client: Cluster;
-  let guard: RedisGuard;
-
-  beforeAll(async () => {
-    cluster = await startCluster({ masters: 3 });
-    client = new Cluster([...cluster.startupNodes], { enableOfflineQueue: true });
-    guard = createRedisGuard({ client, environment: 'test', logger: captureLogger().logger });
-    await guard.ready(10_000);
-  }, 60_000);
-  afterAll(async () => {
-    await guard?.close();
-    client?.disconnect();
-    await cluster?.stop();
-  });
-
-  it('spreads entries over every master and rotates them all', async () => {
-    const old = createEncryptedCache({ redis: guard, keys: [OLD], namespace: 'clustered' });
-    await Promise.all(Array.from({ length: 300 }, (_, i) => old.set(`k:${i}`, i, 600)));
-    const perMaster = await Promise.all(client.nodes('master').map((node) => node.dbsize()));
-    expect(perMaster).toHaveLength(3);
-    for (const count of perMaster) expect(count).toBeGreaterThan(0);
-
-    const cache = createEncryptedCache({ redis: guard, keys: [NEW, OLD], namespace: 'clustered' });
-    const cursors: (string | undefined)[] = [];
-    const result = await rotateNamespace(cache, {
-      batchSize: 100,
-      onProgress: (p) => cursors.push(p.cursor),
-    });
-    expect(result).toMatchObject({ complete: true, rotated: 300, invalid: 0 });
-    const hosts = new Set(cursors.filter((c) => c !== undefined).map((c) => c.split('#')[0]));
-    expect(hosts.size).toBeGreaterThanOrEqual(2);
-    const newOnly = createEncryptedCache({ redis: guard, keys: [NEW], namespace: 'clustered' });
-    const values = await Promise.all(Array.from({ length: 300 }, (_, i) => newOnly.get(`k:${i}`)));
-    expect(values).toEqual(Array.from({ length: 300 }, (_, i) => i));
   });
 });
