@@ -15,6 +15,7 @@ export const SessionErrorCode = {
   InvalidTimeouts: 'ERR_SEC_SESSION_INVALID_TIMEOUTS',
   InsecureCookie: 'ERR_SEC_SESSION_INSECURE_COOKIE',
   IssuerAudienceMissing: 'ERR_SEC_SESSION_ISSUER_AUDIENCE_MISSING',
+  NotReplicated: 'ERR_SEC_SESSION_NOT_REPLICATED',
 } as const;
 
 /**

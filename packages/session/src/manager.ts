@@ -28,7 +28,7 @@ import { importKeys } from './keys.js';
 import { MemorySessionStore } from './memory-store.js';
 import { type AuthenticateOptions, createAuthenticate, createRoleGuard } from './middleware.js';
 import { resolveOptions, type SessionManagerOptions } from './options.js';
-import { RedisSessionStore } from './redis-store.js';
+import { RedisSessionStore, replicaAcksFor } from './redis-store.js';
 import { RejectionLog } from './rejections.js';
 import { type SessionStore, type StoredSession, sessionInfo } from './store.js';
 import { createTokenCodec } from './tokens.js';
@@ -121,7 +121,12 @@ export function createSessionManager(given: SessionManagerOptions): SessionManag
   const store: SessionStore =
     guard.mode === 'memory'
       ? new MemorySessionStore(logger)
-      : new RedisSessionStore(guard, { keyPrefix: settings.keyPrefix, channel: settings.channel });
+      : new RedisSessionStore(guard, {
+          keyPrefix: settings.keyPrefix,
+          channel: settings.channel,
+          replicaAcks: replicaAcksFor(guard, settings.replicaAcks),
+          replicaWaitMs: settings.replicaWaitMs,
+        });
   const rejections = new RejectionLog(logger);
   const { now } = settings;
 

@@ -5,6 +5,7 @@ import {
   nonNegativeInteger,
   OptionError,
   type OptionRule,
+  positiveInteger,
   type RedisClient,
   type RedisGuard,
 } from '@sec/redis-guard';
@@ -81,9 +82,20 @@ export interface SessionManagerOptions {
   readonly realm?: string;
   /** Default: the guard's (masking) logger. */
   readonly logger?: Logger;
+  /**
+   * Replicas that must acknowledge a revocation or role change (Redis WAIT) before the call
+   * returns, so a failover cannot bring a revoked session back. 'auto' (default): 1 on a Sentinel
+   * client, 0 otherwise. Not supported on Cluster clients.
+   */
+  readonly replicaAcks?: number | 'auto';
+  /** How long to wait for those acknowledgements, in ms. Default 500. */
+  readonly replicaWaitMs?: number;
   /** Clock in ms, for tests. */
   readonly now?: () => number;
 }
+
+/** How long a revocation waits for replicas before it fails with a 503. */
+export const DEFAULT_REPLICA_WAIT_MS = 500;
 
 /**
  * Options after validation, durations in ms.
@@ -99,6 +111,8 @@ export interface ResolvedOptions {
   readonly keyPrefix: string;
   readonly channel: string;
   readonly realm: string;
+  readonly replicaAcks: number | 'auto';
+  readonly replicaWaitMs: number;
   readonly now: () => number;
 }
 
@@ -154,6 +168,14 @@ export function resolveOptions(options: SessionManagerOptions): ResolvedOptions 
     channel: ['string', 'boolean'],
     realm: 'string',
     logger: 'object',
+    replicaAcks: {
+      kind: ['number', 'string'],
+      check: (v) =>
+        v === 'auto' || (Number.isInteger(v) && (v as number) >= 0)
+          ? undefined
+          : "must be 'auto' or a non-negative integer",
+    },
+    replicaWaitMs: positiveInteger,
     now: 'function',
   });
   const idleMs = toMs(options.idleTimeout ?? DEFAULT_IDLE_TIMEOUT)!;
@@ -203,6 +225,8 @@ export function resolveOptions(options: SessionManagerOptions): ResolvedOptions 
     keyPrefix: options.keyPrefix ?? DEFAULT_KEY_PREFIX,
     channel: options.channel === false ? '' : (options.channel ?? DEFAULT_EVENT_CHANNEL),
     realm,
+    replicaAcks: options.replicaAcks ?? 'auto',
+    replicaWaitMs: options.replicaWaitMs ?? DEFAULT_REPLICA_WAIT_MS,
     now: options.now ?? Date.now,
   };
 }

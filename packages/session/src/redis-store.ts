@@ -1,6 +1,7 @@
 import type { RedisClient, RedisGuard } from '@sec/redis-guard';
-import { scrubError } from '@sec/redis-guard';
+import { ConfigurationError, RedisUnavailableError, scrubError } from '@sec/redis-guard';
 import type { Cluster, Redis } from 'ioredis';
+import { SessionErrorCode } from './errors.js';
 import { dispatch, parseEvent, type SessionEvent, type SessionEventListener } from './events.js';
 import { SCRIPTS } from './lua.js';
 import {
@@ -23,6 +24,9 @@ export interface RedisStoreSettings {
   readonly keyPrefix: string;
   /** Pub/Sub channel for audit events; '' to publish nothing. */
   readonly channel: string;
+  /** Replicas that must acknowledge revocations and role changes (WAIT); 0 to not wait. */
+  readonly replicaAcks: number;
+  readonly replicaWaitMs: number;
 }
 
 /**
@@ -39,10 +43,44 @@ export class RedisSessionStore implements SessionStore {
   readonly #settings: RedisStoreSettings;
   readonly #listeners = new Set<SessionEventListener>();
   #subscriber: RedisClient | undefined;
+  /**
+   * WAIT blocks the connection it runs on until replicas catch up, so revocations and role
+   * changes get their own connection: request traffic never queues behind a slow replica.
+   */
+  readonly #durable: Redis | undefined;
 
   constructor(guard: RedisGuard, settings: RedisStoreSettings) {
     this.#guard = guard;
     this.#settings = settings;
+    if (settings.replicaAcks > 0 && guard.client) {
+      this.#durable = (guard.client as Redis).duplicate();
+      // Its failures surface as rejected calls (503); the main client already logs the outage.
+      this.#durable.on('error', () => undefined);
+    }
+  }
+
+  /**
+   * Runs a security-relevant write and, when replicas must acknowledge it, WAITs for them. If they
+   * do not confirm in time the call fails (503, safe to retry): a failover could otherwise promote
+   * a replica that never saw the revocation, and the revoked session would come back.
+   */
+  #durably<T>(write: (client: RedisClient) => Promise<T>): Promise<T> {
+    const durable = this.#durable;
+    if (!durable) return this.#guard.execute(write);
+    const { replicaAcks, replicaWaitMs } = this.#settings;
+    return this.#guard.execute(async () => {
+      if (durable.status !== 'ready') await readyWithin(durable, replicaWaitMs);
+      const result = await write(durable);
+      const acked = Number(await durable.call('WAIT', String(replicaAcks), String(replicaWaitMs)));
+      if (acked < replicaAcks) {
+        throw new RedisUnavailableError(
+          SessionErrorCode.NotReplicated,
+          `only ${acked} of ${replicaAcks} replica(s) confirmed the change within ${replicaWaitMs} ms; it was applied on the primary, retry to confirm`,
+          1,
+        );
+      }
+      return result;
+    });
   }
 
   #keys(userId: string): [sessions: string, user: string] {
@@ -115,7 +153,7 @@ export class RedisSessionStore implements SessionStore {
 
   async revoke(userId: string, handle: string, now: number, event: SessionEvent) {
     const [sessions] = this.#keys(userId);
-    const removed = await this.#guard.execute((c) =>
+    const removed = await this.#durably((c) =>
       SCRIPTS.revoke.run(c, [sessions], [handle, now, this.#settings.channel, JSON.stringify(event)]),
     );
     return removed === 1;
@@ -123,7 +161,7 @@ export class RedisSessionStore implements SessionStore {
 
   async revokeAll(userId: string, now: number, event: SessionEvent) {
     const [sessions] = this.#keys(userId);
-    const count = await this.#guard.execute((c) =>
+    const count = await this.#durably((c) =>
       SCRIPTS.revokeAll.run(c, [sessions], [now, this.#settings.channel, JSON.stringify(event)]),
     );
     return Number(count);
@@ -137,7 +175,7 @@ export class RedisSessionStore implements SessionStore {
     event: SessionEvent,
   ) {
     const [, user] = this.#keys(userId);
-    await this.#guard.execute((c) =>
+    await this.#durably((c) =>
       SCRIPTS.setRoles.run(
         c,
         [user],
@@ -202,5 +240,45 @@ export class RedisSessionStore implements SessionStore {
     const subscriber = this.#subscriber;
     this.#subscriber = undefined;
     if (subscriber) await subscriber.quit().catch(() => subscriber.disconnect());
+    this.#durable?.disconnect();
   }
+}
+
+/** Waits for a connection that is still (re)connecting, but never longer than `ms`. */
+function readyWithin(client: Redis, ms: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      client.off('ready', onReady);
+      reject(new Error(`revocation connection is ${client.status}`));
+    }, ms);
+    const onReady = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    client.once('ready', onReady);
+  });
+}
+
+/**
+ * Sentinel deployments fail over to a replica, which must already hold every revocation; a
+ * standalone server has none to wait for. WAIT cannot target a slot's primary through a Cluster
+ * client, so an explicit count is refused there rather than silently ignored.
+ */
+export function replicaAcksFor(guard: RedisGuard, wanted: number | 'auto'): number {
+  const client = guard.client as
+    | { isCluster?: boolean; options?: { sentinels?: unknown[] | null } }
+    | undefined;
+  if (!client) return 0;
+  if (client.isCluster) {
+    if (wanted !== 'auto' && wanted > 0) {
+      throw new ConfigurationError(
+        SessionErrorCode.NotReplicated,
+        'replicaAcks is not supported on a Redis Cluster client; use min-replicas-to-write on the cluster instead.',
+        'replicaAcks',
+      );
+    }
+    return 0;
+  }
+  if (wanted !== 'auto') return wanted;
+  return client.options?.sentinels?.length ? 1 : 0;
 }
