@@ -285,11 +285,17 @@ describe('Sentinel failover: the same manager recovers without restart', () => {
     expect((await get(b, '/me', fresh.accessToken)).status).toBe(200);
     // The promoted node has no replica until the old master rejoins, so a revocation cannot be
     // made durable: it is refused as unavailable (safe to retry) rather than claimed.
-    await expect(b.sessions.revoke(fresh.sessionId)).rejects.toMatchObject({ code: 'ERR_SEC_SESSION_NOT_REPLICATED' });
+    await expect(b.sessions.revoke(fresh.sessionId)).rejects.toMatchObject({
+      code: 'ERR_SEC_SESSION_NOT_REPLICATED',
+    });
     await sentinel.master.restart();
     await waitFor(
       'the old master to rejoin as a replica and confirm a revocation',
-      () => b.sessions.revoke(fresh.sessionId).then(() => true, () => false),
+      () =>
+        b.sessions.revoke(fresh.sessionId).then(
+          () => true,
+          () => false,
+        ),
       30_000,
     );
     expect((await get(a, '/me', fresh.accessToken)).status).toBe(401);
