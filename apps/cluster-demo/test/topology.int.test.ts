@@ -1,6 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { type RedisClusterHandle, type RedisSentinelHandle, startCluster, startSentinel } from '@sec/testing';
+import {
+  PRODUCTION_ON_LOOPBACK,
+  type RedisClusterHandle,
+  type RedisSentinelHandle,
+  startCluster,
+  startSentinel,
+} from '@sec/testing';
 import { runScript, startDemo } from './demo-process.js';
 
 const PASSWORD = randomBytes(36).toString('base64url');
@@ -17,8 +23,7 @@ describe('cluster-demo on Redis Cluster', () => {
     const env = {
       ...baseEnv,
       NODE_ENV: 'development',
-      REDIS_CLUSTER_NODES: cluster.startupNodes.map((n) => `${n.host}:${n.port}`).join(','),
-      REDIS_PASSWORD: PASSWORD,
+      ...cluster.env,
     };
     const { code, output } = await runScript('check.js', [], env);
     expect(output).toContain(
@@ -38,12 +43,8 @@ describe('cluster-demo on Redis Sentinel, through a failover', () => {
   it('answers 503 during the gap, never 200 for a revoked session, and recovers without a restart', async () => {
     const demo = await startDemo({
       ...baseEnv,
-      NODE_ENV: 'production',
-      REDIS_SENTINELS: sentinel.sentinelList,
-      REDIS_SENTINEL_NAME: sentinel.name,
-      REDIS_PASSWORD: PASSWORD,
-      REDIS_INSECURE_ALLOW_PLAINTEXT: 'true',
-      REDIS_SINGLE_HOST: 'true',
+      ...PRODUCTION_ON_LOOPBACK,
+      ...sentinel.env,
       DEMO_USERS: 'alice:alice-password:user,admin:admin-password:admin',
       SESSION_SECRET: randomBytes(48).toString('base64url'),
       REDIS_ENCRYPTION_KEY: `${randomBytes(32).toString('base64url')}=`,

@@ -4,6 +4,7 @@ import { createRedisGuard, type RedisGuard, RedisUnavailableError } from '@sec/r
 import {
   type CapturedLogger,
   captureLogger,
+  PRODUCTION_ON_LOOPBACK,
   type RedisClusterHandle,
   type RedisSentinelHandle,
   type RedisServer,
@@ -26,12 +27,6 @@ import {
 const PASSWORD = 'cache-topology-Password-0123456789-abcdef';
 const OLD = Fernet.generateKey();
 const NEW = Fernet.generateKey();
-const PRODUCTION_ON_LOOPBACK = {
-  NODE_ENV: 'production',
-  REDIS_PASSWORD: PASSWORD,
-  REDIS_INSECURE_ALLOW_PLAINTEXT: 'true',
-  REDIS_SINGLE_HOST: 'true',
-};
 
 interface Topology {
   readonly guard: RedisGuard;
@@ -44,7 +39,7 @@ let cluster: RedisClusterHandle;
 let sentinel: RedisSentinelHandle;
 const topologies = new Map<string, Topology>();
 
-function topology(env: Record<string, string>, masters: () => readonly RedisServer[]): Topology {
+function topology(env: Readonly<Record<string, string>>, masters: () => readonly RedisServer[]): Topology {
   const log = captureLogger();
   const guard = createRedisGuard({ env: { ...PRODUCTION_ON_LOOPBACK, ...env }, logger: log.logger });
   return { guard, log, masters };
@@ -67,13 +62,11 @@ beforeAll(async () => {
   ]);
   topologies.set(
     'Redis Cluster',
-    topology({ REDIS_CLUSTER_NODES: cluster.nodeList }, () => cluster.nodes),
+    topology(cluster.env, () => cluster.nodes),
   );
   topologies.set(
     'Redis Sentinel',
-    topology({ REDIS_SENTINELS: sentinel.sentinelList, REDIS_SENTINEL_NAME: sentinel.name }, () => [
-      sentinel.master,
-    ]),
+    topology(sentinel.env, () => [sentinel.master]),
   );
   await Promise.all([...topologies.values()].map((t) => t.guard.ready(10_000)));
 }, 90_000);

@@ -3,6 +3,7 @@ import { createRedisGuard, type RedisGuard } from '@sec/redis-guard';
 import {
   type CapturedLogger,
   captureLogger,
+  PRODUCTION_ON_LOOPBACK,
   type RedisClusterHandle,
   type RedisSentinelHandle,
   startCluster,
@@ -21,12 +22,6 @@ import {
 
 // >= 32 characters, so the production rules accept it.
 const PASSWORD = 'health-topology-Password-0123456789-abcde';
-const PRODUCTION_ON_LOOPBACK = {
-  NODE_ENV: 'production',
-  REDIS_PASSWORD: PASSWORD,
-  REDIS_INSECURE_ALLOW_PLAINTEXT: 'true',
-  REDIS_SINGLE_HOST: 'true',
-};
 const CRITICAL = /^Redis connection failed: .+ CRITICAL: Redis is MANDATORY in production/;
 
 interface Topology {
@@ -38,7 +33,7 @@ let cluster: RedisClusterHandle;
 let sentinel: RedisSentinelHandle;
 const topologies = new Map<string, Topology>();
 
-function topology(env: Record<string, string>): Topology {
+function topology(env: Readonly<Record<string, string>>): Topology {
   const log = captureLogger();
   const guard = createRedisGuard({ env: { ...PRODUCTION_ON_LOOPBACK, ...env }, logger: log.logger });
   return { guard, log };
@@ -57,11 +52,8 @@ beforeAll(async () => {
     startCluster({ masters: 3, password: PASSWORD }),
     startSentinel({ password: PASSWORD }),
   ]);
-  topologies.set('Redis Cluster', topology({ REDIS_CLUSTER_NODES: cluster.nodeList }));
-  topologies.set(
-    'Redis Sentinel',
-    topology({ REDIS_SENTINELS: sentinel.sentinelList, REDIS_SENTINEL_NAME: sentinel.name }),
-  );
+  topologies.set('Redis Cluster', topology(cluster.env));
+  topologies.set('Redis Sentinel', topology(sentinel.env));
   await Promise.all([...topologies.values()].map((t) => t.guard.ready(10_000)));
 }, 90_000);
 afterAll(async () => {

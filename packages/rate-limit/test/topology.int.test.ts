@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createRedisGuard, type RedisGuard } from '@sec/redis-guard';
 import {
   captureLogger,
+  PRODUCTION_ON_LOOPBACK,
   type RedisClusterHandle,
   type RedisSentinelHandle,
   redisCli,
@@ -43,17 +44,8 @@ type Topology = 'cluster' | 'sentinel';
 
 /** A guard as an operator configures it in production, relaxed only for plaintext loopback. */
 async function guardFor(topology: Topology): Promise<RedisGuard> {
-  const common = {
-    NODE_ENV: 'production',
-    REDIS_PASSWORD: PASSWORD,
-    REDIS_INSECURE_ALLOW_PLAINTEXT: 'true',
-    REDIS_SINGLE_HOST: 'true',
-  };
   const guard = createRedisGuard({
-    env:
-      topology === 'cluster'
-        ? { ...common, REDIS_CLUSTER_NODES: cluster.nodeList }
-        : { ...common, REDIS_SENTINELS: sentinel.sentinelList, REDIS_SENTINEL_NAME: sentinel.name },
+    env: { ...PRODUCTION_ON_LOOPBACK, ...(topology === 'cluster' ? cluster.env : sentinel.env) },
     logger: log.logger,
   });
   guards.push(guard);

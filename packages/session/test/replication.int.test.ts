@@ -1,6 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createRedisGuard, isRedisUnavailable, type RedisGuard } from '@sec/redis-guard';
-import { captureLogger, type RedisSentinelHandle, redisCli, startSentinel, waitFor } from '@sec/testing';
+import {
+  captureLogger,
+  PRODUCTION_ON_LOOPBACK,
+  type RedisSentinelHandle,
+  redisCli,
+  startSentinel,
+  waitFor,
+} from '@sec/testing';
 import type { SessionManager } from '../src/index.js';
 import { manager } from './helpers.js';
 
@@ -23,14 +30,7 @@ describe('revocations are replicated before they return (Sentinel)', () => {
   beforeAll(async () => {
     sentinel = await startSentinel({ password: PASSWORD });
     guard = createRedisGuard({
-      env: {
-        NODE_ENV: 'production',
-        REDIS_SENTINELS: sentinel.sentinelList,
-        REDIS_SENTINEL_NAME: sentinel.name,
-        REDIS_PASSWORD: PASSWORD,
-        REDIS_INSECURE_ALLOW_PLAINTEXT: 'true',
-        REDIS_SINGLE_HOST: 'true',
-      },
+      env: { ...PRODUCTION_ON_LOOPBACK, ...sentinel.env },
       logger: captureLogger().logger,
     });
     await guard.ready();

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createRedisGuard, type RedisGuard } from '@sec/redis-guard';
 import {
   captureLogger,
+  PRODUCTION_ON_LOOPBACK,
   type RedisClusterHandle,
   type RedisSentinelHandle,
   redisCli,
@@ -38,15 +39,7 @@ type Topology = 'cluster' | 'sentinel';
 
 /** What an operator sets in production, with the loopback-only relaxations the harness needs. */
 function envFor(topology: Topology): NodeJS.ProcessEnv {
-  const common = {
-    NODE_ENV: 'production',
-    REDIS_PASSWORD: PASSWORD,
-    REDIS_INSECURE_ALLOW_PLAINTEXT: 'true',
-    REDIS_SINGLE_HOST: 'true',
-  };
-  return topology === 'cluster'
-    ? { ...common, REDIS_CLUSTER_NODES: cluster.nodeList }
-    : { ...common, REDIS_SENTINELS: sentinel.sentinelList, REDIS_SENTINEL_NAME: sentinel.name };
+  return { ...PRODUCTION_ON_LOOPBACK, ...(topology === 'cluster' ? cluster.env : sentinel.env) };
 }
 
 /** One app process: its own guard (and so its own connections), manager and HTTP server. */

@@ -21,6 +21,8 @@ export interface RedisClusterHandle {
   readonly tls: TlsMaterial | undefined;
   /** REDIS_CLUSTER_NODES value: `127.0.0.1:p1,127.0.0.1:p2,...`. */
   readonly nodeList: string;
+  /** The variables an app sets to reach this cluster: REDIS_CLUSTER_NODES (+ REDIS_PASSWORD, REDIS_TLS). */
+  readonly env: Readonly<Record<string, string>>;
   stop(): Promise<void>;
 }
 
@@ -91,6 +93,11 @@ export async function startCluster(options: RedisClusterOptions = {}): Promise<R
     password: options.password,
     tls: material,
     nodeList: nodes.map((n) => `${n.host}:${n.port}`).join(','),
+    env: {
+      REDIS_CLUSTER_NODES: nodes.map((n) => `${n.host}:${n.port}`).join(','),
+      ...(options.password !== undefined && { REDIS_PASSWORD: options.password }),
+      ...(material && { REDIS_TLS: 'true', REDIS_TLS_CA_CERT: material.caFile }),
+    },
     stop: stopAll,
   };
 }

@@ -35,6 +35,8 @@ export interface RedisSentinelHandle {
   readonly tls: TlsMaterial | undefined;
   /** REDIS_SENTINELS value: `127.0.0.1:p1,127.0.0.1:p2,127.0.0.1:p3`. */
   readonly sentinelList: string;
+  /** The variables an app sets to reach this deployment: REDIS_SENTINELS, REDIS_SENTINEL_NAME, passwords, TLS. */
+  readonly env: Readonly<Record<string, string>>;
   /** Crash the current master (SIGKILL), like a node failure. */
   killMaster(): Promise<void>;
   /** Resolves with the new master once every sentinel reports the replica as master. */
@@ -136,6 +138,13 @@ export async function startSentinel(options: RedisSentinelOptions = {}): Promise
       sentinelPassword,
       tls: material,
       sentinelList: sentinels.map((s) => `${s.host}:${s.port}`).join(','),
+      env: {
+        REDIS_SENTINELS: sentinels.map((s) => `${s.host}:${s.port}`).join(','),
+        REDIS_SENTINEL_NAME: name,
+        ...(password !== undefined && { REDIS_PASSWORD: password }),
+        ...(sentinelPassword !== undefined && { REDIS_SENTINEL_PASSWORD: sentinelPassword }),
+        ...(material && { REDIS_TLS: 'true', REDIS_TLS_CA_CERT: material.caFile }),
+      },
       async killMaster() {
         await current.kill();
       },
