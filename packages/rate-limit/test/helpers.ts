@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express, { type Express, type RequestHandler } from 'express';
+import type { LoginLimiter } from '../src/index.js';
 
 export interface Listening {
   readonly server: Server;
@@ -34,3 +35,24 @@ export async function listen(app: Express): Promise<Listening> {
 }
 
 export { median, waitFor as waitUntil } from '@sec/testing';
+
+/** The login route from loginLimiter's documentation: check, verify, record; the right password is "right". */
+export function loginApp(login: LoginLimiter): Express {
+  const app = express();
+  app.use(express.json());
+  app.post(
+    '/login',
+    login.middleware((req) => req.body?.username),
+    async (req, res) => {
+      const { username, password } = req.body as { username: unknown; password: unknown };
+      if (password !== 'right') {
+        if (login.respond(res, await login.recordFailure(req, username))) return;
+        res.status(401).json({ error: 'invalid_credentials' });
+        return;
+      }
+      await login.recordSuccess(req, username);
+      res.json({ ok: true });
+    },
+  );
+  return app;
+}

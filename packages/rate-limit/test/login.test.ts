@@ -1,33 +1,12 @@
 import { describe, expect, it } from '@jest/globals';
 import { createRedisGuard } from '@sec/redis-guard';
 import { captureLogger } from '@sec/testing';
-import express from 'express';
 import request from 'supertest';
-import { type LoginLimiter, loginLimiter } from '../src/index.js';
+import { loginLimiter } from '../src/index.js';
+import { loginApp } from './helpers.js';
 
 const guard = () => createRedisGuard({ environment: 'test', mode: 'memory', logger: captureLogger().logger });
 const from = (ip: string) => ({ ip, headers: {} }) as never;
-
-/** A login route as an app would write it: check, verify, record. */
-function loginApp(login: LoginLimiter) {
-  const app = express();
-  app.use(express.json());
-  app.post(
-    '/login',
-    login.middleware((req) => req.body?.username),
-    async (req, res) => {
-      const { username, password } = req.body as { username: unknown; password: unknown };
-      if (password !== 'right') {
-        if (login.respond(res, await login.recordFailure(req, username))) return;
-        res.status(401).json({ error: 'invalid_credentials' });
-        return;
-      }
-      await login.recordSuccess(req, username);
-      res.json({ ok: true });
-    },
-  );
-  return app;
-}
 
 describe('loginLimiter', () => {
   it('blocks a username+client pair after N consecutive failures, for blockDuration', async () => {

@@ -10,10 +10,10 @@ import {
   startSentinel,
   waitFor,
 } from '@sec/testing';
-import express, { type Express } from 'express';
+import type { Express } from 'express';
 import type { Redis } from 'ioredis';
-import { type LoginLimiter, loginLimiter, rateLimit } from '../src/index.js';
-import { appWith, type Listening, listen } from './helpers.js';
+import { loginLimiter, rateLimit } from '../src/index.js';
+import { appWith, type Listening, listen, loginApp } from './helpers.js';
 
 // >= 32 characters, so the production rules accept it.
 const PASSWORD = 'ratelimit-Topology-Password-0123456789-abc';
@@ -57,27 +57,6 @@ async function serve(app: Express): Promise<string> {
   const listening = await listen(app);
   servers.push(listening);
   return listening.url;
-}
-
-/** The login route from loginLimiter's documentation; the right password is "right". */
-function loginApp(login: LoginLimiter): Express {
-  const app = express();
-  app.use(express.json());
-  app.post(
-    '/login',
-    login.middleware((req) => req.body?.username),
-    async (req, res) => {
-      const { username, password } = req.body as { username: string; password: string };
-      if (password !== 'right') {
-        if (login.respond(res, await login.recordFailure(req, username))) return;
-        res.status(401).json({ error: 'invalid_credentials' });
-        return;
-      }
-      await login.recordSuccess(req, username);
-      res.json({ ok: true });
-    },
-  );
-  return app;
 }
 
 interface Answer {
