@@ -109,7 +109,7 @@ export class CounterStore {
         // A reply error (WRONGTYPE, NOSCRIPT, ACL) is a deployment problem, not an outage: say so.
         this.#guard.warnOnce(`ratelimit.store_error.${this.#policy.name}`, error.message, {
           limiter: this.#policy.name,
-          err: scrubError(reason, this.#guard.secrets),
+          err: scrubError(reason, this.#guard.secrets()),
         });
       }
       if (this.#guard.failClosed) return { ok: false, error };

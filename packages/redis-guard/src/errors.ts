@@ -78,6 +78,7 @@ export const RedisGuardErrorCode = {
   Unavailable: 'ERR_SEC_REDIS_UNAVAILABLE',
   CircuitOpen: 'ERR_SEC_CIRCUIT_OPEN',
   Timeout: 'ERR_SEC_REDIS_TIMEOUT',
+  ClientUnverified: 'ERR_SEC_REDIS_CLIENT_UNVERIFIED',
 } as const;
 
 /**
