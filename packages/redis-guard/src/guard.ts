@@ -7,7 +7,7 @@ import {
 } from './client.js';
 import { adoptClient } from './client-check.js';
 import { configFromEnv, type RedisConnectionConfig } from './config.js';
-import { detectEnvironment, ENVIRONMENTS, type Environment, isStrictEnvironment } from './environment.js';
+import { detectEnvironment, ENVIRONMENTS, type Environment } from './environment.js';
 import { RedisGuardErrorCode as Code, RedisUnavailableError, SecError } from './errors.js';
 import { describeGuard } from './guard-summary.js';
 import { createJsonLogger, type Logger, maskingLogger } from './logger.js';
@@ -41,7 +41,11 @@ export interface RedisGuardOptions {
    * and a start-up error in production and staging. 'memory' is refused in production and staging.
    */
   readonly mode?: 'auto' | GuardMode;
-  /** Answer 503 instead of proceeding when Redis is down; default true in production and staging. */
+  /**
+   * Answer 503 instead of proceeding while a configured Redis is down; default true in every
+   * environment (memory mode is for "no Redis configured", never a fallback). `false` lets
+   * `requireRedis` pass requests through and rate limits count per process.
+   */
   readonly failClosed?: boolean;
   readonly breaker?: Omit<CircuitBreakerOptions, 'probe' | 'logger' | 'name'>;
   /** Upper bound for one `execute()`; default 1000 ms. */
@@ -175,7 +179,7 @@ export function createRedisGuard(options: RedisGuardOptions = {}): RedisGuard {
     environment,
     mode,
     isMock: mode === 'memory',
-    failClosed: options.failClosed ?? isStrictEnvironment(environment),
+    failClosed: options.failClosed ?? true,
     client,
     breaker,
     logger,
