@@ -44,8 +44,9 @@ export function maskText(text: string, secrets: readonly string[]): string {
     const encoded = encodeURIComponent(secret);
     if (encoded !== secret && encoded.length >= 4) out = out.split(encoded).join(MASK);
   }
-  // Greedy to the last `@` before whitespace: a raw `/`, `#` or `@` in a password stays covered.
-  return out.replace(/([a-z][a-z0-9+.-]*:\/\/)(\S*)@/gi, (_m, scheme: string, userinfo: string) =>
+  // Greedy to the last `@` before whitespace, so a raw `/`, `#` or `@` in a password stays covered;
+  // a ':' is required, so a path with an '@' (npmjs.com/package/@scope/name) is left alone.
+  return out.replace(/([a-z][a-z0-9+.-]*:\/\/)(\S*:\S*)@/gi, (_m, scheme: string, userinfo: string) =>
     redactUserinfo(scheme, userinfo),
   );
 }

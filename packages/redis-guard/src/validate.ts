@@ -124,6 +124,14 @@ export function validateRedisConfig(
   const tlsOn = target.tls || config.tlsEnabled === true;
   const minVersion: TlsVersion =
     config.tls?.minVersion ?? (environment === 'production' ? 'TLSv1.3' : 'TLSv1.2');
+  if (minVersion !== 'TLSv1.2' && minVersion !== 'TLSv1.3') {
+    // From code, where the type is not enforced at run time: 'TLSv1.1' or 'tlsv1.3' must not pass.
+    fail(
+      Code.TlsVersionTooLow,
+      `tls.minVersion "${String(minVersion)}" is not supported. Set it to 'TLSv1.2' or 'TLSv1.3'.`,
+      'REDIS_TLS_MIN_VERSION',
+    );
+  }
   const rejectUnauthorized = config.tls?.rejectUnauthorized ?? true;
   const plaintextVariable = target.topology === 'standalone' ? 'REDIS_URL' : 'REDIS_TLS';
 

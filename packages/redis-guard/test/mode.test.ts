@@ -64,3 +64,19 @@ describe('environment options are checked the same way', () => {
     expect(() => createRedisClient(insecure, { environment: 'Production' as never })).toThrow(OptionError);
   });
 });
+
+describe('other fixed sets in redis-guard', () => {
+  it("createJsonLogger({ level: 'Info' }) throws instead of logging everything", async () => {
+    const { createJsonLogger } = await import('../src/index.js');
+    expect(() => createJsonLogger({ level: 'Info' as never })).toThrow(/did you mean 'info'/);
+  });
+
+  it("tls.minVersion given in code must be 'TLSv1.2' or 'TLSv1.3'", () => {
+    expect(() =>
+      validateRedisConfig(
+        { url: 'rediss://redis.internal:6380', tls: { minVersion: 'TLSv1.1' as never } },
+        { environment: 'development' },
+      ),
+    ).toThrow(/tls.minVersion "TLSv1.1" is not supported/);
+  });
+});
