@@ -76,8 +76,9 @@ function hostList(env: NodeJS.ProcessEnv, variable: string): HostPort[] | undefi
   const raw = env[variable]?.trim();
   if (!raw) return undefined;
   return raw.split(',').map((entry) => {
-    const match = /^\[?([^\]]+?)\]?:(\d+)$/.exec(entry.trim());
-    const port = Number(match?.[2]);
+    // Host names, IPv4 or a bracketed IPv6 only: a pasted URL (with its password) is not a host.
+    const match = /^(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9_.-]+)):(\d{1,5})$/.exec(entry.trim());
+    const port = Number(match?.[3]);
     if (!match || port < 1 || port > 65_535) {
       // Echo only text that cannot be a pasted credential (a URL with a password, say).
       const shown = /^[\w.:[\]-]{1,100}$/.test(entry.trim()) ? ` "${entry.trim()}"` : '';
@@ -87,7 +88,7 @@ function hostList(env: NodeJS.ProcessEnv, variable: string): HostPort[] | undefi
         variable,
       );
     }
-    return { host: match[1]!, port };
+    return { host: (match[1] ?? match[2])!, port };
   });
 }
 

@@ -5,6 +5,7 @@ import fc from 'fast-check';
 import { Redis } from 'ioredis';
 import {
   ConfigurationError,
+  configFromEnv,
   createRedisGuard,
   maskText,
   parseRedisUrl,
@@ -160,6 +161,27 @@ describe('REDIS_URL passwords with URL delimiters', () => {
       ),
       { numRuns: 300 },
     );
+  });
+});
+
+describe('other variables that can hold a pasted secret', () => {
+  const SECRET = 'Kq9/Vb#Xm@z%Tn-0123456789ABCDEFGH';
+
+  it('a REDIS_CLUSTER_NODES entry that is a URL with a password is not echoed', () => {
+    const error = errorOf(() =>
+      configFromEnv({ REDIS_CLUSTER_NODES: `10.0.0.1:6379,redis://:${SECRET}@10.0.0.2:6379` }),
+    );
+    expect(error).toBeInstanceOf(ConfigurationError);
+    expect(leakedPieces(printed(error), SECRET)).toEqual([]);
+  });
+
+  it('a REDIS_TLS_KEY holding a mangled inline key (its header lost) is not echoed as a path', () => {
+    const body = 'MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg5d7Kq9VbXmzTn0123456789ABCDEFGH';
+    for (const value of [body, `"-----BEGIN PRIVATE KEY-----\n${body}\n-----END PRIVATE KEY-----"`]) {
+      const error = errorOf(() => configFromEnv({ REDIS_TLS_KEY: value }));
+      expect(error).toBeInstanceOf(ConfigurationError);
+      expect(leakedPieces(printed(error), body)).toEqual([]);
+    }
   });
 });
 
