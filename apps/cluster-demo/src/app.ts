@@ -124,7 +124,7 @@ export async function createDemoApp(env: NodeJS.ProcessEnv, workerId: string): P
   app.use((_req, res) => {
     res.status(404).json({ error: 'not_found' });
   });
-  app.use(errorHandler(logger, () => guard.secrets));
+  app.use(errorHandler(logger, () => guard.secrets()));
 
   const servers: Server[] = [];
   return {

@@ -130,7 +130,7 @@ export function createEncryptedCache(options: EncryptedCacheOptions): EncryptedC
   const env = options.env ?? process.env;
   const guard = toGuard(options.redis, { env, ...(options.logger && { logger: options.logger }) });
   let keySecrets: readonly string[] = [];
-  const logger = maskingLogger(options.logger ?? guard.logger, () => [...guard.secrets, ...keySecrets]);
+  const logger = maskingLogger(options.logger ?? guard.logger, () => [...guard.secrets(), ...keySecrets]);
   const { fernets, secrets } = resolveKeys(options.keys, env, guard.environment, logger);
   keySecrets = secrets;
   const primary = fernets[0]!;
@@ -177,7 +177,7 @@ export function createEncryptedCache(options: EncryptedCacheOptions): EncryptedC
       }
       return { ok: true, value };
     } catch (error) {
-      const err = scrubError(error, guard.secrets);
+      const err = scrubError(error, guard.secrets());
       if (!(error instanceof RedisUnavailableError)) {
         // e.g. WRONGTYPE because something else wrote a hash at our key, or OOM.
         logger.warn(

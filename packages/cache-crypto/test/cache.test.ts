@@ -1,7 +1,7 @@
 import { inflateSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from '@jest/globals';
 import { ConfigurationError, createRedisGuard, OptionError, type RedisGuard } from '@sec/redis-guard';
-import { captureLogger } from '@sec/testing';
+import { captureLogger, PRODUCTION_ON_LOOPBACK } from '@sec/testing';
 import { Redis } from 'ioredis';
 import { cacheInternals } from '../src/cache.js';
 import { createEncryptedCache, Fernet, MultiFernet } from '../src/index.js';
@@ -28,8 +28,14 @@ afterAll(async () => {
 
 /** A production guard whose client never connects: enough to check start-up rules. */
 function productionGuard() {
-  const client = new Redis({ lazyConnect: true, enableOfflineQueue: false });
-  const guard = createRedisGuard({ client, environment: 'production', logger: captureLogger().logger });
+  const password = 'cache-Unit-Password-0123456789abcdefghij';
+  const client = new Redis({ lazyConnect: true, enableOfflineQueue: false, password });
+  const guard = createRedisGuard({
+    client,
+    environment: 'production',
+    env: PRODUCTION_ON_LOOPBACK,
+    logger: captureLogger().logger,
+  });
   guards.push(guard);
   return guard;
 }

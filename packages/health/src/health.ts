@@ -131,7 +131,7 @@ export function createHealth(options: HealthOptions): Health {
   const requireRedis = options.requireRedis === true || requireRedisFromEnv(env) === true;
   const defaultTimeout = options.timeoutMs ?? DEFAULT_CHECK_TIMEOUT_MS;
   const cacheMs = options.cacheMs ?? DEFAULT_CACHE_MS;
-  const secrets = () => guards.flatMap((g) => g.secrets);
+  const secrets = () => guards.flatMap((g) => g.secrets());
   const logger = maskingLogger(
     options.logger ?? guards[0]?.logger ?? createJsonLogger({ name: 'health' }),
     secrets,

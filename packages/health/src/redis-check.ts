@@ -25,16 +25,32 @@ export interface RedisCheckOptions {
 /** Seed wording operators alert on; kept verbatim. */
 const HEALTHY_MESSAGE = 'Redis connection successful';
 
-function consequence(required: boolean, environment: Environment): string {
-  if (required) {
+function critical(environment: Environment): string {
+  return (
+    `CRITICAL: Redis is MANDATORY in ${environment} for multi-worker ` +
+    'session management. Session revocation WILL NOT WORK without Redis. Application startup BLOCKED.'
+  );
+}
+
+/** Memory mode: nothing is configured, so the packages really do run in memory. */
+const MEMORY_WARNING =
+  'WARNING: Running with in-memory fallback (DEVELOPMENT ONLY). Session revocation does NOT work across ' +
+  'multiple workers/servers. DO NOT use in production.';
+
+/**
+ * A configured Redis that is down is never replaced by memory: say what the packages do instead,
+ * which depends only on the guard's failClosed.
+ */
+function whileDown(guard: RedisGuard): string {
+  if (guard.failClosed) {
     return (
-      `CRITICAL: Redis is MANDATORY in ${environment} for multi-worker ` +
-      'session management. Session revocation WILL NOT WORK without Redis. Application startup BLOCKED.'
+      'WARNING: Redis is configured, so nothing falls back to memory: requests that need Redis (sessions, ' +
+      'rate limits, requireRedis) answer 503 with Retry-After until it is back.'
     );
   }
   return (
-    'WARNING: Running with in-memory fallback (DEVELOPMENT ONLY). Session revocation does NOT work across ' +
-    'multiple workers/servers. DO NOT use in production.'
+    'WARNING: Redis is configured but this guard has failClosed: false: requireRedis lets requests through and ' +
+    'rate limits count in each process until it is back; sessions answer 503 (they cannot be verified without Redis).'
   );
 }
 
@@ -76,7 +92,7 @@ export function redisCheck(redis: RedisGuard | RedisClient, options: RedisCheckO
       if (guard.isMock) {
         return {
           healthy: false,
-          message: `Redis is not configured (in-memory mode). ${consequence(required, environment)}`,
+          message: `Redis is not configured (in-memory mode). ${required ? critical(environment) : MEMORY_WARNING}`,
           details: details(),
         };
       }
@@ -87,7 +103,7 @@ export function redisCheck(redis: RedisGuard | RedisClient, options: RedisCheckO
         const reason = error instanceof Error ? error.message : String(error);
         return {
           healthy: false,
-          message: `Redis connection failed: ${reason}. ${consequence(required, environment)}`,
+          message: `Redis connection failed: ${reason}. ${required ? critical(environment) : whileDown(guard)}`,
           details: details(),
         };
       }

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { createRedisGuard, type Environment, type RedisGuard } from '@sec/redis-guard';
+import { createRedisGuard, type Environment, type RedisGuard, requireRedis } from '@sec/redis-guard';
 import { captureLogger, type RedisServer, redisCli, startRedis, waitFor } from '@sec/testing';
 import express, { type Express } from 'express';
 import { Redis } from 'ioredis';
@@ -173,7 +173,7 @@ describe('health endpoints against a real, password-protected Redis', () => {
     );
   });
 
-  it('down: production is unhealthy and not ready; development is degraded and ready with the warning', async () => {
+  it('down: production is unhealthy and not ready; development is degraded and ready, saying what is true', async () => {
     await server.kill();
 
     const started = performance.now();
@@ -194,9 +194,17 @@ describe('health endpoints against a real, password-protected Redis', () => {
     expect(dev.status).toBe(200);
     expect(dev.body).toMatchObject({ status: 'ready', healthy: false });
     expect(dev.body.services[0]).toMatchObject({ name: 'redis', status: 'degraded', required: false });
+    // Redis is configured, so nothing runs in memory: the text says 503, and requireRedis does answer 503.
     expect(dev.body.services[0].message).toMatch(
-      /WARNING: Running with in-memory fallback \(DEVELOPMENT ONLY\)\. Session revocation does NOT work across multiple workers\/servers/,
+      /^Redis connection failed: .*\. WARNING: Redis is configured, so nothing falls back to memory: requests that need Redis \(sessions, rate limits, requireRedis\) answer 503 with Retry-After until it is back\.$/,
     );
+    expect(dev.body.services[0].message).not.toMatch(/in-memory/);
+    const api = express()
+      .use(requireRedis(development.guard))
+      .get('/', (_req, res) => res.send('served'));
+    const call = await request(api).get('/');
+    expect(call.status).toBe(503);
+    expect(Number(call.headers['retry-after'])).toBeGreaterThanOrEqual(1);
 
     const strict = await get(strictDevelopment, '/ready');
     expect(strict.status).toBe(503);
@@ -264,7 +272,7 @@ describe('health endpoints against a real, password-protected Redis', () => {
     const warning = log.records.find(
       (r) => (r.obj as { event?: string }).event === 'service.startup.degraded',
     );
-    expect(warning?.msg).toMatch(/WARNING: Running with in-memory fallback/);
+    expect(warning?.msg).toMatch(/Redis is configured, so nothing falls back to memory/);
   });
 
   it('logs service.dependency.check on each state change with the fields operators alert on', () => {

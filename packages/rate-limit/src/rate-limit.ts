@@ -140,7 +140,7 @@ export function rateLimit(options: RateLimitOptions = {}): RateLimiter {
       const message = `rate limiter "${policy.name}": ${what} threw; ${instead}.`;
       guard.warnOnce(`ratelimit.${what}_threw.${policy.name}`, message, {
         limiter: policy.name,
-        err: scrubError(error, guard.secrets),
+        err: scrubError(error, guard.secrets()),
       });
       return fallback;
     }

@@ -49,9 +49,10 @@ function settle(promise: Promise<RateLimiterRes>): Promise<Count> {
 /**
  * The counters behind one named limiter. In Redis mode every call goes through `guard.execute`,
  * so an outage opens the breaker and later calls fail at once without touching the socket.
- * When Redis cannot answer: fail-closed guards get an `ok: false` result (the caller answers 503);
- * other guards count in this process instead, after one warning. Memory-mode guards count in
- * this process from the start (the guard has already warned).
+ * When Redis cannot answer: fail-closed guards (the default, in every environment) get an
+ * `ok: false` result (the caller answers 503); a guard created with `failClosed: false` counts in
+ * this process instead, after one warning. Memory-mode guards (no Redis configured) count in this
+ * process from the start (the guard has already warned).
  */
 export class CounterStore {
   readonly #guard: RedisGuard;
@@ -109,14 +110,14 @@ export class CounterStore {
         // A reply error (WRONGTYPE, NOSCRIPT, ACL) is a deployment problem, not an outage: say so.
         this.#guard.warnOnce(`ratelimit.store_error.${this.#policy.name}`, error.message, {
           limiter: this.#policy.name,
-          err: scrubError(reason, this.#guard.secrets),
+          err: scrubError(reason, this.#guard.secrets()),
         });
       }
       if (this.#guard.failClosed) return { ok: false, error };
       this.#guard.warnOnce(
         `ratelimit.memory_fallback.${this.#policy.name}`,
         `Redis is unavailable; rate limiter "${this.#policy.name}" counts in this process until it returns ` +
-          `because ${this.#guard.environment} does not fail closed. Production answers 503 here.`,
+          'because the guard was created with failClosed: false. With the default, requests answer 503 here.',
         { limiter: this.#policy.name },
       );
       return { ok: true, value: await operation(this.#fallback()) };

@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from '@jest/globals';
 import { createRedisGuard } from '@sec/redis-guard';
-import { captureLogger, freePort } from '@sec/testing';
+import { captureLogger, freePort, PRODUCTION_ON_LOOPBACK } from '@sec/testing';
 import { Redis } from 'ioredis';
 import request from 'supertest';
 import { loginLimiter, rateLimit } from '../src/index.js';
@@ -10,7 +10,12 @@ import { appWith } from './helpers.js';
 // demand before the first request (it never connects at all).
 const clients: Redis[] = [];
 async function unreachableClient(): Promise<Redis> {
-  const client = new Redis({ host: '127.0.0.1', port: await freePort(), retryStrategy: () => 200 });
+  const client = new Redis({
+    host: '127.0.0.1',
+    port: await freePort(),
+    password: 'outage-Test-Password-0123456789abcdefgh',
+    retryStrategy: () => 200,
+  });
   client.on('error', () => undefined);
   clients.push(client);
   return client;
@@ -25,6 +30,7 @@ describe('Redis unreachable', () => {
     const guard = createRedisGuard({
       client: await unreachableClient(),
       environment: 'production',
+      env: PRODUCTION_ON_LOOPBACK,
       logger: captureLogger().logger,
     });
     let reached = 0;
@@ -45,6 +51,7 @@ describe('Redis unreachable', () => {
     const guard = createRedisGuard({
       client: await unreachableClient(),
       environment: 'production',
+      env: PRODUCTION_ON_LOOPBACK,
       logger: captureLogger().logger,
     });
     const login = loginLimiter({ redis: guard });
@@ -54,24 +61,49 @@ describe('Redis unreachable', () => {
     expect(decision).toMatchObject({ outcome: 'unavailable', error: expect.any(Error) });
   });
 
-  it('development: counts in memory after one warning, so limits still apply', async () => {
+  it.each(['development', 'test'] as const)(
+    '%s with a configured Redis that is down: 503 too, never a silent switch to counting in memory',
+    async (environment) => {
+      const log = captureLogger();
+      const guard = createRedisGuard({ client: await unreachableClient(), environment, logger: log.logger });
+      let reached = 0;
+      const app = appWith(
+        rateLimit({ redis: guard, name: `dev-${environment}`, points: 2 }),
+        (_req, _res, next) => {
+          reached += 1;
+          next();
+        },
+      );
+      for (let i = 0; i < 3; i++) {
+        const res = await request(app).get('/');
+        expect(res.status).toBe(503);
+        expect(Number(res.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+      }
+      expect(reached).toBe(0);
+      expect(log.messages('warn').filter((m) => m.includes('counts in this process'))).toHaveLength(0);
+    },
+  );
+
+  it('failClosed: false is the explicit switch: counts in memory after one warning, so limits still apply', async () => {
     const log = captureLogger();
     const guard = createRedisGuard({
       client: await unreachableClient(),
       environment: 'development',
+      failClosed: false,
       logger: log.logger,
     });
-    const app = appWith(rateLimit({ redis: guard, name: 'dev', points: 2 }));
+    const app = appWith(rateLimit({ redis: guard, name: 'fail-open', points: 2 }));
     await request(app).get('/').expect(200);
     await request(app).get('/').expect(200);
     await request(app).get('/').expect(429);
-    expect(log.messages('warn').filter((m) => m.includes('counts in this process'))).toHaveLength(1);
+    expect(log.messages('warn').filter((m) => m.includes('failClosed: false'))).toHaveLength(1);
   });
 
   it('reset() rejects with an Error (RedisUnavailableError) on a fail-closed guard', async () => {
     const guard = createRedisGuard({
       client: await unreachableClient(),
       environment: 'staging',
+      env: PRODUCTION_ON_LOOPBACK,
       logger: captureLogger().logger,
     });
     const limiter = rateLimit({ redis: guard });

@@ -4,17 +4,19 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createRedisGuard, type RedisGuard } from '@sec/redis-guard';
-import { captureLogger, type RedisServer, startRedis } from '@sec/testing';
+import { captureLogger, PRODUCTION_ON_LOOPBACK, type RedisServer, startRedis } from '@sec/testing';
 import { Redis } from 'ioredis';
 import { loginLimiter, rateLimit } from '../src/index.js';
 import { appWith, type Listening, listen, median, waitUntil } from './helpers.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const clients: Redis[] = [];
+// Production checks an app's own client too: a password, and the loopback relaxations declared.
+const PASSWORD = 'rate-limit-Int-Password-0123456789abcdef';
 
 /** An ioredis client with ioredis's own defaults (offline queue on), as many apps have. */
 function clientFor(server: RedisServer): Redis {
-  const client = new Redis({ host: '127.0.0.1', port: server.port });
+  const client = new Redis({ host: '127.0.0.1', port: server.port, password: PASSWORD });
   client.on('error', () => undefined);
   clients.push(client);
   return client;
@@ -24,6 +26,7 @@ async function productionGuard(server: RedisServer): Promise<RedisGuard> {
   const guard = createRedisGuard({
     client: clientFor(server),
     environment: 'production',
+    env: PRODUCTION_ON_LOOPBACK,
     logger: captureLogger().logger,
   });
   await guard.ready();
@@ -50,7 +53,7 @@ async function serve(...args: Parameters<typeof appWith>): Promise<Listening> {
 }
 
 beforeAll(async () => {
-  redis = await startRedis();
+  redis = await startRedis({ password: PASSWORD });
 });
 afterAll(async () => {
   await Promise.all(servers.map((s) => s.close()));
@@ -94,7 +97,13 @@ describe('rateLimit on a real Redis', () => {
   const built = existsSync(join(here, '../dist/index.cjs'));
   (built ? it : it.skip)('shares the count with another process (the CommonJS build)', async () => {
     const child: ChildProcess = spawn(process.execPath, [join(here, 'fixtures/second-process.cjs')], {
-      env: { ...process.env, REDIS_PORT: String(redis.port), LIMITER_NAME: 'shared-process', POINTS: '3' },
+      env: {
+        ...process.env,
+        REDIS_PORT: String(redis.port),
+        REDIS_PASSWORD: PASSWORD,
+        LIMITER_NAME: 'shared-process',
+        POINTS: '3',
+      },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     try {
@@ -174,7 +183,7 @@ describe('rateLimit on a real Redis', () => {
 describe('Redis killed and restarted (production)', () => {
   let crashing: RedisServer;
   beforeAll(async () => {
-    crashing = await startRedis();
+    crashing = await startRedis({ password: PASSWORD });
   });
   afterAll(async () => {
     await crashing?.stop();
@@ -215,6 +224,7 @@ describe('Redis that stops answering (production)', () => {
     const guard = createRedisGuard({
       client,
       environment: 'production',
+      env: PRODUCTION_ON_LOOPBACK,
       commandTimeoutMs: 150,
       breaker: { failureThreshold: 2 },
       logger: captureLogger().logger,

@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createRedisGuard, type RedisGuard } from '@sec/redis-guard';
-import { captureLogger, type RedisServer, startRedis } from '@sec/testing';
+import { captureLogger, PRODUCTION_ON_LOOPBACK, type RedisServer, startRedis } from '@sec/testing';
 import express from 'express';
 import { Redis } from 'ioredis';
 import { WebSocket, WebSocketServer } from 'ws';
@@ -70,10 +70,16 @@ describe('guardUpgrade with the ws client', () => {
   let redis: RedisServer;
   let guard: RedisGuard;
   beforeAll(async () => {
-    redis = await startRedis();
-    const client = new Redis({ host: '127.0.0.1', port: redis.port });
+    const password = 'upgrade-Int-Password-0123456789abcdefgh';
+    redis = await startRedis({ password });
+    const client = new Redis({ host: '127.0.0.1', port: redis.port, password });
     client.on('error', () => undefined);
-    guard = createRedisGuard({ client, environment: 'production', logger: captureLogger().logger });
+    guard = createRedisGuard({
+      client,
+      environment: 'production',
+      env: PRODUCTION_ON_LOOPBACK,
+      logger: captureLogger().logger,
+    });
     await guard.ready();
     cleanups.push(
       () => redis.stop(),

@@ -1,15 +1,11 @@
-import { randomUUID } from 'node:crypto';
-import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createRedisClient } from './client.js';
-import { configFromEnv } from './config.js';
-import { detectEnvironment, type Environment } from './environment.js';
-import { SecError } from './errors.js';
-import { createRedisGuard } from './guard.js';
-import { maskSecret, maskText } from './mask.js';
+import { parseArgs } from 'node:util';
+import { runCheck } from './cli-check.js';
+import { writeFileAtomically } from './cli-files.js';
+import { detectEnvironment, ENVIRONMENTS, type Environment } from './environment.js';
+import { RedisGuardErrorCode as Code, SecError } from './errors.js';
 import { GENERATED_PASSWORD_LENGTH, generateFernetKey, generatePassword } from './secrets.js';
 import { generateTlsFiles } from './tls-files.js';
-import { validateRedisConfig } from './validate.js';
 
 export interface CliIo {
   readonly out: (text: string) => void;
@@ -22,33 +18,60 @@ const USAGE = `Usage: sec-redis <command> [options]
 Commands:
   gen-password [--env production|staging|development|test]   random password (48/32/24/12 chars)
   gen-key                                                    Fernet key for REDIS_ENCRYPTION_KEY
-  gen-tls [--out certs/] [--host name ...]                   CA + server certificate (keys mode 600)
-  gen-env [--env production] [--out .env]                    a .env with all of the above
-  check                                                      validate this environment, connect, PING,
+  gen-tls [--out certs/] [--ca-dir ca/] [--host name ...] [--force]
+                                 server certificate in --out (mount it into Redis), signed by the CA
+                                 in --ca-dir (created once, never replaced, kept out of --out)
+  gen-env [--env production] [--out .env] [--force]          a .env with all of the above (mode 600)
+  check [--env-file .env]                                    validate this environment, connect, PING,
                                                              SET/GET/DEL a probe key; exit 1 on failure
+
+Files are never overwritten without --force; secret files always end at mode 600.
 `;
 
-const ENVIRONMENTS: readonly Environment[] = ['production', 'staging', 'development', 'test'];
+const COMMAND_OPTIONS = {
+  'gen-password': { env: { type: 'string' } },
+  'gen-key': {},
+  'gen-tls': {
+    out: { type: 'string' },
+    'ca-dir': { type: 'string' },
+    host: { type: 'string', multiple: true },
+    force: { type: 'boolean' },
+  },
+  'gen-env': { env: { type: 'string' }, out: { type: 'string' }, force: { type: 'boolean' } },
+  check: { 'env-file': { type: 'string' } },
+} as const;
 
-function option(args: readonly string[], name: string): string | undefined {
-  const index = args.indexOf(name);
-  return index === -1 ? undefined : args[index + 1];
+type Command = keyof typeof COMMAND_OPTIONS;
+
+function usageError(message: string): SecError {
+  return new SecError(Code.CliUsage, message);
 }
 
-function environmentArg(args: readonly string[], io: CliIo): Environment {
-  const value = option(args, '--env');
+function parse<C extends Command>(command: C, args: readonly string[]) {
+  try {
+    return parseArgs({ args: [...args], options: COMMAND_OPTIONS[command], strict: true }).values as {
+      env?: string;
+      out?: string;
+      'ca-dir'?: string;
+      host?: string[];
+      force?: boolean;
+      'env-file'?: string;
+    };
+  } catch (error) {
+    throw usageError(`${(error as Error).message.replace(/\. To specify.*$/s, '')} (see sec-redis help)`);
+  }
+}
+
+function environmentArg(value: string | undefined, io: CliIo): Environment {
   if (value === undefined) return detectEnvironment(io.env).name;
   if (!ENVIRONMENTS.includes(value as Environment)) {
-    throw new SecError(
-      'ERR_SEC_CLI_USAGE',
-      `--env must be one of ${ENVIRONMENTS.join(', ')}, got "${value}"`,
-    );
+    throw usageError(`--env must be one of ${ENVIRONMENTS.join(', ')}, got "${value}"`);
   }
   return value as Environment;
 }
 
-async function genEnv(args: readonly string[], io: CliIo): Promise<void> {
-  const environment = environmentArg(args, io);
+async function genEnv(values: ReturnType<typeof parse>, io: CliIo): Promise<void> {
+  const environment = environmentArg(values.env, io);
   const password = generatePassword(GENERATED_PASSWORD_LENGTH[environment]);
   const strict = environment === 'production' || environment === 'staging';
   const lines = [
@@ -61,58 +84,31 @@ async function genEnv(args: readonly string[], io: CliIo): Promise<void> {
     `SESSION_SECRET=${generatePassword(64)}`,
   ];
   const text = `${lines.join('\n')}\n`;
-  const out = option(args, '--out');
-  if (out) {
-    await writeFile(out, text, { mode: 0o600 });
-    io.out(`wrote ${out} (mode 600) for ${environment}\n`);
+  if (values.out) {
+    await writeFileAtomically(values.out, text, { mode: 0o600, force: values.force === true });
+    io.out(`wrote ${values.out} (mode 600) for ${environment}\n`);
   } else {
     io.out(text);
   }
 }
 
-async function check(io: CliIo): Promise<number> {
-  const detected = detectEnvironment(io.env);
-  const config = configFromEnv(io.env);
-  const { config: resolved, warnings } = validateRedisConfig(config, { env: io.env });
-  const secrets = [resolved.password ?? ''];
-  const row = (label: string, value: string) => io.out(`  ${label.padEnd(13)} ${maskText(value, secrets)}\n`);
-  io.out('sec-redis check\n');
-  row('environment', `${detected.name} (${detected.source})`);
-  for (const warning of warnings) row('warning', warning);
-  const { description, client } = createRedisClient(config, { env: io.env, logger: silentLogger });
-  row('redis', description);
-  row('password', maskSecret(resolved.password));
-  row(
-    'tls',
-    resolved.tls
-      ? `on (min ${resolved.tls.minVersion}, verify ${resolved.tls.rejectUnauthorized ? 'on' : 'OFF'}, CA ${resolved.tls.ca ? 'set' : 'system'})`
-      : 'off',
+async function genTls(values: ReturnType<typeof parse>, io: CliIo): Promise<void> {
+  const outDir = values.out ?? 'certs';
+  const files = await generateTlsFiles(outDir, {
+    ...(values.host && values.host.length > 0 && { hosts: values.host }),
+    ...(values['ca-dir'] && { caDir: values['ca-dir'] }),
+    force: values.force === true,
+  });
+  const ca = files.newCa
+    ? `new CA: ${files.caCert}, key ${files.caKey} (mode 600)`
+    : `signed with the existing CA ${files.caCert} (never replaced)`;
+  io.out(
+    `${ca}\nwrote ${files.serverCert}, ${files.serverKey} (mode 600), ${files.serverCaCert}\n` +
+      `Mount ${outDir} into Redis; keep ${files.caKey} off every server (only the machine that issues certificates needs it).\n` +
+      `redis-server: --port 0 --tls-port 6380 --tls-cert-file ${join(outDir, 'redis.crt')} --tls-key-file ${join(outDir, 'redis.key')} --tls-ca-cert-file ${files.serverCaCert} --tls-auth-clients no\n` +
+      `app: REDIS_TLS_CA_CERT=${files.serverCaCert}\n`,
   );
-  const guard = createRedisGuard({ client, env: io.env, logger: silentLogger });
-  try {
-    await guard.ready(config.connectTimeoutMs);
-    row('ping', `ok ${(await guard.ping()).toFixed(1)} ms`);
-    const key = `sec-redis:check:${randomUUID()}`;
-    const value = await guard.execute(async (c) => {
-      await c.set(key, 'probe', 'PX', 10_000);
-      const read = await c.get(key);
-      await c.del(key);
-      return read;
-    });
-    if (value !== 'probe') throw new Error(`probe key read back ${JSON.stringify(value)}`);
-    row('set/get/del', 'ok');
-    io.out('result: OK\n');
-    return 0;
-  } catch (error) {
-    row('error', (error as Error).message);
-    io.out('result: FAILED\n');
-    return 1;
-  } finally {
-    await guard.close();
-  }
 }
-
-const silentLogger = { debug() {}, info() {}, warn() {}, error() {} };
 
 /**
  * The `sec-redis` command line; returns the exit code.
@@ -123,25 +119,22 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   try {
     switch (command) {
       case 'gen-password':
-        io.out(`${generatePassword(GENERATED_PASSWORD_LENGTH[environmentArg(args, io)])}\n`);
-        return 0;
-      case 'gen-key':
-        io.out(`${generateFernetKey()}\n`);
-        return 0;
-      case 'gen-tls': {
-        const outDir = option(args, '--out') ?? 'certs';
-        const hosts = args.flatMap((a, i) => (args[i - 1] === '--host' ? [a] : []));
-        const files = await generateTlsFiles(outDir, hosts.length > 0 ? { hosts } : {});
         io.out(
-          `wrote ${Object.values(files).join(', ')}\nredis-server: --port 0 --tls-port 6380 --tls-cert-file ${join(outDir, 'redis.crt')} --tls-key-file ${join(outDir, 'redis.key')} --tls-ca-cert-file ${files.caCert} --tls-auth-clients no\napp: REDIS_TLS_CA_CERT=${files.caCert}\n`,
+          `${generatePassword(GENERATED_PASSWORD_LENGTH[environmentArg(parse(command, args).env, io)])}\n`,
         );
         return 0;
-      }
+      case 'gen-key':
+        parse(command, args);
+        io.out(`${generateFernetKey()}\n`);
+        return 0;
+      case 'gen-tls':
+        await genTls(parse(command, args), io);
+        return 0;
       case 'gen-env':
-        await genEnv(args, io);
+        await genEnv(parse(command, args), io);
         return 0;
       case 'check':
-        return await check(io);
+        return await runCheck(io, parse(command, args)['env-file']);
       case undefined:
       case 'help':
       case '--help':

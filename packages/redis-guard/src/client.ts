@@ -1,10 +1,12 @@
 import { inspect } from 'node:util';
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import { configFromEnv, type RedisConnectionConfig } from './config.js';
-import type { Environment } from './environment.js';
+import { ENVIRONMENTS, type Environment } from './environment.js';
 import { RedisGuardErrorCode as Code, ConfigurationError } from './errors.js';
 import { createJsonLogger, type Logger, maskingLogger } from './logger.js';
 import { redactUrl, scrubError } from './mask.js';
+import { checkOptions, oneOf } from './options.js';
+import { urlPasswordForms } from './redis-url.js';
 import { type ResolvedRedisConfig, validateRedisConfig } from './validate.js';
 
 /** A standalone, Sentinel-managed or Cluster client. */
@@ -123,9 +125,14 @@ function build(config: ResolvedRedisConfig, source: RedisConnectionConfig): Redi
 }
 
 function secretsOf(config: ResolvedRedisConfig): string[] {
-  return [config.password, config.source.sentinelPassword, config.source.password].filter(
-    (s): s is string => typeof s === 'string' && s.length > 0,
-  );
+  const candidates = [
+    config.password,
+    config.source.sentinelPassword,
+    config.source.password,
+    // As written in REDIS_URL too: its percent-encoding may differ from encodeURIComponent's.
+    ...(config.source.url ? urlPasswordForms(config.source.url) : []),
+  ];
+  return [...new Set(candidates.filter((s): s is string => typeof s === 'string' && s.length > 0))];
 }
 
 /**
@@ -140,6 +147,11 @@ export function createRedisClient(
   source: RedisConnectionConfig | NodeJS.ProcessEnv = process.env,
   options: CreateRedisClientOptions = {},
 ): SecureRedisClient {
+  checkOptions('createRedisClient', options, {
+    environment: oneOf(ENVIRONMENTS),
+    env: 'object',
+    logger: 'object',
+  });
   const env = options.env ?? (isConnectionConfig(source) ? process.env : (source as NodeJS.ProcessEnv));
   const connection = isConnectionConfig(source) ? source : configFromEnv(source as NodeJS.ProcessEnv);
   const validated = validateRedisConfig(connection, {
@@ -160,17 +172,38 @@ export function createRedisClient(
   }
   const client = build(config, connection);
   const description = describe(config);
-  hideSecrets(client, description);
-  logErrorsOnce(client, logger, secrets, description);
+  protectClient(client, { description, logger, secrets });
   return { client, environment, config, description, secrets, logger };
+}
+
+// Clients this copy of the package has already validated and wrapped.
+const protectedClients = new WeakSet<object>();
+
+/** True for a client made by createRedisClient (validated against the environment's rules). */
+export function isProtectedClient(client: RedisClient): boolean {
+  return protectedClients.has(client);
+}
+
+/**
+ * Makes a client safe to print and to leave running: `toString`/`toJSON`/`util.inspect` show a
+ * password-free summary, and its 'error' events are logged once per outage, masked. Idempotent.
+ */
+export function protectClient(
+  client: RedisClient,
+  options: { readonly description: string; readonly logger: Logger; readonly secrets: readonly string[] },
+): void {
+  if (protectedClients.has(client)) return;
+  protectedClients.add(client);
+  hideSecrets(client, options.description);
+  logErrorsOnce(client, options.logger, options.secrets, options.description);
 }
 
 /** `console.log(client)` would print its options, password included. */
 function hideSecrets(client: RedisClient, description: string): void {
   const summary = () => `RedisClient<${description} status=${client.status}>`;
-  Object.defineProperty(client, inspect.custom, { value: summary, enumerable: false });
-  Object.defineProperty(client, 'toString', { value: summary, enumerable: false });
-  Object.defineProperty(client, 'toJSON', { value: summary, enumerable: false });
+  for (const key of [inspect.custom, 'toString', 'toJSON']) {
+    Object.defineProperty(client, key, { value: summary, enumerable: false, configurable: true });
+  }
 }
 
 /**

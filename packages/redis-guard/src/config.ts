@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
 import { RedisGuardErrorCode as Code, ConfigurationError } from './errors.js';
-import { maskText } from './mask.js';
 
 export type TlsVersion = 'TLSv1.2' | 'TLSv1.3';
 
@@ -42,68 +41,6 @@ export interface RedisConnectionConfig {
   readonly keepAliveMs?: number;
 }
 
-export interface ParsedRedisUrl {
-  readonly tls: boolean;
-  readonly host: string;
-  readonly port: number;
-  readonly username: string | undefined;
-  readonly password: string | undefined;
-  readonly db: number;
-}
-
-export const DEFAULT_REDIS_PORT = 6379;
-
-function urlError(url: string, problem: string, secrets: readonly string[]): ConfigurationError {
-  return new ConfigurationError(
-    Code.UrlInvalid,
-    `REDIS_URL "${maskText(url, secrets)}" ${problem}. Set REDIS_URL to redis[s]://[user:password@]host:port[/db], ` +
-      'e.g. rediss://redis.internal:6380.',
-    'REDIS_URL',
-  );
-}
-
-/**
- * Parses and checks a Redis URL; the error message never contains the password.
- * @example parseRedisUrl('rediss://:pw@redis.internal:6380/0').tls // true
- */
-export function parseRedisUrl(url: string): ParsedRedisUrl {
-  let parsed: URL;
-  const rawPassword = /^[a-z][a-z0-9+.-]*:\/\/[^:@/]*:([^@/]*)@/i.exec(url)?.[1];
-  const secrets = rawPassword ? [rawPassword] : [];
-  try {
-    parsed = new URL(url);
-  } catch {
-    throw urlError(url, 'is not a valid URL', secrets);
-  }
-  if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') {
-    throw urlError(
-      url,
-      `has unknown scheme "${parsed.protocol.replace(/:$/, '')}" (expected redis or rediss)`,
-      secrets,
-    );
-  }
-  const host = parsed.hostname.replace(/^\[|\]$/g, '');
-  if (!host) throw urlError(url, 'has no host', secrets);
-  // URL drops an explicit default port for special schemes only; redis: is not special, so `port` is literal.
-  const port = parsed.port === '' ? DEFAULT_REDIS_PORT : Number(parsed.port);
-  const explicitPort = /^[a-z]+:\/\/(?:[^@/]*@)?(?:\[[^\]]*\]|[^:/]*):(\d+)/i.exec(url)?.[1];
-  if (explicitPort !== undefined && (Number(explicitPort) < 1 || Number(explicitPort) > 65_535)) {
-    throw urlError(url, `has port ${explicitPort} out of range 1-65535`, secrets);
-  }
-  const dbText = parsed.pathname.replace(/^\//, '');
-  const db = dbText === '' ? 0 : Number(dbText);
-  if (!Number.isInteger(db) || db < 0)
-    throw urlError(url, `has database "${dbText}", which is not a number`, secrets);
-  return {
-    tls: parsed.protocol === 'rediss:',
-    host,
-    port,
-    username: parsed.username ? decodeURIComponent(parsed.username) : undefined,
-    password: parsed.password ? decodeURIComponent(parsed.password) : undefined,
-    db,
-  };
-}
-
 /**
  * Reads a boolean variable strictly: true/1/yes or false/0/no, unset → undefined. Anything else is
  * a start-up error, because reading a typo as "false" could silently relax a security control.
@@ -139,16 +76,19 @@ function hostList(env: NodeJS.ProcessEnv, variable: string): HostPort[] | undefi
   const raw = env[variable]?.trim();
   if (!raw) return undefined;
   return raw.split(',').map((entry) => {
-    const match = /^\[?([^\]]+?)\]?:(\d+)$/.exec(entry.trim());
-    const port = Number(match?.[2]);
+    // Host names, IPv4 or a bracketed IPv6 only: a pasted URL (with its password) is not a host.
+    const match = /^(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9_.-]+)):(\d{1,5})$/.exec(entry.trim());
+    const port = Number(match?.[3]);
     if (!match || port < 1 || port > 65_535) {
+      // Echo only text that cannot be a pasted credential (a URL with a password, say).
+      const shown = /^[\w.:[\]-]{1,100}$/.test(entry.trim()) ? ` "${entry.trim()}"` : '';
       throw new ConfigurationError(
         Code.UrlInvalid,
-        `${variable} entry "${entry.trim()}" is not host:port. Set ${variable} to a comma-separated list, e.g. 10.0.0.1:6379,10.0.0.2:6379.`,
+        `${variable} entry${shown} is not host:port. Set ${variable} to a comma-separated list, e.g. 10.0.0.1:6379,10.0.0.2:6379.`,
         variable,
       );
     }
-    return { host: match[1]!, port };
+    return { host: (match[1] ?? match[2])!, port };
   });
 }
 
@@ -163,9 +103,13 @@ export function readPem(variable: string, value: string): string {
       text = readFileSync(value, 'utf8');
     } catch (error) {
       const reason = (error as NodeJS.ErrnoException).code ?? 'unreadable';
+      // A mangled inline key (quotes, a lost header) lands here too: echo only what looks like a path.
+      const looksLikePath =
+        /^\S{1,200}$/.test(value) && !/PRIVATE|KEY-----/.test(value) && !/^[A-Za-z0-9+/=]{40,}$/.test(value);
+      const shown = looksLikePath ? ` "${value}"` : ' to text';
       throw new ConfigurationError(
         Code.TlsFileUnreadable,
-        `${variable} points to "${value}", which cannot be read (${reason}). Set ${variable} to a readable PEM file.`,
+        `${variable} points${shown}, which is neither PEM text nor a readable file (${reason}). Set ${variable} to a readable PEM file or inline PEM.`,
         variable,
       );
     }

@@ -1,6 +1,9 @@
 /** The four environments; anything else is treated as production, the strictest. */
 export type Environment = 'production' | 'staging' | 'development' | 'test';
 
+/** Every environment, for option checks. */
+export const ENVIRONMENTS: readonly Environment[] = ['production', 'staging', 'development', 'test'];
+
 /** Variables read, in order; when several are set and disagree, the strictest wins. */
 export const ENVIRONMENT_VARIABLES = ['NODE_ENV', 'ENVIRONMENT', 'APP_ENV'] as const;
 

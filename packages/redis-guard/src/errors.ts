@@ -78,6 +78,10 @@ export const RedisGuardErrorCode = {
   Unavailable: 'ERR_SEC_REDIS_UNAVAILABLE',
   CircuitOpen: 'ERR_SEC_CIRCUIT_OPEN',
   Timeout: 'ERR_SEC_REDIS_TIMEOUT',
+  ClientUnverified: 'ERR_SEC_REDIS_CLIENT_UNVERIFIED',
+  CliUsage: 'ERR_SEC_CLI_USAGE',
+  CliFileExists: 'ERR_SEC_CLI_FILE_EXISTS',
+  CliCaRefused: 'ERR_SEC_CLI_CA_REFUSED',
 } as const;
 
 /**

@@ -5,14 +5,16 @@ import {
   DEFAULT_CONNECT_TIMEOUT_MS,
   type RedisClient,
 } from './client.js';
+import { adoptClient } from './client-check.js';
 import { configFromEnv, type RedisConnectionConfig } from './config.js';
-import { detectEnvironment, type Environment, isStrictEnvironment } from './environment.js';
+import { detectEnvironment, ENVIRONMENTS, type Environment } from './environment.js';
 import { RedisGuardErrorCode as Code, RedisUnavailableError, SecError } from './errors.js';
+import { describeGuard } from './guard-summary.js';
 import { createJsonLogger, type Logger, maskingLogger } from './logger.js';
 import { scrubError } from './mask.js';
-import { type GuardMode, resolveMode, warnMemoryMode } from './mode.js';
+import { GUARD_MODES, type GuardMode, resolveMode, warnMemoryMode } from './mode.js';
 import type { SecEvent, SecObserver } from './observer.js';
-import { checkOptions, positiveInteger } from './options.js';
+import { checkOptions, oneOf, positiveInteger } from './options.js';
 import {
   DEFAULT_RETRY_AFTER_SECONDS,
   hasCommandTimeout,
@@ -24,7 +26,11 @@ import {
 export type { GuardMode } from './mode.js';
 
 export interface RedisGuardOptions {
-  /** Bring your own ioredis client (standalone, Sentinel or Cluster); it is used as is. */
+  /**
+   * Bring your own ioredis client (standalone, Sentinel or Cluster). Its options are checked
+   * against the environment's rules (TLS, verification, password, localhost) at creation; its
+   * password is masked like a configured one.
+   */
   readonly client?: RedisClient;
   /** Or a connection config; default: read from `env`. */
   readonly config?: RedisConnectionConfig;
@@ -35,7 +41,11 @@ export interface RedisGuardOptions {
    * and a start-up error in production and staging. 'memory' is refused in production and staging.
    */
   readonly mode?: 'auto' | GuardMode;
-  /** Answer 503 instead of proceeding when Redis is down; default true in production and staging. */
+  /**
+   * Answer 503 instead of proceeding while a configured Redis is down; default true in every
+   * environment (memory mode is for "no Redis configured", never a fallback). `false` lets
+   * `requireRedis` pass requests through and rate limits count per process.
+   */
   readonly failClosed?: boolean;
   readonly breaker?: Omit<CircuitBreakerOptions, 'probe' | 'logger' | 'name'>;
   /** Upper bound for one `execute()`; default 1000 ms. */
@@ -62,8 +72,11 @@ export interface RedisGuard {
   readonly client: RedisClient | undefined;
   readonly breaker: CircuitBreaker;
   readonly logger: Logger;
-  /** Secrets the guard knows of; packages mask them in anything they log. */
-  readonly secrets: readonly string[];
+  /**
+   * Secrets the guard knows of; packages mask them in anything they log. A method, so that
+   * `JSON.stringify`, `util.inspect` and loggers' serialisers never read it.
+   */
+  secrets(): readonly string[];
   /** Redis is connected and the breaker lets calls through (always true in memory mode). */
   isAvailable(): boolean;
   /** Runs Redis work through the breaker with a bounded wait; rejects with RedisUnavailableError. */
@@ -100,8 +113,8 @@ export function createRedisGuard(options: RedisGuardOptions = {}): RedisGuard {
     client: 'object',
     config: 'object',
     env: 'object',
-    environment: 'string',
-    mode: 'string',
+    environment: oneOf(ENVIRONMENTS),
+    mode: oneOf(GUARD_MODES),
     failClosed: 'boolean',
     breaker: 'object',
     commandTimeoutMs: positiveInteger,
@@ -122,6 +135,7 @@ export function createRedisGuard(options: RedisGuardOptions = {}): RedisGuard {
   if (mode === 'redis') {
     if (options.client) {
       client = options.client;
+      secrets = adoptClient(client, environment, env, logger);
     } else {
       const secure = createRedisClient(config!, { environment, env, logger: baseLogger });
       client = secure.client;
@@ -165,13 +179,11 @@ export function createRedisGuard(options: RedisGuardOptions = {}): RedisGuard {
     environment,
     mode,
     isMock: mode === 'memory',
-    failClosed: options.failClosed ?? isStrictEnvironment(environment),
+    failClosed: options.failClosed ?? true,
     client,
     breaker,
     logger,
-    get secrets() {
-      return secrets;
-    },
+    secrets: () => secrets,
     isAvailable() {
       if (!client) return true;
       return client.status === 'ready' && breaker.allowsRequests();
@@ -250,6 +262,7 @@ export function createRedisGuard(options: RedisGuardOptions = {}): RedisGuard {
       await timeout(client.quit(), commandTimeoutMs).catch(() => client?.disconnect());
     },
   };
+  describeGuard(guard);
   return guard;
 }
 

@@ -22,8 +22,6 @@ export {
   configFromEnv,
   type HostPort,
   hasRedisTarget,
-  type ParsedRedisUrl,
-  parseRedisUrl,
   type RedisConnectionConfig,
   readFlag,
   readPem,
@@ -71,6 +69,7 @@ export {
   suggest,
 } from './options.js';
 export { DEFAULT_RETRY_AFTER_SECONDS, isOutageError } from './outage.js';
+export { type ParsedRedisUrl, parseRedisUrl } from './redis-url.js';
 export {
   MIN_PASSWORD_LENGTH,
   type ResolvedRedisConfig,

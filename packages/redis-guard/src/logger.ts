@@ -1,4 +1,5 @@
 import { maskText } from './mask.js';
+import { checkOptions, oneOf } from './options.js';
 
 /** The subset of pino's API the packages call; a pino logger fits as it is. */
 export interface Logger {
@@ -20,6 +21,11 @@ const LEVELS: Readonly<Record<LogLevel, number>> = { debug: 20, info: 30, warn: 
 export function createJsonLogger(
   options: { level?: LogLevel; write?: (line: string) => void; name?: string } = {},
 ): Logger {
+  checkOptions('createJsonLogger', options, {
+    level: oneOf(Object.keys(LEVELS)),
+    write: 'function',
+    name: 'string',
+  });
   const envLevel = process.env.SEC_LOG_LEVEL as LogLevel | undefined;
   const threshold = LEVELS[options.level ?? (envLevel && envLevel in LEVELS ? envLevel : 'warn')];
   const write = options.write ?? ((line: string) => process.stderr.write(line));

@@ -11,16 +11,25 @@ export function maskSecret(secret: string | undefined): string {
   return secret ? `${MASK} (${secret.length} chars)` : '(not set)';
 }
 
+// A username worth keeping in a redacted URL: plain RFC 3986 characters only. Anything else
+// suggests the userinfo was pasted unencoded, and then nothing says where the password starts.
+const PLAIN_USER = /^(?:[A-Za-z0-9\-._~!$&'()*+,;=]|%[0-9A-Fa-f]{2})*$/;
+
+function redactUserinfo(scheme: string, userinfo: string): string {
+  const colon = userinfo.indexOf(':');
+  const user = colon === -1 ? '' : userinfo.slice(0, colon);
+  return `${scheme}${PLAIN_USER.test(user) ? user : ''}:${MASK}@`;
+}
+
 /**
- * Removes the password from a Redis URL, for logs and reports.
+ * Removes the password from a Redis URL, for logs and reports. The userinfo runs to the last `@`,
+ * so a password pasted with a raw `/`, `#` or `@` is removed whole.
  * @example redactUrl('rediss://:s3cret@redis.internal:6380') // 'rediss://:****@redis.internal:6380'
  */
 export function redactUrl(url: string): string {
-  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)([^@/]*)@/i, (_match, scheme: string, auth: string) => {
-    const colon = auth.indexOf(':');
-    const user = colon === -1 ? '' : auth.slice(0, colon);
-    return `${scheme}${user}:${MASK}@`;
-  });
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)(.*)@/is, (_match, scheme: string, userinfo: string) =>
+    redactUserinfo(scheme, userinfo),
+  );
 }
 
 /**
@@ -35,9 +44,11 @@ export function maskText(text: string, secrets: readonly string[]): string {
     const encoded = encodeURIComponent(secret);
     if (encoded !== secret && encoded.length >= 4) out = out.split(encoded).join(MASK);
   }
-  return out.replace(/([a-z][a-z0-9+.-]*:\/\/)([^@/\s]*:[^@/\s]*)@/gi, (_m, scheme: string, auth: string) => {
-    return `${scheme}${auth.slice(0, auth.indexOf(':'))}:${MASK}@`;
-  });
+  // Greedy to the last `@` before whitespace, so a raw `/`, `#` or `@` in a password stays covered;
+  // a ':' is required, so a path with an '@' (npmjs.com/package/@scope/name) is left alone.
+  return out.replace(/([a-z][a-z0-9+.-]*:\/\/)(\S*:\S*)@/gi, (_m, scheme: string, userinfo: string) =>
+    redactUserinfo(scheme, userinfo),
+  );
 }
 
 /**

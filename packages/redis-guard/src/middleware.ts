@@ -36,8 +36,9 @@ export function sendServiceUnavailable(res: Response, guard: RedisGuard, service
 }
 
 /**
- * Fails closed while Redis is down: in production and staging, answers 503 + Retry-After at once
- * (no Redis call is made); in development and test, lets the request through and warns once.
+ * Fails closed while a configured Redis is down, in every environment: answers 503 + Retry-After
+ * at once (no Redis call is made). Only a guard created with `failClosed: false` lets the request
+ * through, with one warning. A memory-mode guard (nothing configured) always lets it through.
  * @example app.use('/api', requireRedis(guard));
  */
 export function requireRedis(guard: RedisGuard, options: RequireRedisOptions = {}): RequestHandler {
@@ -48,8 +49,8 @@ export function requireRedis(guard: RedisGuard, options: RequireRedisOptions = {
     if (!guard.failClosed) {
       guard.warnOnce(
         'redis.unavailable.pass_through',
-        `Redis is unavailable; letting requests through because ${guard.environment} does not fail closed. ` +
-          'Production answers 503 here.',
+        'Redis is unavailable; letting requests through because the guard was created with failClosed: false. ' +
+          'With the default, requests answer 503 here.',
       );
       return next();
     }

@@ -5,6 +5,9 @@ import type { Logger } from './logger.js';
 
 export type GuardMode = 'redis' | 'memory';
 
+/** The values of the `mode` option. */
+export const GUARD_MODES = ['auto', 'redis', 'memory'] as const;
+
 // Shared by every copy of this module in the process (ESM and CJS builds), so the memory-mode
 // warning really is printed once.
 const MEMORY_WARNED = Symbol.for('@sec/redis-guard.memory-warned');

@@ -71,6 +71,23 @@ export const nonNegativeInteger: OptionRule = {
 };
 
 /**
+ * A string option with a fixed set of values, matched exactly (no case folding: `'Memory'` is a
+ * typo, not a synonym), with a "did you mean" for near misses.
+ * @example checkOptions('createRedisGuard', options, { mode: oneOf(['auto', 'redis', 'memory']) });
+ */
+export function oneOf(values: readonly string[]): OptionRule {
+  return {
+    kind: 'string',
+    check: (v) => {
+      if (values.includes(v as string)) return undefined;
+      const hint = suggest(v as string, values);
+      const quoted = values.map((value) => `'${value}'`).join(', ');
+      return `must be one of ${quoted}${hint ? ` (did you mean '${hint}'?)` : ''}`;
+    },
+  };
+}
+
+/**
  * Validates a factory's options once, at creation: unknown keys (with a suggestion) and wrong
  * types throw an OptionError naming the option. `undefined` values are allowed (defaults apply).
  * @example checkOptions('rateLimit', options, { points: positiveInteger, name: 'string' });
@@ -102,6 +119,9 @@ export function checkOptions(factory: string, options: unknown, schema: OptionSc
       );
     }
     const problem = rule.check?.(value);
-    if (problem) throw new OptionError(key, `${factory}(): option "${key}" ${problem}, got ${String(value)}`);
+    if (problem) {
+      const got = typeof value === 'string' ? JSON.stringify(value) : String(value);
+      throw new OptionError(key, `${factory}(): option "${key}" ${problem}, got ${got}`);
+    }
   }
 }

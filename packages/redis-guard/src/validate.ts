@@ -1,12 +1,8 @@
-import {
-  type HostPort,
-  parseRedisUrl,
-  type RedisConnectionConfig,
-  type TlsSettings,
-  type TlsVersion,
-} from './config.js';
-import { detectEnvironment, type Environment } from './environment.js';
+import type { HostPort, RedisConnectionConfig, TlsSettings, TlsVersion } from './config.js';
+import { detectEnvironment, ENVIRONMENTS, type Environment } from './environment.js';
 import { RedisGuardErrorCode as Code, ConfigurationError } from './errors.js';
+import { checkOptions, oneOf } from './options.js';
+import { parseRedisUrl } from './redis-url.js';
 
 /** Minimum password length by environment; development and test only warn below 12. */
 export const MIN_PASSWORD_LENGTH: Readonly<Record<Environment, number>> = {
@@ -38,7 +34,8 @@ export interface ValidationResult {
   readonly config: ResolvedRedisConfig;
 }
 
-const LOCALHOST = /^(localhost|127(?:\.\d{1,3}){3}|::1|0\.0\.0\.0|::)$/i;
+/** Loopback and wildcard addresses: a Redis only this host can share. */
+export const LOCALHOST = /^(localhost|127(?:\.\d{1,3}){3}|::1|0\.0\.0\.0|::)$/i;
 
 function fail(code: string, message: string, variable: string): never {
   throw new ConfigurationError(code, message, variable);
@@ -97,6 +94,7 @@ export function validateRedisConfig(
   config: RedisConnectionConfig,
   options: { readonly environment?: Environment; readonly env?: NodeJS.ProcessEnv } = {},
 ): ValidationResult {
+  checkOptions('validateRedisConfig', options, { environment: oneOf(ENVIRONMENTS), env: 'object' });
   const detected = options.environment ? undefined : detectEnvironment(options.env ?? process.env);
   const environment = options.environment ?? detected!.name;
   const warnings: string[] = detected?.warning ? [detected.warning] : [];
@@ -126,6 +124,14 @@ export function validateRedisConfig(
   const tlsOn = target.tls || config.tlsEnabled === true;
   const minVersion: TlsVersion =
     config.tls?.minVersion ?? (environment === 'production' ? 'TLSv1.3' : 'TLSv1.2');
+  if (minVersion !== 'TLSv1.2' && minVersion !== 'TLSv1.3') {
+    // From code, where the type is not enforced at run time: 'TLSv1.1' or 'tlsv1.3' must not pass.
+    fail(
+      Code.TlsVersionTooLow,
+      `tls.minVersion "${String(minVersion)}" is not supported. Set it to 'TLSv1.2' or 'TLSv1.3'.`,
+      'REDIS_TLS_MIN_VERSION',
+    );
+  }
   const rejectUnauthorized = config.tls?.rejectUnauthorized ?? true;
   const plaintextVariable = target.topology === 'standalone' ? 'REDIS_URL' : 'REDIS_TLS';
 

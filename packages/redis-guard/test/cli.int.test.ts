@@ -1,11 +1,12 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { type RedisServer, startRedis } from '@sec/testing';
+import { freePort, type RedisServer, startRedis } from '@sec/testing';
 import { runCli } from '../src/cli-commands.js';
 
 const run = promisify(execFile);
@@ -53,12 +54,15 @@ describe('sec-redis CLI', () => {
     expect(Buffer.from(key, 'base64url')).toHaveLength(32);
   });
 
-  it('gen-tls writes a CA and a server certificate it signed, keys mode 600', async () => {
+  it('gen-tls writes a server certificate signed by a CA whose key stays out of the server directory', async () => {
     const out = join(dir, 'certs');
     expect(
       (await cli(['gen-tls', '--out', out, '--host', 'redis.internal', '--host', '10.0.0.5'])).code,
     ).toBe(0);
-    for (const key of ['ca.key', 'redis.key']) expect((await stat(join(out, key))).mode & 0o777).toBe(0o600);
+    expect((await readdir(out)).sort()).toEqual(['ca.crt', 'redis.crt', 'redis.key']);
+    expect((await readdir(join(dir, 'ca'))).sort()).toEqual(['ca.crt', 'ca.key']);
+    expect((await stat(join(out, 'redis.key'))).mode & 0o777).toBe(0o600);
+    expect((await stat(join(dir, 'ca', 'ca.key'))).mode & 0o777).toBe(0o600);
     const { stdout } = await run('openssl', [
       'verify',
       '-CAfile',
@@ -114,13 +118,15 @@ describe('sec-redis CLI', () => {
     expect(err).toContain('ERR_SEC_REDIS_PLAINTEXT_IN_PRODUCTION');
   });
 
-  it('check exits 1 when Redis cannot be reached, without printing the password', async () => {
+  it('check exits 1 when Redis cannot be reached, naming ECONNREFUSED, without printing the password', async () => {
     const { code, out } = await cli(['check'], {
       NODE_ENV: 'test',
-      REDIS_URL: `redis://:${PASSWORD}@127.0.0.1:1`,
-      REDIS_CONNECT_TIMEOUT_MS: '300',
+      REDIS_URL: `redis://:${PASSWORD}@127.0.0.1:${await freePort()}`,
+      REDIS_CONNECT_TIMEOUT_MS: '1500',
     });
     expect(code).toBe(1);
+    expect(out).toMatch(/cause +ECONNREFUSED/);
+    expect(out).toMatch(/fix +nothing listens/);
     expect(out).toContain('result: FAILED');
     expect(out).not.toContain(PASSWORD);
   });
@@ -129,5 +135,213 @@ describe('sec-redis CLI', () => {
     const bin = join(dirname(fileURLToPath(import.meta.url)), '..', 'bin', 'sec-redis.js');
     const { stdout } = await run(process.execPath, [bin, 'gen-password', '--env', 'staging']);
     expect(stdout.trim()).toHaveLength(32);
+  });
+});
+
+describe('sec-redis never overwrites a file without --force, and secret files end at mode 600', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'sec-cli-files-'));
+  });
+  afterAll(() => rm(dir, { recursive: true, force: true }));
+
+  it('gen-env --out over an existing 0644 file: refused without --force, replaced at 0600 with it', async () => {
+    const file = join(dir, '.env');
+    await writeFile(file, 'KEEP=me\n', { mode: 0o644 });
+    await chmod(file, 0o644);
+    const refused = await cli(['gen-env', '--env', 'production', '--out', file]);
+    expect(refused.code).toBe(1);
+    expect(refused.err).toContain('ERR_SEC_CLI_FILE_EXISTS');
+    expect(refused.err).toMatch(/--force/);
+    expect(await readFile(file, 'utf8')).toBe('KEEP=me\n');
+    expect((await stat(file)).mode & 0o777).toBe(0o644);
+
+    const forced = await cli(['gen-env', '--env', 'production', '--out', file, '--force']);
+    expect(forced.code).toBe(0);
+    expect(await readFile(file, 'utf8')).toMatch(/^REDIS_PASSWORD=[A-Za-z0-9]{48}$/m);
+    expect((await stat(file)).mode & 0o777).toBe(0o600);
+    // The temporary file took the target's place: nothing is left beside it.
+    expect(await readdir(dir)).toEqual(['.env']);
+  });
+
+  it('an unknown flag is a usage error, not silently ignored (e.g. --froce)', async () => {
+    const { code, err } = await cli(['gen-env', '--out', join(dir, 'x.env'), '--froce']);
+    expect(code).toBe(1);
+    expect(err).toMatch(/--froce/);
+    expect(err).toContain('ERR_SEC_CLI_USAGE');
+  });
+
+  it('gen-tls never replaces a CA: a second run signs with it; server files need --force', async () => {
+    const base = join(dir, 'tls');
+    const out = join(base, 'certs');
+    expect((await cli(['gen-tls', '--out', out])).code).toBe(0);
+    const ca = await readFile(join(base, 'ca', 'ca.crt'), 'utf8');
+    const caKey = await readFile(join(base, 'ca', 'ca.key'), 'utf8');
+    const serverKey = await readFile(join(out, 'redis.key'), 'utf8');
+
+    const again = await cli(['gen-tls', '--out', out]);
+    expect(again.code).toBe(1);
+    expect(again.err).toContain('ERR_SEC_CLI_FILE_EXISTS');
+    expect(await readFile(join(out, 'redis.key'), 'utf8')).toBe(serverKey);
+
+    const forced = await cli(['gen-tls', '--out', out, '--host', 'redis.internal', '--force']);
+    expect(forced.code).toBe(0);
+    expect(forced.out).toMatch(/signed with the existing CA/);
+    expect(await readFile(join(base, 'ca', 'ca.crt'), 'utf8')).toBe(ca);
+    expect(await readFile(join(base, 'ca', 'ca.key'), 'utf8')).toBe(caKey);
+    expect(await readFile(join(out, 'redis.key'), 'utf8')).not.toBe(serverKey);
+    expect((await stat(join(out, 'redis.key'))).mode & 0o777).toBe(0o600);
+    const { stdout } = await run('openssl', [
+      'verify',
+      '-CAfile',
+      join(base, 'ca', 'ca.crt'),
+      join(out, 'redis.crt'),
+    ]);
+    expect(stdout).toContain('OK');
+  });
+
+  it('gen-tls refuses half a CA, a CA key in the server directory, and a CA directory inside it', async () => {
+    const base = join(dir, 'broken');
+    await mkdir(join(base, 'ca'), { recursive: true });
+    await writeFile(join(base, 'ca', 'ca.crt'), 'a CA certificate whose key is missing');
+    const half = await cli(['gen-tls', '--out', join(base, 'certs')]);
+    expect(half.code).toBe(1);
+    expect(half.err).toContain('ERR_SEC_CLI_CA_REFUSED');
+    expect(await readFile(join(base, 'ca', 'ca.crt'), 'utf8')).toBe('a CA certificate whose key is missing');
+
+    const legacy = join(dir, 'legacy');
+    await mkdir(legacy, { recursive: true });
+    await writeFile(join(legacy, 'ca.key'), 'an old CA key');
+    const moved = await cli(['gen-tls', '--out', legacy, '--ca-dir', join(dir, 'legacy-ca')]);
+    expect(moved.code).toBe(1);
+    expect(moved.err).toMatch(/CA private key inside the directory the Redis server reads/);
+    expect(await readFile(join(legacy, 'ca.key'), 'utf8')).toBe('an old CA key');
+
+    const nested = await cli(['gen-tls', '--out', join(dir, 'n'), '--ca-dir', join(dir, 'n', 'ca')]);
+    expect(nested.code).toBe(1);
+    expect(nested.err).toContain('ERR_SEC_CLI_CA_REFUSED');
+  });
+});
+
+describe('sec-redis check names the underlying cause', () => {
+  const WRONG = 'Wr0ng/Q@zx#vk%-0123456789ABCDEFGHIJklmnopq';
+  let secured: RedisServer;
+  let tls: RedisServer;
+  let plain: RedisServer;
+  let silent: Server;
+  const sockets = new Set<Socket>();
+  let dir: string;
+  beforeAll(async () => {
+    [secured, tls, plain] = await Promise.all([
+      startRedis({ password: PASSWORD }),
+      startRedis({ password: PASSWORD, tls: true }),
+      startRedis(),
+    ]);
+    // Accepts connections and never answers: a frozen server or a black-holed port.
+    silent = createServer((socket) => {
+      sockets.add(socket);
+      socket.on('error', () => undefined);
+    });
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    dir = await mkdtemp(join(tmpdir(), 'sec-cli-env-'));
+  });
+  afterAll(async () => {
+    for (const socket of sockets) socket.destroy();
+    silent?.close();
+    await Promise.all([secured?.stop(), tls?.stop(), plain?.stop()]);
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const check = (env: NodeJS.ProcessEnv) => cli(['check'], { REDIS_CONNECT_TIMEOUT_MS: '2000', ...env });
+
+  it('a wrong password: WRONGPASS, at once, and no piece of the password', async () => {
+    const started = performance.now();
+    const { code, out } = await check({ REDIS_URL: secured.url, REDIS_PASSWORD: WRONG });
+    expect(code).toBe(1);
+    expect(out).toMatch(/cause +WRONGPASS/);
+    expect(out).toMatch(/fix +Redis refused the password/);
+    expect(out).toMatch(/retrying cannot help/);
+    expect(performance.now() - started).toBeLessThan(2_000);
+    expect(out).not.toContain(PASSWORD);
+    for (let i = 0; i + 6 <= WRONG.length; i++) expect(out).not.toContain(WRONG.slice(i, i + 6));
+  });
+
+  it('no password where one is required: NOAUTH', async () => {
+    const { out } = await check({ REDIS_URL: secured.url });
+    expect(out).toMatch(/cause +NOAUTH/);
+  });
+
+  it('a TLS server whose CA is not trusted: CERT_UNTRUSTED, naming REDIS_TLS_CA_CERT', async () => {
+    const { code, out } = await check({ REDIS_URL: tls.url, REDIS_PASSWORD: PASSWORD });
+    expect(code).toBe(1);
+    expect(out).toMatch(/cause +CERT_UNTRUSTED/);
+    expect(out).toMatch(/REDIS_TLS_CA_CERT/);
+  });
+
+  it('a certificate for another name: CERT_HOSTNAME', async () => {
+    const { out } = await check({
+      REDIS_URL: tls.url,
+      REDIS_PASSWORD: PASSWORD,
+      REDIS_TLS_CA_CERT: tls.tls!.caFile,
+      REDIS_TLS_SERVERNAME: 'not-the-server.example',
+    });
+    expect(out).toMatch(/cause +CERT_HOSTNAME/);
+  });
+
+  it('TLS spoken to a plaintext port, and plaintext to a TLS port, point at the mismatch', async () => {
+    const tlsToPlain = await check({ REDIS_URL: plain.url.replace('redis://', 'rediss://') });
+    expect(tlsToPlain.out).toMatch(/cause +TIMEOUT/);
+    expect(tlsToPlain.out).toMatch(/fix .*rediss:\/\/ to a plaintext port/);
+    const plainToTls = await check({
+      REDIS_URL: tls.url.replace('rediss://', 'redis://'),
+      REDIS_PASSWORD: PASSWORD,
+    });
+    expect(plainToTls.out).toMatch(/cause +(CONNECTION_CLOSED|TIMEOUT)/);
+  });
+
+  it('a server that accepts and never answers: TIMEOUT', async () => {
+    const { port } = silent.address() as { port: number };
+    const { code, out } = await check({ REDIS_URL: `redis://127.0.0.1:${port}` });
+    expect(code).toBe(1);
+    expect(out).toMatch(/cause +TIMEOUT/);
+  });
+
+  it('--env-file: reads the file with Node’s parser, the process environment winning', async () => {
+    const file = join(dir, 'staging.env');
+    await writeFile(
+      file,
+      [
+        'NODE_ENV=staging',
+        `REDIS_URL=${tls.url}`,
+        `REDIS_PASSWORD="${PASSWORD}"`,
+        `REDIS_TLS_CA_CERT=${tls.tls!.caFile}`,
+        'REDIS_CONNECT_TIMEOUT_MS=1',
+      ].join('\n'),
+    );
+    const { code, out } = await cli(['check', '--env-file', file], { REDIS_CONNECT_TIMEOUT_MS: '3000' });
+    expect(out).toMatch(
+      /env-file +.*staging\.env: 5 variables; the environment overrides REDIS_CONNECT_TIMEOUT_MS/,
+    );
+    expect(out).toMatch(/environment +staging \(NODE_ENV\)/);
+    expect(out).toContain('result: OK');
+    expect(out).not.toContain(PASSWORD);
+    expect(code).toBe(0);
+  });
+
+  it('--env-file: a value cut at an unquoted "#" is pointed out, and the mangled URL is refused', async () => {
+    const file = join(dir, 'hash.env');
+    await writeFile(file, `NODE_ENV=test\nREDIS_URL=redis://:p@ss#word@127.0.0.1:${plain.port}\n`);
+    const { code, out, err } = await cli(['check', '--env-file', file], {});
+    expect(err).toMatch(/REDIS_URL in .*hash\.env holds a "#" outside quotes/);
+    expect(err).toContain('ERR_SEC_REDIS_URL_INVALID');
+    expect(out).not.toMatch(/redis +/);
+    expect(code).toBe(1);
+    expect(out + err).not.toMatch(/p@ss|ss#w/);
+  });
+
+  it('--env-file that cannot be read is a usage error', async () => {
+    const { code, err } = await cli(['check', '--env-file', join(dir, 'missing.env')], {});
+    expect(code).toBe(1);
+    expect(err).toMatch(/cannot be read \(ENOENT\)/);
   });
 });

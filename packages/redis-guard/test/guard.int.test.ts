@@ -122,30 +122,43 @@ describe('guard + requireRedis against a killed and restarted redis-server (prod
 });
 
 describe('requireRedis in development', () => {
-  it('lets requests through while Redis is down and warns once', async () => {
+  it('a configured Redis that is down: 503 + Retry-After, as in production; failClosed: false passes through', async () => {
     const redis = await startRedis();
     const log = captureLogger();
-    const guard = createRedisGuard({
-      config: { url: redis.url },
+    const config = { url: redis.url };
+    const guard = createRedisGuard({ config, environment: 'development', logger: log.logger });
+    const open = createRedisGuard({
+      config,
       environment: 'development',
+      failClosed: false,
       logger: log.logger,
     });
-    await guard.ready();
-    const app = express();
-    app.use(requireRedis(guard));
-    app.get('/', (_req, res) => {
-      res.json({ ok: true });
-    });
-    const http = await listen(app);
+    await Promise.all([guard.ready(), open.ready()]);
+    const serve = (g: RedisGuard) =>
+      listen(
+        express()
+          .use(requireRedis(g))
+          .get('/', (_req, res) => {
+            res.json({ ok: true });
+          }),
+      );
+    const [closed, passing] = await Promise.all([serve(guard), serve(open)]);
     try {
       await redis.kill();
-      await waitFor('client to notice', async () => guard.client!.status !== 'ready');
-      expect((await timed(`${http.url}/`)).status).toBe(200);
-      expect((await timed(`${http.url}/`)).status).toBe(200);
+      await waitFor(
+        'clients to notice',
+        async () => guard.client!.status !== 'ready' && open.client!.status !== 'ready',
+      );
+      const refused = await timed(`${closed.url}/`);
+      expect(refused.status).toBe(503);
+      expect(Number(refused.retryAfter)).toBeGreaterThanOrEqual(1);
+      expect((await timed(`${passing.url}/`)).status).toBe(200);
+      expect((await timed(`${passing.url}/`)).status).toBe(200);
       expect(log.messages('warn').filter((m) => m.includes('letting requests through'))).toHaveLength(1);
     } finally {
-      http.server.close();
-      await guard.close();
+      closed.server.close();
+      passing.server.close();
+      await Promise.all([guard.close(), open.close()]);
       await redis.stop();
     }
   });

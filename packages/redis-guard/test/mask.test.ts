@@ -78,3 +78,15 @@ describe('isRedisUnavailable', () => {
     expect(isRedisUnavailable({ retryAfterSeconds: 2 })).toBe(false);
   });
 });
+
+describe('URL userinfo in free text', () => {
+  it('is removed whole, up to the last @, and a path with an @ is left alone', async () => {
+    const { maskText } = await import('../src/index.js');
+    expect(maskText('dial redis://app:p@ss/w#rd@redis.internal:6379 failed', [])).toBe(
+      'dial redis://app:****@redis.internal:6379 failed',
+    );
+    expect(maskText('see https://www.npmjs.com/package/@sec/session', [])).toBe(
+      'see https://www.npmjs.com/package/@sec/session',
+    );
+  });
+});

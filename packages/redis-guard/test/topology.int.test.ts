@@ -193,6 +193,8 @@ describe('Redis Sentinel: master + replica + 3 sentinels, failover without resta
     expect(guard.failClosed).toBe(true);
     expect((guard.client as Redis).options.sentinels).toHaveLength(3);
     await guard.execute((c) => c.set('{user:7}:session', 'before-failover'));
+    // Replication is asynchronous: without this the later kill can beat the copy to the replica.
+    expect(await guard.execute((c) => (c as Redis).wait(1, 5_000))).toBe(1);
     const onMaster = await redisCli(sentinel.master, 'GET', '{user:7}:session');
     expect(onMaster.trim()).toBe('before-failover');
     expect((await fetch(http.url)).status).toBe(200);

@@ -127,22 +127,23 @@ describe('validateRedisConfig in staging, development and test', () => {
 describe('bad input', () => {
   it.each([
     ['http://redis.internal:6379', /unknown scheme "http"/],
-    ['redis://:6379', /no host|not a valid URL/],
-    ['redis://redis.internal:70000', /not a valid URL|out of range/],
+    ['redis://:6379', /no host/],
+    ['redis://redis.internal:70000', /out of range/],
     ['redis://redis.internal:0', /out of range/],
-    ['not a url', /not a valid URL/],
-    ['redis://redis.internal:6379/abc', /database "abc"/],
+    ['not a url', /not a redis:\/\/ or rediss:\/\/ URL/],
+    ['redis://redis.internal:6379/abc', /database that is not a number/],
+    ['redis://redis.internal:6379/0?family=6', /query or fragment/],
   ])('REDIS_URL=%s → ERR_SEC_REDIS_URL_INVALID', (url, message) => {
     expect(() => parseRedisUrl(url)).toThrow(message);
     expect(codeOf(() => parseRedisUrl(url))).toBe('ERR_SEC_REDIS_URL_INVALID');
   });
 
-  it('masks the password of a malformed URL in the error', () => {
+  it('never echoes the userinfo of a malformed URL', () => {
     try {
       parseRedisUrl('redsi://:hunter2-hunter2@redis.internal:6379');
     } catch (error) {
-      expect((error as Error).message).not.toContain('hunter2-hunter2');
-      expect((error as Error).message).toContain(':****@');
+      expect((error as Error).message).not.toContain('hunter2');
+      expect((error as Error).message).toMatch(/unknown scheme/);
     }
     expect.assertions(2);
   });

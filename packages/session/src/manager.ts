@@ -111,7 +111,7 @@ export function createSessionManager(given: SessionManagerOptions): SessionManag
     if (ownsGuard) void guard.close();
     throw error;
   }
-  const logger: Logger = options.logger ? maskingLogger(options.logger, () => guard.secrets) : guard.logger;
+  const logger: Logger = options.logger ? maskingLogger(options.logger, () => guard.secrets()) : guard.logger;
   const codec = createTokenCodec(ring, {
     issuer: settings.issuer,
     audience: settings.audience,

@@ -64,7 +64,7 @@ export function createAuthenticate(
       return sendUnauthorized(res, manager.realm, error.reason !== 'missing');
     if (!isRedisUnavailable(error)) {
       // Not an outage (a script or data error): still answer 503, and tell the operator once.
-      const safe = scrubError(error, manager.guard.secrets);
+      const safe = scrubError(error, manager.guard.secrets());
       if (!reported.has(safe.message)) {
         reported.add(safe.message);
         logger.error({ event: 'session.store_error', err: safe }, `session check failed: ${safe.message}`);

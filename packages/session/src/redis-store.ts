@@ -210,7 +210,7 @@ export class RedisSessionStore implements SessionStore {
       : (client as Redis).duplicate();
     const seen = new Set<string>();
     subscriber.on('error', (error: unknown) => {
-      const safe = scrubError(error, this.#guard.secrets);
+      const safe = scrubError(error, this.#guard.secrets());
       if (seen.has(safe.message)) return;
       seen.add(safe.message);
       logger.error(
@@ -222,7 +222,7 @@ export class RedisSessionStore implements SessionStore {
       seen.clear();
       subscriber.subscribe(channel).catch((error: unknown) => {
         logger.error(
-          { event: 'session.subscriber_error', err: scrubError(error, this.#guard.secrets) },
+          { event: 'session.subscriber_error', err: scrubError(error, this.#guard.secrets()) },
           'cannot subscribe',
         );
       });
