@@ -1,10 +1,5 @@
-import { type RedisGuard, RedisUnavailableError, scrubError } from '@sec/redis-guard';
-import {
-  type RateLimiterAbstract,
-  RateLimiterMemory,
-  RateLimiterRedis,
-  RateLimiterRes,
-} from 'rate-limiter-flexible';
+import { type RedisClient, type RedisGuard, RedisUnavailableError, scrubError } from '@sec/redis-guard';
+import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import { toStoreError } from './errors.js';
 import { limiterPrefix } from './keys.js';
 
@@ -26,6 +21,60 @@ export interface CounterPolicy {
 export interface Count {
   readonly limited: boolean;
   readonly res: RateLimiterRes;
+}
+
+/** A reservation: the counter after this attempt was counted, and whether it fits the limit. */
+export interface Reservation {
+  readonly allowed: boolean;
+  /** Attempts counted in this window, this one included. */
+  readonly used: number;
+  /** Milliseconds until the window (or the block) ends. */
+  readonly msBeforeNext: number;
+}
+
+/**
+ * Counts one attempt atomically: the first sets the window's expiry, the one that first exceeds the
+ * limit replaces it with the block duration (rate-limiter-flexible's semantics, in one script so
+ * that no concurrent call sees a half-applied block). KEYS[1] counter; ARGV limit, windowMs, blockMs.
+ */
+const RESERVE_SCRIPT = `
+local used = redis.call('INCR', KEYS[1])
+local limit = tonumber(ARGV[1])
+if used == 1 then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+elseif used == limit + 1 and tonumber(ARGV[3]) > 0 then
+  redis.call('PEXPIRE', KEYS[1], ARGV[3])
+end
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl < 0 then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  ttl = tonumber(ARGV[2])
+end
+return {used, ttl}
+`;
+
+/** Gives one attempt back, but never to a counter that has expired (that would start below zero). */
+const REFUND_SCRIPT = `
+local used = tonumber(redis.call('GET', KEYS[1]) or '0')
+if used and used > 0 then return redis.call('DECR', KEYS[1]) end
+return 0
+`;
+
+interface ScriptedClient {
+  secRateLimitReserve(
+    key: string,
+    limit: number,
+    windowMs: number,
+    blockMs: number,
+  ): Promise<[number, number]>;
+  secRateLimitRefund(key: string): Promise<number>;
+}
+
+function defineScripts(client: RedisClient): ScriptedClient {
+  // Redefining with the same body is harmless; ioredis sends EVALSHA and falls back to EVAL.
+  client.defineCommand('secRateLimitReserve', { numberOfKeys: 1, lua: RESERVE_SCRIPT });
+  client.defineCommand('secRateLimitRefund', { numberOfKeys: 1, lua: REFUND_SCRIPT });
+  return client as unknown as ScriptedClient;
 }
 
 export type StoreResult<T> =
@@ -58,6 +107,7 @@ export class CounterStore {
   readonly #policy: CounterPolicy;
   readonly #options: { keyPrefix: string; points: number; duration: number; blockDuration: number };
   readonly #redis: RateLimiterRedis | undefined;
+  readonly #scripts: ScriptedClient | undefined;
   #memory: RateLimiterMemory | undefined;
 
   constructor(guard: RedisGuard, policy: CounterPolicy) {
@@ -77,32 +127,68 @@ export class CounterStore {
         storeClient: guard.client,
         rejectIfRedisNotReady: true,
       });
+      this.#scripts = defineScripts(guard.client);
     }
   }
 
   consume(key: string, points: number): Promise<StoreResult<Count>> {
-    return this.#run((limiter) => settle(limiter.consume(key, points)));
-  }
-
-  /** The counter without changing it; `undefined` when the key has no counter. */
-  peek(key: string): Promise<StoreResult<Count | undefined>> {
-    return this.#run(async (limiter) => {
-      const res = await limiter.get(key);
-      return res ? { limited: res.consumedPoints > this.#policy.points, res } : undefined;
-    });
+    return this.#run(
+      () => settle(this.#redis!.consume(key, points)),
+      (memory) => settle(memory.consume(key, points)),
+    );
   }
 
   delete(key: string): Promise<StoreResult<void>> {
-    return this.#run(async (limiter) => {
-      await limiter.delete(key);
-    });
+    return this.#run(
+      async () => void (await this.#redis!.delete(key)),
+      async (memory) => void (await memory.delete(key)),
+    );
   }
 
-  async #run<T>(operation: (limiter: RateLimiterAbstract) => Promise<T>): Promise<StoreResult<T>> {
-    if (!this.#redis) return { ok: true, value: await operation(this.#fallback()) };
-    const redis = this.#redis;
+  /**
+   * Counts one attempt and says whether it fits `points`: exact under any concurrency, because the
+   * count and the decision are one atomic step (one script in Redis, one synchronous step in memory).
+   */
+  reserve(key: string): Promise<StoreResult<Reservation>> {
+    const { points, duration, blockDuration } = this.#policy;
+    return this.#run(
+      async () => {
+        const [used, ttl] = await this.#scripts!.secRateLimitReserve(
+          this.#redis!.getKey(key),
+          points,
+          duration * 1000,
+          blockDuration * 1000,
+        );
+        return { allowed: used <= points, used, msBeforeNext: ttl };
+      },
+      async (memory) => {
+        const { limited, res } = await settle(memory.consume(key, 1));
+        return { allowed: !limited, used: res.consumedPoints, msBeforeNext: res.msBeforeNext };
+      },
+    );
+  }
+
+  /** Gives back one reserved attempt; a counter that has expired in the meantime stays gone. */
+  refund(key: string): Promise<StoreResult<void>> {
+    return this.#run(
+      async () => void (await this.#scripts!.secRateLimitRefund(this.#redis!.getKey(key))),
+      async (memory) => {
+        if (((await memory.get(key))?.consumedPoints ?? 0) > 0) await memory.reward(key, 1);
+      },
+    );
+  }
+
+  /**
+   * Runs `viaRedis` through the guard, or `inMemory` on the process-local counters (memory mode,
+   * and Redis outages on guards that do not fail closed).
+   */
+  async #run<T>(
+    viaRedis: () => Promise<T>,
+    inMemory: (memory: RateLimiterMemory) => Promise<T>,
+  ): Promise<StoreResult<T>> {
+    if (!this.#redis) return { ok: true, value: await inMemory(this.#fallback()) };
     try {
-      return { ok: true, value: await this.#guard.execute(() => operation(redis)) };
+      return { ok: true, value: await this.#guard.execute(viaRedis) };
     } catch (reason) {
       const error = toStoreError(reason, this.#guard.retryAfterSeconds());
       if (!(reason instanceof RedisUnavailableError)) {
@@ -119,7 +205,7 @@ export class CounterStore {
           `because ${this.#guard.environment} does not fail closed. Production answers 503 here.`,
         { limiter: this.#policy.name },
       );
-      return { ok: true, value: await operation(this.#fallback()) };
+      return { ok: true, value: await inMemory(this.#fallback()) };
     }
   }
 
