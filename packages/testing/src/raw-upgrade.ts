@@ -25,7 +25,7 @@ export interface UpgradeAttempt {
 export interface UpgradeResult {
   /** First status line's code; 0 when the client reset before any answer. */
   readonly status: number;
-  /** The server closed the connection by itself (only meaningful for `never`). */
+  /** The server ended, reset or closed the connection before the client did. */
   readonly closedByServer: boolean;
   readonly timedOut: boolean;
 }
@@ -68,12 +68,14 @@ export function rawUpgrade(port: number, attempt: UpgradeAttempt): Promise<Upgra
       resolve({ status, closedByServer, timedOut });
     };
     const timer = setTimeout(() => finish(true), TIMEOUT_MS);
-    socket.on('error', () => finish());
-    socket.on('end', () => {
+    // Before we settle, the only one who can end, reset or close the connection is the server.
+    const closed = () => {
       closedByServer = true;
       finish();
-    });
-    socket.on('close', () => finish());
+    };
+    socket.on('error', closed);
+    socket.on('end', closed);
+    socket.on('close', closed);
     socket.on('data', (chunk: Buffer) => {
       const first = text === '';
       text += chunk.toString('latin1');
