@@ -1,7 +1,8 @@
-import { type RedisClient, type RedisGuard, RedisUnavailableError, scrubError } from '@sec/redis-guard';
+import { type RedisGuard, RedisUnavailableError, scrubError } from '@sec/redis-guard';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import { toStoreError } from './errors.js';
 import { limiterPrefix } from './keys.js';
+import { defineScripts, type ScriptedClient } from './scripts.js';
 
 /**
  * The memory limiter expires keys with setTimeout, which fires at once for delays beyond 2^31-1 ms
@@ -30,51 +31,6 @@ export interface Reservation {
   readonly used: number;
   /** Milliseconds until the window (or the block) ends. */
   readonly msBeforeNext: number;
-}
-
-/**
- * Counts one attempt atomically: the first sets the window's expiry, the one that first exceeds the
- * limit replaces it with the block duration (rate-limiter-flexible's semantics, in one script so
- * that no concurrent call sees a half-applied block). KEYS[1] counter; ARGV limit, windowMs, blockMs.
- */
-const RESERVE_SCRIPT = `
-local used = redis.call('INCR', KEYS[1])
-local limit = tonumber(ARGV[1])
-if used == 1 then
-  redis.call('PEXPIRE', KEYS[1], ARGV[2])
-elseif used == limit + 1 and tonumber(ARGV[3]) > 0 then
-  redis.call('PEXPIRE', KEYS[1], ARGV[3])
-end
-local ttl = redis.call('PTTL', KEYS[1])
-if ttl < 0 then
-  redis.call('PEXPIRE', KEYS[1], ARGV[2])
-  ttl = tonumber(ARGV[2])
-end
-return {used, ttl}
-`;
-
-/** Gives one attempt back, but never to a counter that has expired (that would start below zero). */
-const REFUND_SCRIPT = `
-local used = tonumber(redis.call('GET', KEYS[1]) or '0')
-if used and used > 0 then return redis.call('DECR', KEYS[1]) end
-return 0
-`;
-
-interface ScriptedClient {
-  secRateLimitReserve(
-    key: string,
-    limit: number,
-    windowMs: number,
-    blockMs: number,
-  ): Promise<[number, number]>;
-  secRateLimitRefund(key: string): Promise<number>;
-}
-
-function defineScripts(client: RedisClient): ScriptedClient {
-  // Redefining with the same body is harmless; ioredis sends EVALSHA and falls back to EVAL.
-  client.defineCommand('secRateLimitReserve', { numberOfKeys: 1, lua: RESERVE_SCRIPT });
-  client.defineCommand('secRateLimitRefund', { numberOfKeys: 1, lua: REFUND_SCRIPT });
-  return client as unknown as ScriptedClient;
 }
 
 export type StoreResult<T> =
