@@ -86,7 +86,13 @@ export type LoginAttempt =
       readonly retryAfterSeconds: number;
     };
 
-/** A refused attempt: what `respond()` answers for. */
+/**
+ * A refused attempt: what `respond()` answers for.
+ * @example
+ * function retryAfter(attempt: RefusedLoginAttempt): number {
+ *   return attempt.retryAfterSeconds;
+ * }
+ */
 export type RefusedLoginAttempt = Exclude<LoginAttempt, { outcome: 'allowed' }>;
 
 /**
