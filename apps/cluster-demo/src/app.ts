@@ -6,6 +6,7 @@ import { createJsonLogger, createRedisGuard, type Logger, requireRedis, scrubErr
 import { createSessionManager } from '@sec/session';
 import express, { type ErrorRequestHandler } from 'express';
 import { authRoutes } from './auth-routes.js';
+import { workerMetrics } from './cluster-metrics.js';
 import { storeFrom } from './settings.js';
 import { parseUsers } from './users.js';
 import { attachEchoSocket } from './ws.js';
@@ -14,7 +15,8 @@ import { attachEchoSocket } from './ws.js';
 const SESSION_SECONDS = 8 * 60 * 60;
 
 export interface DemoApp {
-  listen(port: number): Server;
+  /** Starts listening; errors (a busy port) arrive as the server's 'error' event. */
+  listen(port: number, host: string): Server;
   close(): Promise<void>;
 }
 
@@ -41,7 +43,7 @@ export async function createDemoApp(env: NodeJS.ProcessEnv, workerId: string): P
   const logger = createJsonLogger({ name: `cluster-demo.worker-${workerId}`, level: 'warn' });
   const store = storeFrom([], env);
   const guard = createRedisGuard({ env, logger, ...(store === 'memory' && { mode: 'memory' }) });
-  const users = parseUsers(env.DEMO_USERS ?? '');
+  const users = await parseUsers(env.DEMO_USERS ?? '');
   const points = Number(env.RATE_LIMIT_POINTS);
   const duration = Number(env.RATE_LIMIT_DURATION);
 
@@ -65,7 +67,8 @@ export async function createDemoApp(env: NodeJS.ProcessEnv, workerId: string): P
     logger,
     ...(env.APP_VERSION && { version: env.APP_VERSION }),
   });
-  const metrics = await createMetrics({ guards: [guard] });
+  const clusterMetrics = workerMetrics();
+  const metrics = await createMetrics({ guards: [guard], register: clusterMetrics.register });
   const globalLimit = rateLimit({ redis: guard, name: 'global-ip', points, duration });
   const perUser = rateLimit({
     redis: guard,
@@ -75,6 +78,7 @@ export async function createDemoApp(env: NodeJS.ProcessEnv, workerId: string): P
     keyBy: (req) => `user:${req.auth?.userId ?? req.ip}`,
   });
   const socketLimit = rateLimit({ redis: guard, name: 'ws-upgrade', points, duration });
+  // Users are looked up by the exact username (users.ts), so the limiter keys by it as sent.
   const logins = loginLimiter({
     redis: guard,
     name: 'login',
@@ -90,7 +94,7 @@ export async function createDemoApp(env: NodeJS.ProcessEnv, workerId: string): P
   });
   // Probes are never rate limited or gated: orchestrators must always be able to ask.
   app.use('/health', health.router());
-  app.get('/metrics', metrics.handler);
+  app.get('/metrics', clusterMetrics.handler);
   app.use(globalLimit);
   app.use(['/auth', '/api'], requireRedis(guard, { service: 'session' }));
   app.use('/auth', authRoutes(sessions, users, logins, SESSION_SECONDS));
@@ -128,8 +132,8 @@ export async function createDemoApp(env: NodeJS.ProcessEnv, workerId: string): P
 
   const servers: Server[] = [];
   return {
-    listen(port) {
-      const server = app.listen(port);
+    listen(port, host) {
+      const server = app.listen(port, host);
       attachEchoSocket(server, app, sessions, socketLimit);
       servers.push(server);
       return server;

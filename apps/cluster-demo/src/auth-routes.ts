@@ -48,16 +48,17 @@ export function authRoutes(
       if (typeof username !== 'string' || typeof password !== 'string') {
         return badRequest(res, 'body must be {"username": string, "password": string}');
       }
-      if (logins.respond(res, await logins.check(req, username))) return;
-      const user = users.verify(username, password);
+      // Counted before the password check: a burst of guesses gets no more checks than the limit.
+      const attempt = await logins.reserve(req, username);
+      if (logins.respond(res, attempt)) return;
+      const user = await users.verify(username, password);
       if (!user) {
-        const decision = await logins.recordFailure(req, username);
+        await attempt.failed();
         await manager.recordLoginFailure({ ...(req.ip !== undefined && { ip: req.ip }), user: username });
-        if (logins.respond(res, decision)) return;
         res.status(401).json({ error: 'invalid_credentials' });
         return;
       }
-      await logins.recordSuccess(req, username);
+      await attempt.succeeded();
       const session = await manager.create(user.username, { roles: user.roles });
       res.json({
         access_token: session.accessToken,

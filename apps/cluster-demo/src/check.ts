@@ -40,6 +40,7 @@ async function startCluster(): Promise<{ base: string; child: ChildProcess }> {
   const child = spawn(process.execPath, [main, '--store', store], {
     env: {
       ...process.env,
+      HOST: '127.0.0.1',
       PORT: String(port),
       WORKERS: String(workers),
       RATE_LIMIT_POINTS: process.env.RATE_LIMIT_POINTS ?? '100000',

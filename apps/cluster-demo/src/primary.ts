@@ -1,12 +1,41 @@
 import cluster, { type Worker } from 'node:cluster';
+import type { AddressInfo } from 'node:net';
 import { createJsonLogger, isStrictEnvironment, SecError } from '@sec/redis-guard';
-import { readSettings, workerEnv } from './settings.js';
+import { serveClusterMetrics } from './cluster-metrics.js';
+import { type DemoSettings, readSettings, workerEnv } from './settings.js';
 import { startupGate } from './startup.js';
 import { hasRedisServer, startThrowawayRedis, type ThrowawayRedis } from './throwaway-redis.js';
 
 const log = createJsonLogger({ name: 'cluster-demo', level: 'info' });
 /** Exit code a worker uses for configuration errors: restarting it would only fail again. */
 export const EXIT_CONFIG = 78;
+/** Exit code of a worker that cannot listen (port in use, address not available); not restarted either. */
+export const EXIT_LISTEN = 79;
+
+/** What a worker that cannot listen tells the primary before it exits with EXIT_LISTEN. */
+export interface ListenFailed {
+  readonly type: 'demo.listen_failed';
+  readonly code: string;
+}
+
+const LISTEN_ADVICE: Readonly<Record<string, string>> = {
+  EADDRINUSE: 'another process is using the port. Stop it, or set PORT to a free port',
+  EACCES: 'this user may not listen on that port. Set PORT to 1024 or above',
+  EADDRNOTAVAIL: 'no network interface has that address. Set HOST to a local address (default 127.0.0.1)',
+  ENOTFOUND: 'the HOST name does not resolve. Set HOST to a local address (default 127.0.0.1)',
+};
+
+function listenError(settings: DemoSettings, code: string | undefined): string {
+  const reason = (code && LISTEN_ADVICE[code]) ?? 'see the worker output above';
+  return `cannot listen on ${settings.host} port ${settings.port} (${code ?? 'unknown error'}): ${reason}.`;
+}
+
+/** An address to show in a URL: every-interface binds are reachable on loopback, IPv6 needs brackets. */
+function urlHost(host: string): string {
+  if (host === '0.0.0.0') return '127.0.0.1';
+  if (host === '::') return '[::1]';
+  return host.includes(':') ? `[${host}]` : host;
+}
 const SHUTDOWN_GRACE_MS = 10_000;
 
 async function redisEnvironment(
@@ -43,20 +72,43 @@ export async function runPrimary(): Promise<void> {
     throwaway = redis.throwaway;
     await startupGate(settings, redis.env);
 
+    serveClusterMetrics();
     let shuttingDown = false;
     const workers = new Map<Worker, number>();
     const fork = (id: number) => {
       const worker = cluster.fork(workerEnv(settings, id, redis.env));
       workers.set(worker, id);
     };
+    const stopAll = (message: string) => {
+      shuttingDown = true;
+      process.stderr.write(`cluster-demo refused to start: ${message}\n`);
+      for (const w of workers.keys()) w.kill();
+      throwaway?.stop();
+      process.exit(1);
+    };
+    let listenFailure: string | undefined;
+    let failing = false;
+    cluster.on('message', (_worker, message: Partial<ListenFailed>) => {
+      if (message?.type === 'demo.listen_failed') listenFailure ??= message.code;
+    });
     cluster.on('exit', (worker, code, signal) => {
       const id = workers.get(worker)!;
       workers.delete(worker);
+      if (failing) return;
       if (shuttingDown) {
         if (workers.size === 0) {
           throwaway?.stop();
           process.exit(0);
         }
+        return;
+      }
+      // Both would fail again in a replacement: report once and stop instead of respawning.
+      if (code === EXIT_LISTEN) {
+        failing = true;
+        // 'exit' can overtake the worker's last message; its channel closes only after delivering it.
+        const report = () => stopAll(listenError(settings, listenFailure));
+        if (worker.isConnected()) worker.once('disconnect', report);
+        else report();
         return;
       }
       if (code === EXIT_CONFIG) {
@@ -75,6 +127,35 @@ export async function runPrimary(): Promise<void> {
       );
       fork(id);
     });
+
+    const listening = new Set<number>();
+    let started = false;
+    cluster.on('listening', (worker, address: AddressInfo) => {
+      listening.add(workers.get(worker) ?? 0);
+      if (started || listening.size < settings.workers) return;
+      started = true;
+      const base = `http://${urlHost(settings.host)}:${address.port}`;
+      const mode =
+        settings.store === 'memory' ? 'MEMORY (revocation is NOT shared between workers)' : 'redis';
+      log.info(
+        {
+          event: 'demo.started',
+          workers: settings.workers,
+          host: settings.host,
+          port: address.port,
+          store: settings.store,
+          environment: settings.environment,
+        },
+        `cluster-demo: ${settings.workers} workers on ${base} (HOST ${settings.host}, ${settings.environment}, store ${mode})`,
+      );
+      if (!isStrictEnvironment(settings.environment)) {
+        log.info(
+          { event: 'demo.hint' },
+          `try: curl -s -X POST ${base}/auth/login -H 'content-type: application/json' ` +
+            `-d '{"username":"alice","password":"alice-password"}'  (users: alice, bob, admin; see apps/cluster-demo/README.md)`,
+        );
+      }
+    });
     for (let id = 1; id <= settings.workers; id++) fork(id);
 
     const shutdown = (signal: string) => {
@@ -90,24 +171,6 @@ export async function runPrimary(): Promise<void> {
     };
     process.on('SIGTERM', () => shutdown('SIGTERM'));
     process.on('SIGINT', () => shutdown('SIGINT'));
-    const mode = settings.store === 'memory' ? 'MEMORY (revocation is NOT shared between workers)' : 'redis';
-    log.info(
-      {
-        event: 'demo.started',
-        workers: settings.workers,
-        port: settings.port,
-        store: settings.store,
-        environment: settings.environment,
-      },
-      `cluster-demo: ${settings.workers} workers on http://127.0.0.1:${settings.port} (${settings.environment}, store ${mode})`,
-    );
-    if (!isStrictEnvironment(settings.environment)) {
-      log.info(
-        { event: 'demo.hint' },
-        `try: curl -s -X POST http://127.0.0.1:${settings.port}/auth/login -H 'content-type: application/json' ` +
-          `-d '{"username":"alice","password":"alice-password"}'  (users: alice, bob, admin; see apps/cluster-demo/README.md)`,
-      );
-    }
   } catch (error) {
     throwaway?.stop();
     const code = error instanceof SecError ? ` [${error.code}]` : '';

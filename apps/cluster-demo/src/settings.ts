@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { isIP } from 'node:net';
 import {
   ConfigurationError,
   detectEnvironment,
@@ -12,6 +13,8 @@ export type StoreMode = 'redis' | 'memory';
 export interface DemoSettings {
   readonly environment: Environment;
   readonly workers: number;
+  /** Address the workers listen on; loopback unless HOST says otherwise. */
+  readonly host: string;
   readonly port: number;
   readonly store: StoreMode;
   readonly users: string;
@@ -23,6 +26,9 @@ export interface DemoSettings {
 
 export const DEFAULT_WORKERS = 4;
 export const DEFAULT_PORT = 3000;
+/** Loopback only: exposing the demo (default users, generated secrets) to a network is a choice. */
+export const DEFAULT_HOST = '127.0.0.1';
+const HOSTNAME = /^[A-Za-z0-9]([A-Za-z0-9-]{0,62})(\.[A-Za-z0-9]([A-Za-z0-9-]{0,62}))*$/;
 export const DEFAULT_RATE_LIMIT_POINTS = 100;
 export const DEFAULT_RATE_LIMIT_DURATION = 60;
 const MIN_SESSION_SECRET = 32;
@@ -56,6 +62,18 @@ function required(
     );
   }
   return value || undefined;
+}
+
+/** HOST: an IP address (`0.0.0.0` or `::` for every interface) or a host name. */
+function host(env: NodeJS.ProcessEnv): string {
+  const raw = env.HOST;
+  if (raw === undefined || raw === '') return DEFAULT_HOST;
+  if (isIP(raw) || (raw.length <= 253 && HOSTNAME.test(raw))) return raw;
+  throw new ConfigurationError(
+    'ERR_SEC_DEMO_SETTING_INVALID',
+    `HOST="${raw.slice(0, 80)}" is not an IP address or host name. Set HOST=127.0.0.1 (default) or HOST=0.0.0.0 to listen on every interface.`,
+    'HOST',
+  );
 }
 
 /** `--store memory` from the command line or STORE=memory. */
@@ -114,6 +132,7 @@ export function readSettings(argv: readonly string[], env: NodeJS.ProcessEnv): D
   return {
     environment,
     workers: integer(env, 'WORKERS', DEFAULT_WORKERS, 1, 64),
+    host: host(env),
     port: integer(env, 'PORT', DEFAULT_PORT, 0, 65_535),
     store,
     users: users ?? DEFAULT_DEMO_USERS,
@@ -140,6 +159,7 @@ export function workerEnv(
     REDIS_ENCRYPTION_KEY: settings.encryptionKey,
     RATE_LIMIT_POINTS: String(settings.rateLimitPoints),
     RATE_LIMIT_DURATION: String(settings.rateLimitDuration),
+    HOST: settings.host,
     PORT: String(settings.port),
   };
 }

@@ -1,4 +1,4 @@
-import { randomBytes, scryptSync, timingSafeEqual } from 'node:crypto';
+import { randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
 import { ConfigurationError } from '@sec/redis-guard';
 
 export interface DemoUser {
@@ -16,16 +16,22 @@ interface StoredUser extends DemoUser {
 
 const USERNAME = /^[a-z0-9_.-]{1,64}$/i;
 
-function hash(password: string, salt: Buffer): Buffer {
-  return scryptSync(password, salt, 32);
+/**
+ * scrypt in libuv's thread pool: a synchronous hash would block the worker's event loop for every
+ * login attempt (and every other request with it).
+ */
+function hash(password: string, salt: Buffer): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    scrypt(password, salt, 32, (error, key) => (error ? reject(error) : resolve(key)));
+  });
 }
 
 /**
  * The demo's user directory, parsed from DEMO_USERS (`name:password:role[|role],...`). Passwords
  * are kept only as scrypt hashes and compared in constant time.
- * @example const users = parseUsers(process.env.DEMO_USERS ?? DEFAULT_DEMO_USERS);
+ * @example const users = await parseUsers(process.env.DEMO_USERS ?? DEFAULT_DEMO_USERS);
  */
-export function parseUsers(spec: string): UserDirectory {
+export async function parseUsers(spec: string): Promise<UserDirectory> {
   const users = new Map<string, StoredUser>();
   for (const entry of spec
     .split(',')
@@ -40,7 +46,7 @@ export function parseUsers(spec: string): UserDirectory {
       );
     }
     const salt = randomBytes(16);
-    users.set(username, { username, roles: roles.split('|'), salt, hash: hash(password, salt) });
+    users.set(username, { username, roles: roles.split('|'), salt, hash: await hash(password, salt) });
   }
   return new UserDirectory(users);
 }
@@ -51,13 +57,16 @@ export class UserDirectory {
 
   constructor(readonly users: ReadonlyMap<string, StoredUser>) {}
 
-  /** The user when the password matches, else undefined. */
-  verify(username: unknown, password: unknown): DemoUser | undefined {
+  /**
+   * The user when the password matches, else undefined. Usernames are looked up exactly (no case
+   * folding): this is the account identity the login limiter keys by.
+   */
+  async verify(username: unknown, password: unknown): Promise<DemoUser | undefined> {
     if (typeof username !== 'string' || typeof password !== 'string' || password.length > 1024)
       return undefined;
     const user = this.users.get(username);
     const target = user ?? this.#decoy;
-    const ok = timingSafeEqual(hash(password, target.salt), target.hash);
+    const ok = timingSafeEqual(await hash(password, target.salt), target.hash);
     return ok && user ? { username: user.username, roles: user.roles } : undefined;
   }
 

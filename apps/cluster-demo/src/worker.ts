@@ -1,6 +1,7 @@
 import { createJsonLogger, SecError } from '@sec/redis-guard';
 import { createDemoApp } from './app.js';
-import { EXIT_CONFIG } from './primary.js';
+import { EXIT_CONFIG, EXIT_LISTEN, type ListenFailed } from './primary.js';
+import { DEFAULT_HOST } from './settings.js';
 
 const log = createJsonLogger({ name: 'cluster-demo', level: 'info' });
 
@@ -15,7 +16,18 @@ export async function runWorker(): Promise<void> {
     process.stderr.write(`worker ${workerId} refused to start: ${(error as Error).message}${code}\n`);
     process.exit(EXIT_CONFIG);
   }
-  const server = demo.listen(Number(process.env.PORT ?? 3000));
+  const server = demo.listen(Number(process.env.PORT ?? 3000), process.env.HOST || DEFAULT_HOST);
+  server.on('error', (error: NodeJS.ErrnoException) => {
+    if (server.listening) {
+      log.error({ event: 'demo.worker.server_error', worker: workerId, code: error.code }, error.message);
+      return;
+    }
+    // A busy port or an unavailable address: the primary reports it once and stops, since a
+    // replacement worker would fail the same way.
+    const failure: ListenFailed = { type: 'demo.listen_failed', code: error.code ?? 'UNKNOWN' };
+    if (process.send) process.send(failure, () => process.exit(EXIT_LISTEN));
+    else process.exit(EXIT_LISTEN);
+  });
   let closing = false;
   const shutdown = async () => {
     if (closing) return;

@@ -1,27 +1,56 @@
 import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { guardUpgrade, type RateLimiter } from '@sec/rate-limit';
 import { isRedisUnavailable } from '@sec/redis-guard';
 import type { SessionManager } from '@sec/session';
 import type { Express } from 'express';
 import { WebSocketServer } from 'ws';
 
-function reject(socket: import('node:stream').Duplex, status: number, reason: string): void {
+const REASONS = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  404: 'Not Found',
+  503: 'Service Unavailable',
+} as const;
+const BEARER = 'WWW-Authenticate: Bearer\r\n';
+/** A refused client that never reads its answer loses the socket after this long anyway. */
+const LINGER_MS = 5_000;
+
+/** Answers on the raw socket, then destroys it once the answer is flushed: no half-open leftovers. */
+function refuse(socket: Duplex, status: keyof typeof REASONS, extra = ''): void {
+  if (socket.destroyed) return;
+  const linger = setTimeout(() => socket.destroy(), LINGER_MS);
+  linger.unref();
   socket.end(
-    `HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Length: 0\r\nWWW-Authenticate: Bearer\r\n\r\n`,
+    `HTTP/1.1 ${status} ${REASONS[status]}\r\nConnection: close\r\nContent-Length: 0\r\n${extra}\r\n`,
+    () => {
+      clearTimeout(linger);
+      socket.destroy();
+    },
   );
 }
 
+/** The request target, or undefined when `new URL()` rejects it (`//x:99999/ws`, `//[/ws`). */
+function parseTarget(req: IncomingMessage): URL | undefined {
+  try {
+    return new URL(req.url ?? '/', 'http://localhost');
+  } catch {
+    return undefined;
+  }
+}
+
 /** The token from `Authorization: Bearer …` or, for browsers that cannot set headers on WebSockets, `?access_token=`. */
-function tokenOf(req: IncomingMessage): string | undefined {
+function tokenOf(req: IncomingMessage, target: URL): string | undefined {
   const header = req.headers.authorization;
   if (header?.startsWith('Bearer ')) return header.slice(7);
-  const query = new URL(req.url ?? '/', 'http://localhost').searchParams.get('access_token');
-  return query ?? undefined;
+  return target.searchParams.get('access_token') || undefined;
 }
 
 /**
  * `GET /ws`: an authenticated WebSocket echo. Upgrades pass the rate limiter first (429/503 on the
- * raw socket, before any handshake), then need a valid, unrevoked session.
+ * raw socket, before any handshake), then need a valid, unrevoked session. Every path through
+ * the listener ends in a handshake or a refused, destroyed socket; none can throw, and a client
+ * reset at any moment only loses that client's socket (guardUpgrade keeps an 'error' listener).
  */
 export function attachEchoSocket(
   server: Server,
@@ -31,22 +60,31 @@ export function attachEchoSocket(
 ): void {
   const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
   guardUpgrade(server, limiter, { app });
-  server.on('upgrade', (req, socket, head) => {
-    if (new URL(req.url ?? '/', 'http://localhost').pathname !== '/ws')
-      return reject(socket, 404, 'Not Found');
-    const token = tokenOf(req);
-    if (!token) return reject(socket, 401, 'Unauthorized');
-    sessions.verifyRequestToken(token).then(
-      (auth) =>
-        wss.handleUpgrade(req, socket, head, (ws) => {
-          ws.on('message', (data, isBinary) =>
-            ws.send(isBinary ? data : `${auth.userId}: ${data.toString()}`),
-          );
-        }),
-      (error: unknown) =>
-        isRedisUnavailable(error)
-          ? reject(socket, 503, 'Service Unavailable')
-          : reject(socket, 401, 'Unauthorized'),
-    );
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const target = parseTarget(req);
+    if (!target) return refuse(socket, 400);
+    if (target.pathname !== '/ws') return refuse(socket, 404);
+    const token = tokenOf(req, target);
+    if (!token) return refuse(socket, 401, BEARER);
+    Promise.resolve()
+      .then(() => sessions.verifyRequestToken(token))
+      .then(
+        (auth) => {
+          // The client may have reset while its token was checked.
+          if (socket.destroyed) return;
+          wss.handleUpgrade(req, socket, head, (ws) => {
+            // ws emits 'error' for invalid frames and oversized messages; unheard, it would crash.
+            ws.on('error', () => ws.terminate());
+            ws.on('message', (data, isBinary) =>
+              ws.send(isBinary ? data : `${auth.userId}: ${data.toString()}`),
+            );
+          });
+        },
+        (error: unknown) =>
+          isRedisUnavailable(error)
+            ? refuse(socket, 503, `Retry-After: ${error.retryAfterSeconds}\r\n`)
+            : refuse(socket, 401, BEARER),
+      )
+      .catch(() => socket.destroy());
   });
 }

@@ -41,7 +41,7 @@ export interface RunningDemo {
   stop(): Promise<number | null>;
 }
 
-/** Starts the cluster and waits until `/health/live` answers. */
+/** Starts the cluster and waits until every worker (`WORKERS`, default 4) answers `/health/live`. */
 export async function startDemo(env: NodeJS.ProcessEnv, args: string[] = []): Promise<RunningDemo> {
   const port = await freePort();
   const child = spawn(process.execPath, [join(DIST, 'main.js'), ...args], {
@@ -61,6 +61,17 @@ export async function startDemo(env: NodeJS.ProcessEnv, args: string[] = []): Pr
     );
     if (live === 200) break;
     await new Promise((r) => setTimeout(r, 100));
+  }
+  // One worker answering is not all of them listening: tests that spread load need every one.
+  const expected = Number(env.WORKERS ?? 4);
+  const seen = new Set<string>();
+  for (let i = 0; i < 400 && seen.size < expected && child.exitCode === null; i++) {
+    const worker = await fetch(`${base}/health/live`, { headers: { connection: 'close' } }).then(
+      (r) => r.headers.get('x-worker-id'),
+      () => null,
+    );
+    if (worker) seen.add(worker);
+    else await new Promise((r) => setTimeout(r, 25));
   }
   return {
     base,

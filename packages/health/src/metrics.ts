@@ -117,6 +117,8 @@ export async function createMetrics(options: MetricsOptions): Promise<Metrics> {
     help: 'Circuit breaker state per guard: 0 closed, 1 half-open, 2 open.',
     labelNames: ['guard'],
     registers,
+    // Across cluster workers (prom-client's AggregatorRegistry) the worst state, not a sum.
+    aggregator: 'max',
     collect() {
       for (const guard of guards) breakerState.set({ guard: guard.name }, STATE_VALUE[guard.breaker.state]);
     },
@@ -157,6 +159,7 @@ export async function createMetrics(options: MetricsOptions): Promise<Metrics> {
     help: 'Result of the latest health check: 1 healthy, 0 not.',
     labelNames: ['check'],
     registers,
+    aggregator: 'min',
   });
 
   const onEvent = (event: SecEvent) => {

@@ -16,10 +16,11 @@ export {
   DEFAULT_LOGIN_LIMITER_NAME,
   DEFAULT_MAX_CONSECUTIVE_FAILS,
   DEFAULT_MAX_FAILS_BY_IP_PER_DAY,
-  type LoginDecision,
+  type LoginAttempt,
   type LoginLimiter,
   type LoginLimiterOptions,
   loginLimiter,
+  type RefusedLoginAttempt,
 } from './login.js';
 export {
   DEFAULT_BLOCK_DURATION_SECONDS,

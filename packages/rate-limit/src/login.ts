@@ -5,11 +5,11 @@ import {
   type RedisClient,
   type RedisGuard,
   type RedisUnavailableError,
+  scrubError,
   sendServiceUnavailable,
   toGuard,
 } from '@sec/redis-guard';
-import type { Request, RequestHandler, Response } from 'express';
-import type { RateLimiterRes } from 'rate-limiter-flexible';
+import type { Request, Response } from 'express';
 import { DEFAULT_IPV6_SUBNET } from './client-ip.js';
 import { clientKeyer } from './client-key.js';
 import { secondsUntil } from './decision.js';
@@ -17,23 +17,23 @@ import { sendTooManyRequests } from './headers.js';
 import { reserveName, storageKey } from './keys.js';
 import { ipv6SubnetOption, redisOption } from './options.js';
 import { RATE_LIMIT_SERVICE } from './rate-limit.js';
-import { type Count, CounterStore, type StoreResult } from './store.js';
+import { CounterStore, type Reservation, type StoreResult } from './store.js';
 
 /** Prefix of the login limiter's two counter names. */
 export const DEFAULT_LOGIN_LIMITER_NAME = 'login';
-/** Failures in a row for one username from one client before the pair is blocked. */
+/** Password checks in a row for one account from one client before the pair is blocked. */
 export const DEFAULT_MAX_CONSECUTIVE_FAILS = 10;
-/** Failures from one client per day before the client is blocked. */
+/** Password checks from one client per day (successes refunded) before the client is blocked. */
 export const DEFAULT_MAX_FAILS_BY_IP_PER_DAY = 100;
-/** How long a username+IP pair stays blocked after too many consecutive failures. */
+/** How long an account+client pair stays blocked after too many consecutive failures. */
 export const DEFAULT_LOGIN_BLOCK_SECONDS = 60 * 60;
-/** How long an IP stays blocked after too many failures in a day. */
+/** How long a client stays blocked after too many failures in a day. */
 export const DEFAULT_IP_BLOCK_SECONDS = 24 * 60 * 60;
 /** Consecutive failures are remembered this long unless a success resets them. */
 export const DEFAULT_FAILURE_WINDOW_SECONDS = 90 * 24 * 60 * 60;
 const DAY_SECONDS = 24 * 60 * 60;
-// Bounds the hashing work an attacker can cause with a megabyte "username".
-const MAX_USERNAME_LENGTH = 1024;
+/** The pair bucket of values that cannot name an account (arrays, objects, numbers from JSON). */
+const NOT_AN_ACCOUNT = 'not-an-account';
 
 /**
  * Options of `loginLimiter()`; all optional, all checked at creation.
@@ -43,11 +43,11 @@ export type LoginLimiterOptions = Readonly<{
   redis?: RedisGuard | RedisClient;
   /** Prefix of the two limiters' names (`<name>.user-ip`, `<name>.ip`). Default `'login'`. */
   name?: string;
-  /** Failures in a row for one username from one client before that pair is blocked. Default 10. */
+  /** Password checks in a row for one account from one client before that pair is blocked. Default 10. */
   maxConsecutiveFailsByUsernameAndIp?: number;
-  /** Failures from one client (any usernames) per day before the client is blocked. Default 100. */
+  /** Password checks from one client (any accounts) per day before the client is blocked. Default 100. */
   maxFailsByIpPerDay?: number;
-  /** Seconds a username+client pair stays blocked. Default 3600. */
+  /** Seconds an account+client pair stays blocked. Default 3600. */
   blockDuration?: number;
   /** Seconds a client stays blocked after `maxFailsByIpPerDay`. Default 86400. */
   ipBlockDuration?: number;
@@ -55,18 +55,31 @@ export type LoginLimiterOptions = Readonly<{
   failureWindow?: number;
   /** IPv6 prefix length that counts as one client. Default 56. */
   ipv6Subnet?: number;
+  /**
+   * Maps the submitted username to the account it names, exactly as your user lookup does
+   * (e.g. `(u) => u.trim().toLowerCase()` when accounts are found case-insensitively). Default:
+   * the string as submitted. Two inputs share a counter exactly when this returns the same string.
+   */
+  account?: (username: string) => string;
 }>;
 
 /**
- * Whether a login attempt may proceed. `limited` names which counter refused it; `unavailable`
- * means Redis cannot answer on a fail-closed guard (answer 503).
+ * One reserved login attempt. `allowed`: the attempt is counted, verify the credential, then call
+ * exactly one of `succeeded()` or `failed()` (neither rejects). `limited`: a budget is spent (answer
+ * 429). `unavailable`: Redis cannot answer on a fail-closed guard (answer 503).
  * @example
- * const decision = await login.check(req, req.body.username);
- * if (decision.outcome !== 'allowed') return login.respond(res, decision);
+ * const attempt = await login.reserve(req, username);
+ * if (login.respond(res, attempt)) return;
+ * if (await checkPassword(username, password)) await attempt.succeeded();
+ * else await attempt.failed();
  */
-export type LoginDecision =
-  | { readonly outcome: 'allowed' }
-  | { readonly outcome: 'limited'; readonly reason: 'username_ip' | 'ip'; readonly retryAfterSeconds: number }
+export type LoginAttempt =
+  | { readonly outcome: 'allowed'; succeeded(): Promise<void>; failed(): Promise<void> }
+  | {
+      readonly outcome: 'limited';
+      readonly reason: 'account_client' | 'client';
+      readonly retryAfterSeconds: number;
+    }
   | {
       readonly outcome: 'unavailable';
       readonly error: RedisUnavailableError;
@@ -74,58 +87,73 @@ export type LoginDecision =
     };
 
 /**
+ * A refused attempt: what `respond()` answers for.
+ * @example
+ * function retryAfter(attempt: RefusedLoginAttempt): number {
+ *   return attempt.retryAfterSeconds;
+ * }
+ */
+export type RefusedLoginAttempt = Exclude<LoginAttempt, { outcome: 'allowed' }>;
+
+/**
  * What `loginLimiter()` returns; see its example for a complete login route.
- * @example if (login.respond(res, await login.check(req, username))) return;
+ * @example
+ * const attempt = await login.reserve(req, req.body?.username);
+ * if (login.respond(res, attempt)) return;
  */
 export interface LoginLimiter {
   readonly name: string;
   readonly guard: RedisGuard;
-  /** Reads both counters without counting: call before verifying the password. */
-  check(req: Request, username: unknown): Promise<LoginDecision>;
-  /** Counts a failed attempt; `limited` when this failure triggered a block. */
-  recordFailure(req: Request, username: unknown): Promise<LoginDecision>;
-  /** Clears the username+client counter (the per-client daily count stays). Never rejects. */
-  recordSuccess(req: Request, username: unknown): Promise<void>;
-  /** Answers 429 or 503 for a refusing decision and returns true; returns false for `allowed`. */
-  respond(res: Response, decision: LoginDecision): boolean;
-  /** Middleware refusing blocked attempts before the login handler runs. */
-  middleware(getUsername: (req: Request) => unknown): RequestHandler;
+  /**
+   * Atomically counts one attempt for (account, client) and for the client's daily budget
+   * BEFORE the credential is checked; refuses (`limited`/`unavailable`) when either is spent.
+   * Never rejects.
+   */
+  reserve(req: Request, username: unknown): Promise<LoginAttempt>;
+  /** Answers 429 (with Retry-After) or 503 (Retry-After) for a refusal and returns true; false for `allowed`. */
+  respond(res: Response, attempt: LoginAttempt): attempt is RefusedLoginAttempt;
 }
 
-const ALLOWED: LoginDecision = { outcome: 'allowed' };
-
-/** Usernames are personal data and may be huge: store a fixed-size digest of the normalised form. */
-function usernameDigest(username: unknown): string {
-  const text =
-    typeof username === 'string'
-      ? username.slice(0, MAX_USERNAME_LENGTH).normalize('NFKC').trim().toLowerCase()
-      : '';
-  return createHash('sha256').update(text).digest('base64url').slice(0, 22);
+/**
+ * The account part of the pair key: a fixed-size digest, because usernames are personal data and
+ * may be huge. No folding here: only the app knows which spellings name one account.
+ */
+function accountDigest(identity: string): string {
+  return createHash('sha256').update(identity, 'utf8').digest('base64url');
 }
 
-function limitedBy(reason: 'username_ip' | 'ip', res: RateLimiterRes): LoginDecision {
-  return { outcome: 'limited', reason, retryAfterSeconds: secondsUntil(res.msBeforeNext) };
+function limited(reason: 'account_client' | 'client', reservation: Reservation): LoginAttempt {
+  return { outcome: 'limited', reason, retryAfterSeconds: secondsUntil(reservation.msBeforeNext) };
 }
 
-function unavailable(error: RedisUnavailableError): LoginDecision {
+function unavailable(error: RedisUnavailableError): LoginAttempt {
   return { outcome: 'unavailable', error, retryAfterSeconds: error.retryAfterSeconds };
 }
 
 /**
  * Brute-force protection for a login handler, after rate-limiter-flexible's "login endpoint
- * protection" recipe: counts failures per username+client and per client, blocks a pair after
- * `maxConsecutiveFailsByUsernameAndIp` failures in a row and a client after `maxFailsByIpPerDay`,
- * and forgets a pair's failures on success. Fails closed like `rateLimit()`.
+ * protection" recipe, reserve-first: every attempt is counted atomically before the password is
+ * checked, per account+client (at most `maxConsecutiveFailsByUsernameAndIp` checks in a row, then
+ * blocked for `blockDuration`) and per client per day (at most `maxFailsByIpPerDay`, then blocked
+ * for `ipBlockDuration`). However many requests arrive at once, no more checks run than the
+ * budgets allow. A success resets the pair and gives the daily unit back; a failure keeps both.
+ * Fails closed like `rateLimit()`.
  * @example
  * const login = loginLimiter({ redis, maxConsecutiveFailsByUsernameAndIp: 5 });
- * app.post('/login', login.middleware((req) => req.body?.username), async (req, res) => {
- *   const { username, password } = req.body;
- *   if (!(await verify(username, password))) {
- *     if (login.respond(res, await login.recordFailure(req, username))) return;
- *     return res.status(401).json({ error: 'invalid_credentials' });
+ * app.post('/login', express.json(), async (req, res, next) => {
+ *   try {
+ *     const { username, password } = req.body ?? {};
+ *     const attempt = await login.reserve(req, username);
+ *     if (login.respond(res, attempt)) return; // 429 or 503: no password check
+ *     if (!(await checkPassword(username, password))) {
+ *       await attempt.failed();
+ *       return res.status(401).json({ error: 'invalid_credentials' });
+ *     }
+ *     await attempt.succeeded();
+ *     res.json({ ok: true });
+ *   } catch (error) {
+ *     next(error);
  *   }
- *   await login.recordSuccess(req, username);
- *   res.json({ ok: true });
  * });
  */
 export function loginLimiter(options: LoginLimiterOptions = {}): LoginLimiter {
@@ -138,6 +166,7 @@ export function loginLimiter(options: LoginLimiterOptions = {}): LoginLimiter {
     ipBlockDuration: positiveInteger,
     failureWindow: positiveInteger,
     ipv6Subnet: ipv6SubnetOption,
+    account: 'function',
   });
   const name = options.name ?? DEFAULT_LOGIN_LIMITER_NAME;
   const guard = toGuard(options.redis);
@@ -145,86 +174,95 @@ export function loginLimiter(options: LoginLimiterOptions = {}): LoginLimiter {
   const ipName = `${name}.ip`;
   reserveName(guard, pairName, 'loginLimiter');
   reserveName(guard, ipName, 'loginLimiter');
-  // rate-limiter-flexible blocks on the consume that exceeds `points`; with points = max - 1 the
-  // max-th failure is the one that blocks, so the next attempt is refused.
   const pairs = new CounterStore(guard, {
     name: pairName,
-    points: (options.maxConsecutiveFailsByUsernameAndIp ?? DEFAULT_MAX_CONSECUTIVE_FAILS) - 1,
+    points: options.maxConsecutiveFailsByUsernameAndIp ?? DEFAULT_MAX_CONSECUTIVE_FAILS,
     duration: options.failureWindow ?? DEFAULT_FAILURE_WINDOW_SECONDS,
     blockDuration: options.blockDuration ?? DEFAULT_LOGIN_BLOCK_SECONDS,
   });
   const clients = new CounterStore(guard, {
     name: ipName,
-    points: (options.maxFailsByIpPerDay ?? DEFAULT_MAX_FAILS_BY_IP_PER_DAY) - 1,
+    points: options.maxFailsByIpPerDay ?? DEFAULT_MAX_FAILS_BY_IP_PER_DAY,
     duration: DAY_SECONDS,
     blockDuration: options.ipBlockDuration ?? DEFAULT_IP_BLOCK_SECONDS,
   });
   const clientKey = clientKeyer(guard, name, options.ipv6Subnet ?? DEFAULT_IPV6_SUBNET);
+  const { account } = options;
 
-  function keys(req: Request, username: unknown): { pair: string; client: string } {
-    const client = clientKey(req);
-    return {
-      pair: storageKey(pairName, `${usernameDigest(username)}:${client}`),
-      client: storageKey(ipName, client),
-    };
+  function accountPart(username: unknown): string {
+    if (typeof username !== 'string') return NOT_AN_ACCOUNT;
+    if (!account) return accountDigest(username);
+    try {
+      const identity = account(username);
+      if (typeof identity === 'string') return accountDigest(identity);
+      throw new TypeError(`returned ${typeof identity}, not a string`);
+    } catch (error) {
+      // The app's bug: count the attempt in a bucket no real account shares, never skip it.
+      guard.warnOnce(
+        `ratelimit.login_account_invalid.${name}`,
+        `login limiter "${name}": the account option failed (${(error as Error).message}); such attempts share one counter per client.`,
+        { limiter: name, err: scrubError(error, guard.secrets) },
+      );
+      return NOT_AN_ACCOUNT;
+    }
   }
 
-  function decide(
-    byClient: StoreResult<Count | undefined>,
-    byPair: StoreResult<Count | undefined>,
-  ): LoginDecision {
-    if (!byClient.ok) return unavailable(byClient.error);
-    if (!byPair.ok) return unavailable(byPair.error);
-    if (byClient.value?.limited) return limitedBy('ip', byClient.value.res);
-    if (byPair.value?.limited) return limitedBy('username_ip', byPair.value.res);
-    return ALLOWED;
+  /** Best effort: a failure leaves the count in place (safe) and expires with its window. */
+  async function settle(what: string, work: Promise<StoreResult<void>>): Promise<void> {
+    const result = await work;
+    if (result.ok) return;
+    guard.warnOnce(
+      `ratelimit.login_${what}_failed.${name}`,
+      `login limiter "${name}": could not ${what} after a login attempt (${result.error.message}); the count expires on its own.`,
+      { limiter: name },
+    );
   }
 
-  const limiter: LoginLimiter = {
+  function allowed(pairKey: string, clientKeyValue: string): LoginAttempt {
+    let done = false;
+    return Object.freeze({
+      outcome: 'allowed' as const,
+      async succeeded() {
+        if (done) return;
+        done = true;
+        // Only this pair's key: the digest of the very account that was reserved and verified.
+        await Promise.all([
+          settle('reset', pairs.delete(pairKey)),
+          settle('refund', clients.refund(clientKeyValue)),
+        ]);
+      },
+      async failed() {
+        done = true;
+      },
+    });
+  }
+
+  return {
     name,
     guard,
-    async check(req, username) {
-      const { pair, client } = keys(req, username);
-      const [byClient, byPair] = await Promise.all([clients.peek(client), pairs.peek(pair)]);
-      return decide(byClient, byPair);
+    async reserve(req, username) {
+      const client = clientKey(req);
+      const clientStorageKey = storageKey(ipName, client);
+      const pairStorageKey = storageKey(pairName, `${accountPart(username)}:${client}`);
+      // The client's daily budget first: a client over it never touches a per-account counter.
+      const byClient = await clients.reserve(clientStorageKey);
+      if (!byClient.ok) return unavailable(byClient.error);
+      if (!byClient.value.allowed) return limited('client', byClient.value);
+      const byPair = await pairs.reserve(pairStorageKey);
+      if (byPair.ok && byPair.value.allowed) return allowed(pairStorageKey, clientStorageKey);
+      // No password is checked for this attempt, so it does not use up the client's daily budget.
+      await settle('refund', clients.refund(clientStorageKey));
+      return byPair.ok ? limited('account_client', byPair.value) : unavailable(byPair.error);
     },
-    async recordFailure(req, username) {
-      const { pair, client } = keys(req, username);
-      const [byClient, byPair] = await Promise.all([clients.consume(client, 1), pairs.consume(pair, 1)]);
-      return decide(byClient, byPair);
-    },
-    async recordSuccess(req, username) {
-      const result = await pairs.delete(keys(req, username).pair);
-      if (!result.ok) {
-        guard.warnOnce(
-          `ratelimit.login_reset_failed.${name}`,
-          `login limiter "${name}": could not reset failures after a successful login (${result.error.message}); they expire on their own.`,
-          { limiter: name },
-        );
-      }
-    },
-    respond(res, decision) {
-      if (decision.outcome === 'allowed') return false;
-      if (decision.outcome === 'unavailable') {
+    respond(res, attempt): attempt is RefusedLoginAttempt {
+      if (attempt.outcome === 'allowed') return false;
+      if (attempt.outcome === 'unavailable') {
         sendServiceUnavailable(res, guard, RATE_LIMIT_SERVICE);
         return true;
       }
-      guard.report({ type: 'ratelimit.rejected', limiter: decision.reason === 'ip' ? ipName : pairName });
-      sendTooManyRequests(res, name, decision.retryAfterSeconds);
+      guard.report({ type: 'ratelimit.rejected', limiter: attempt.reason === 'client' ? ipName : pairName });
+      sendTooManyRequests(res, name, attempt.retryAfterSeconds);
       return true;
     },
-    middleware(getUsername) {
-      return (req, res, next) => {
-        // A getUsername that throws (no body parser, say) still leaves the per-client counter in force.
-        Promise.resolve()
-          .then(() => getUsername(req))
-          .catch(() => undefined)
-          .then((username) => limiter.check(req, username))
-          .then((decision) => {
-            if (!limiter.respond(res, decision)) next();
-          }, next);
-      };
-    },
   };
-  return limiter;
 }

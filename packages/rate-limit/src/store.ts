@@ -1,12 +1,8 @@
 import { type RedisGuard, RedisUnavailableError, scrubError } from '@sec/redis-guard';
-import {
-  type RateLimiterAbstract,
-  RateLimiterMemory,
-  RateLimiterRedis,
-  RateLimiterRes,
-} from 'rate-limiter-flexible';
+import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import { toStoreError } from './errors.js';
 import { limiterPrefix } from './keys.js';
+import { defineScripts, type ScriptedClient } from './scripts.js';
 
 /**
  * The memory limiter expires keys with setTimeout, which fires at once for delays beyond 2^31-1 ms
@@ -26,6 +22,15 @@ export interface CounterPolicy {
 export interface Count {
   readonly limited: boolean;
   readonly res: RateLimiterRes;
+}
+
+/** A reservation: the counter after this attempt was counted, and whether it fits the limit. */
+export interface Reservation {
+  readonly allowed: boolean;
+  /** Attempts counted in this window, this one included. */
+  readonly used: number;
+  /** Milliseconds until the window (or the block) ends. */
+  readonly msBeforeNext: number;
 }
 
 export type StoreResult<T> =
@@ -59,6 +64,7 @@ export class CounterStore {
   readonly #policy: CounterPolicy;
   readonly #options: { keyPrefix: string; points: number; duration: number; blockDuration: number };
   readonly #redis: RateLimiterRedis | undefined;
+  readonly #scripts: ScriptedClient | undefined;
   #memory: RateLimiterMemory | undefined;
 
   constructor(guard: RedisGuard, policy: CounterPolicy) {
@@ -78,32 +84,68 @@ export class CounterStore {
         storeClient: guard.client,
         rejectIfRedisNotReady: true,
       });
+      this.#scripts = defineScripts(guard.client);
     }
   }
 
   consume(key: string, points: number): Promise<StoreResult<Count>> {
-    return this.#run((limiter) => settle(limiter.consume(key, points)));
-  }
-
-  /** The counter without changing it; `undefined` when the key has no counter. */
-  peek(key: string): Promise<StoreResult<Count | undefined>> {
-    return this.#run(async (limiter) => {
-      const res = await limiter.get(key);
-      return res ? { limited: res.consumedPoints > this.#policy.points, res } : undefined;
-    });
+    return this.#run(
+      () => settle(this.#redis!.consume(key, points)),
+      (memory) => settle(memory.consume(key, points)),
+    );
   }
 
   delete(key: string): Promise<StoreResult<void>> {
-    return this.#run(async (limiter) => {
-      await limiter.delete(key);
-    });
+    return this.#run(
+      async () => void (await this.#redis!.delete(key)),
+      async (memory) => void (await memory.delete(key)),
+    );
   }
 
-  async #run<T>(operation: (limiter: RateLimiterAbstract) => Promise<T>): Promise<StoreResult<T>> {
-    if (!this.#redis) return { ok: true, value: await operation(this.#fallback()) };
-    const redis = this.#redis;
+  /**
+   * Counts one attempt and says whether it fits `points`: exact under any concurrency, because the
+   * count and the decision are one atomic step (one script in Redis, one synchronous step in memory).
+   */
+  reserve(key: string): Promise<StoreResult<Reservation>> {
+    const { points, duration, blockDuration } = this.#policy;
+    return this.#run(
+      async () => {
+        const [used, ttl] = await this.#scripts!.secRateLimitReserve(
+          this.#redis!.getKey(key),
+          points,
+          duration * 1000,
+          blockDuration * 1000,
+        );
+        return { allowed: used <= points, used, msBeforeNext: ttl };
+      },
+      async (memory) => {
+        const { limited, res } = await settle(memory.consume(key, 1));
+        return { allowed: !limited, used: res.consumedPoints, msBeforeNext: res.msBeforeNext };
+      },
+    );
+  }
+
+  /** Gives back one reserved attempt; a counter that has expired in the meantime stays gone. */
+  refund(key: string): Promise<StoreResult<void>> {
+    return this.#run(
+      async () => void (await this.#scripts!.secRateLimitRefund(this.#redis!.getKey(key))),
+      async (memory) => {
+        if (((await memory.get(key))?.consumedPoints ?? 0) > 0) await memory.reward(key, 1);
+      },
+    );
+  }
+
+  /**
+   * Runs `viaRedis` through the guard, or `inMemory` on the process-local counters (memory mode,
+   * and Redis outages on guards that do not fail closed).
+   */
+  async #run<T>(
+    viaRedis: () => Promise<T>,
+    inMemory: (memory: RateLimiterMemory) => Promise<T>,
+  ): Promise<StoreResult<T>> {
+    if (!this.#redis) return { ok: true, value: await inMemory(this.#fallback()) };
     try {
-      return { ok: true, value: await this.#guard.execute(() => operation(redis)) };
+      return { ok: true, value: await this.#guard.execute(viaRedis) };
     } catch (reason) {
       const error = toStoreError(reason, this.#guard.retryAfterSeconds());
       if (!(reason instanceof RedisUnavailableError)) {
@@ -120,7 +162,7 @@ export class CounterStore {
           'because the guard was created with failClosed: false. With the default, requests answer 503 here.',
         { limiter: this.#policy.name },
       );
-      return { ok: true, value: await operation(this.#fallback()) };
+      return { ok: true, value: await inMemory(this.#fallback()) };
     }
   }
 

@@ -1,6 +1,6 @@
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { checkOptions, unavailableBody } from '@sec/redis-guard';
+import { checkOptions, scrubError, unavailableBody } from '@sec/redis-guard';
 import type { Express, Request } from 'express';
 import type { RateLimitDecision } from './decision.js';
 import { policyField, stateField, tooManyRequestsBody } from './headers.js';
@@ -21,6 +21,9 @@ export type GuardUpgradeOptions = Readonly<{
 }>;
 
 const STATUS_TEXT = { 429: 'Too Many Requests', 503: 'Service Unavailable' } as const;
+/** A refused client that never reads its answer loses the socket after this long anyway. */
+const REFUSAL_LINGER_MS = 5_000;
+const ignore = () => undefined;
 
 function rawResponse(status: 429 | 503, headers: Readonly<Record<string, string>>, body: object): string {
   const json = JSON.stringify(body);
@@ -35,11 +38,18 @@ function rawResponse(status: 429 | 503, headers: Readonly<Record<string, string>
   return `${lines.join('\r\n')}\r\n\r\n${json}`;
 }
 
-/** Answers on the raw socket and closes it: no 101, no handshake, no WebSocket. */
+/**
+ * Answers on the raw socket and closes it: no 101, no handshake, no WebSocket. `end()` flushes the
+ * answer; the later `destroy()` frees the socket even when the client never closes its side.
+ */
 function refuse(socket: Duplex, response: string): void {
   if (socket.destroyed) return;
-  socket.once('finish', () => socket.destroy());
-  socket.end(response);
+  const linger = setTimeout(() => socket.destroy(), REFUSAL_LINGER_MS);
+  linger.unref();
+  socket.end(response, () => {
+    clearTimeout(linger);
+    socket.destroy();
+  });
 }
 
 /** What `check()` sees for an upgrade: the app's request prototype gives `req.ip` with trust proxy. */
@@ -87,11 +97,7 @@ export function guardUpgrade(
   }
 
   async function admit(req: IncomingMessage, socket: Duplex): Promise<boolean> {
-    // Until a listener owns the socket, a client reset would be an unhandled 'error' and crash.
-    const ignore = () => undefined;
-    socket.on('error', ignore);
     const decision = await decide(req);
-    socket.off('error', ignore);
     if (decision.outcome === 'allowed' || decision.outcome === 'skipped') return !socket.destroyed;
     if (decision.outcome === 'limited') {
       guard.report({ type: 'ratelimit.rejected', limiter: limiter.limiterName });
@@ -120,14 +126,33 @@ export function guardUpgrade(
   }
 
   const emit = server.emit as (this: Server, event: string | symbol, ...args: unknown[]) => boolean;
+
+  /** Runs the app's listeners; one that throws loses its socket, never the process. */
+  function deliver(server: Server, req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    try {
+      emit.call(server, 'upgrade', req, socket, head);
+    } catch (error) {
+      socket.destroy();
+      guard.warnOnce(
+        'ratelimit.upgrade_listener_threw',
+        "an 'upgrade' listener threw; its socket was destroyed. Catch errors in upgrade listeners.",
+        { limiter: limiter.limiterName, err: scrubError(error, guard.secrets) },
+      );
+    }
+  }
+
   // Wrapping emit (rather than moving today's listeners) also covers listeners added later,
   // e.g. a WebSocketServer created after this call.
   const guarded = function (this: Server, event: string | symbol, ...args: unknown[]): boolean {
     if (event !== 'upgrade') return emit.call(this, event, ...args);
     const [req, socket, head] = args as [IncomingMessage, Duplex, Buffer];
+    // Node's HTTP server removes its own 'error' listener before emitting 'upgrade', so a client
+    // reset would be an uncaught ECONNRESET. This one stays for the socket's life: listeners that
+    // await (a token check) before handing the socket to a WebSocket library are covered too.
+    socket.on('error', ignore);
     admit(req, socket).then(
       (allowed) => {
-        if (allowed) emit.call(this, 'upgrade', req, socket, head);
+        if (allowed) deliver(this, req, socket, head);
       },
       () => socket.destroy(),
     );

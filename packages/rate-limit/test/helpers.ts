@@ -36,23 +36,30 @@ export async function listen(app: Express): Promise<Listening> {
 
 export { median, waitFor as waitUntil } from '@sec/testing';
 
-/** The login route from loginLimiter's documentation: check, verify, record; the right password is "right". */
-export function loginApp(login: LoginLimiter): Express {
+export type Verifier = (username: unknown, password: unknown) => Promise<boolean>;
+
+/** By default the right password is "right", for every username. */
+const rightPassword: Verifier = async (_username, password) => password === 'right';
+
+/** The login route from loginLimiter's documentation: reserve, verify, then succeeded() or failed(). */
+export function loginApp(login: LoginLimiter, verify: Verifier = rightPassword): Express {
   const app = express();
   app.use(express.json());
-  app.post(
-    '/login',
-    login.middleware((req) => req.body?.username),
-    async (req, res) => {
-      const { username, password } = req.body as { username: unknown; password: unknown };
-      if (password !== 'right') {
-        if (login.respond(res, await login.recordFailure(req, username))) return;
+  app.post('/login', async (req, res, next) => {
+    try {
+      const { username, password } = (req.body ?? {}) as { username?: unknown; password?: unknown };
+      const attempt = await login.reserve(req, username);
+      if (login.respond(res, attempt)) return;
+      if (!(await verify(username, password))) {
+        await attempt.failed();
         res.status(401).json({ error: 'invalid_credentials' });
         return;
       }
-      await login.recordSuccess(req, username);
+      await attempt.succeeded();
       res.json({ ok: true });
-    },
-  );
+    } catch (error) {
+      next(error);
+    }
+  });
   return app;
 }

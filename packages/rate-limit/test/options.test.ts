@@ -20,6 +20,12 @@ describe('options are checked at creation', () => {
     );
   });
 
+  it('loginLimiter: the account canonicaliser must be a function', () => {
+    const attempt = () => loginLimiter({ redis: memoryGuard(), account: 'lower-case' } as never);
+    expect(attempt).toThrow(OptionError);
+    expect(attempt).toThrow(/"account"/);
+  });
+
   it.each([
     ['points', '10'],
     ['points', 0],

@@ -4,7 +4,7 @@ import { captureLogger, freePort, PRODUCTION_ON_LOOPBACK } from '@sec/testing';
 import { Redis } from 'ioredis';
 import request from 'supertest';
 import { loginLimiter, rateLimit } from '../src/index.js';
-import { appWith } from './helpers.js';
+import { appWith, loginApp } from './helpers.js';
 
 // A client whose server never answers: the fault a real server cannot be asked to produce on
 // demand before the first request (it never connects at all).
@@ -55,10 +55,11 @@ describe('Redis unreachable', () => {
       logger: captureLogger().logger,
     });
     const login = loginLimiter({ redis: guard });
-    const app = appWith(login.middleware(() => 'alice'));
-    await request(app).get('/').expect(503);
-    const decision = await login.recordFailure({ ip: '203.0.113.1', headers: {} } as never, 'alice');
-    expect(decision).toMatchObject({ outcome: 'unavailable', error: expect.any(Error) });
+    const res = await request(loginApp(login)).post('/login').send({ username: 'alice', password: 'right' });
+    expect(res.status).toBe(503);
+    expect(Number(res.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+    const attempt = await login.reserve({ ip: '203.0.113.1', headers: {} } as never, 'alice');
+    expect(attempt).toMatchObject({ outcome: 'unavailable', error: expect.any(Error) });
   });
 
   it.each(['development', 'test'] as const)(

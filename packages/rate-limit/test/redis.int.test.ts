@@ -161,19 +161,18 @@ describe('rateLimit on a real Redis', () => {
       blockDuration: 120,
     });
     const req = { ip: '2001:db8:1:2::5', headers: {} } as never;
-    await login.recordFailure(req, 'alice');
-    await login.recordFailure(req, 'alice');
-    await login.recordSuccess(req, 'alice');
-    await login.recordFailure(req, 'alice');
-    await login.recordFailure(req, 'alice');
-    expect(await login.check(req, 'alice')).toEqual({ outcome: 'allowed' });
-    expect(await login.recordFailure(req, 'alice')).toMatchObject({
-      outcome: 'limited',
-      reason: 'username_ip',
-    });
-    const decision = await login.check(req, 'alice');
-    expect(decision).toMatchObject({ outcome: 'limited', reason: 'username_ip' });
-    expect(decision.outcome === 'limited' && decision.retryAfterSeconds).toBeGreaterThan(100);
+    const settle = async (how: 'failed' | 'succeeded') => {
+      const attempt = await login.reserve(req, 'alice');
+      expect(attempt.outcome).toBe('allowed');
+      if (attempt.outcome === 'allowed') await attempt[how]();
+    };
+    await settle('failed');
+    await settle('failed');
+    await settle('succeeded');
+    for (let i = 0; i < 3; i++) await settle('failed');
+    const refused = await login.reserve(req, 'alice');
+    expect(refused).toMatchObject({ outcome: 'limited', reason: 'account_client' });
+    expect(refused.outcome === 'limited' && refused.retryAfterSeconds).toBeGreaterThan(100);
     const keys = await allKeys(clientFor(redis), 'sec:rl:login-int.*');
     expect(keys.join('\n')).not.toContain('alice');
     expect(keys.some((k) => k.endsWith(':ip:2001:db8:1:0::/56}'))).toBe(true);

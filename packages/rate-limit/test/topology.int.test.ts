@@ -130,14 +130,13 @@ describe.each(['cluster', 'sentinel'] as const)('rate limiting on Redis %s, prod
     });
   });
 
-  it('blocks a username after consecutive failures, per client, and forgets them on success', async () => {
+  it('blocks an account after consecutive failures, per client, and forgets them on success', async () => {
     const url = await serve(
       loginApp(loginLimiter({ redis: guard, name: 'login', maxConsecutiveFailsByUsernameAndIp: 3 })),
     );
     expect((await attempt(url, 'bob', 'wrong')).status).toBe(401);
     expect((await attempt(url, 'bob', 'right')).status).toBe(200);
-    expect((await attempt(url, 'alice', 'wrong')).status).toBe(401);
-    expect((await attempt(url, 'alice', 'wrong')).status).toBe(401);
+    for (let i = 0; i < 3; i++) expect((await attempt(url, 'alice', 'wrong')).status).toBe(401);
     const blocked = await attempt(url, 'alice', 'wrong');
     expect(blocked.status).toBe(429);
     expect(Number(blocked.headers.get('retry-after'))).toBeGreaterThan(3_500);
@@ -181,6 +180,7 @@ describe('Sentinel failover: limiting resumes without restart', () => {
       loginApp(loginLimiter({ redis: guard, name: 'failover-login', maxConsecutiveFailsByUsernameAndIp: 2 })),
     );
     for (let i = 0; i < 3; i++) expect((await fetch(url)).status).toBe(200);
+    expect((await attempt(loginUrl, 'mallory', 'wrong')).status).toBe(401);
     expect((await attempt(loginUrl, 'mallory', 'wrong')).status).toBe(401);
     expect((await attempt(loginUrl, 'mallory', 'wrong')).status).toBe(429);
     // Replication is asynchronous: counts the replica never received die with the master. WAIT

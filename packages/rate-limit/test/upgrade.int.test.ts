@@ -1,7 +1,13 @@
 import type { IncomingMessage } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createRedisGuard, type RedisGuard } from '@sec/redis-guard';
-import { captureLogger, PRODUCTION_ON_LOOPBACK, type RedisServer, startRedis } from '@sec/testing';
+import {
+  captureLogger,
+  PRODUCTION_ON_LOOPBACK,
+  type RedisServer,
+  rawUpgrade,
+  startRedis,
+} from '@sec/testing';
 import express from 'express';
 import { Redis } from 'ioredis';
 import { WebSocket, WebSocketServer } from 'ws';
@@ -142,5 +148,27 @@ describe('guardUpgrade in memory mode', () => {
     expect(await connect(app.url)).toMatchObject({ status: 429 });
     unguard();
     expect(await connect(app.url)).toEqual({ opened: true });
+  });
+});
+
+describe('guardUpgrade and a listener that throws', () => {
+  it('destroys that socket, logs once, and keeps serving', async () => {
+    const log = captureLogger();
+    const guard = createRedisGuard({ environment: 'test', mode: 'memory', logger: log.logger });
+    const listening = await listen(express().get('/', (_req, res) => void res.send('ok')));
+    cleanups.push(() => listening.close());
+    guardUpgrade(listening.server, rateLimit({ redis: guard, name: 'ws-throw', points: 100 }));
+    listening.server.on('upgrade', (req) => {
+      // The classic: new URL() on a target it rejects, outside a try.
+      new URL(req.url ?? '/', 'http://localhost');
+      throw new Error('unreachable for a parsable target');
+    });
+    const port = Number(new URL(listening.url).port);
+    for (const target of ['//x:99999/ws', '//[/ws', '/ws']) {
+      const result = await rawUpgrade(port, { target, reset: { at: 'never' } });
+      expect(result).toEqual({ status: 0, closedByServer: true, timedOut: false });
+    }
+    expect((await fetch(listening.url)).status).toBe(200);
+    expect(log.messages('warn').filter((m) => m.includes("'upgrade' listener threw"))).toHaveLength(1);
   });
 });

@@ -2,6 +2,15 @@ export { type CapturedLogger, captureLogger } from './capture.js';
 export { type RedisClusterHandle, type RedisClusterOptions, startCluster } from './cluster.js';
 export { PRODUCTION_ON_LOOPBACK } from './env.js';
 export { freePort, RESERVED_REDIS_PORT } from './ports.js';
+export {
+  invalidFrame,
+  RESET_MOMENTS,
+  type ResetMoment,
+  rawUpgrade,
+  type UpgradeAttempt,
+  type UpgradeResult,
+  upgradeRequest,
+} from './raw-upgrade.js';
 export { type CliTarget, redisCli, waitFor } from './redis-cli.js';
 export { type AclUser, type RedisServer, type RedisServerOptions, startRedis } from './redis-server.js';
 export {
