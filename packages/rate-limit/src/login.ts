@@ -201,7 +201,7 @@ export function loginLimiter(options: LoginLimiterOptions = {}): LoginLimiter {
       guard.warnOnce(
         `ratelimit.login_account_invalid.${name}`,
         `login limiter "${name}": the account option failed (${(error as Error).message}); such attempts share one counter per client.`,
-        { limiter: name, err: scrubError(error, guard.secrets) },
+        { limiter: name, err: scrubError(error, guard.secrets()) },
       );
       return NOT_AN_ACCOUNT;
     }

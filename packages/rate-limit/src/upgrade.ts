@@ -136,7 +136,7 @@ export function guardUpgrade(
       guard.warnOnce(
         'ratelimit.upgrade_listener_threw',
         "an 'upgrade' listener threw; its socket was destroyed. Catch errors in upgrade listeners.",
-        { limiter: limiter.limiterName, err: scrubError(error, guard.secrets) },
+        { limiter: limiter.limiterName, err: scrubError(error, guard.secrets()) },
       );
     }
   }
