@@ -2,7 +2,7 @@ import { scrypt } from 'node:crypto';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createRedisGuard, type RedisGuard } from '@sec/redis-guard';
-import { captureLogger, type RedisServer, startRedis } from '@sec/testing';
+import { captureLogger, PRODUCTION_ON_LOOPBACK, type RedisServer, startRedis } from '@sec/testing';
 import { Redis } from 'ioredis';
 import { loginLimiter } from '../src/index.js';
 import { type Listening, listen, loginApp, type Verifier, waitUntil } from './helpers.js';
@@ -15,6 +15,8 @@ import { type Listening, listen, loginApp, type Verifier, waitUntil } from './he
 const hash = promisify(scrypt) as (password: string, salt: string, length: number) => Promise<Buffer>;
 const BURST = 200;
 const N = 5;
+// Production checks the app's own client: a password, and the loopback relaxations declared.
+const PASSWORD = 'login-Int-Password-0123456789abcdef';
 
 let redis: RedisServer;
 let guard: RedisGuard;
@@ -22,11 +24,16 @@ const servers: Listening[] = [];
 const clients: Redis[] = [];
 
 beforeAll(async () => {
-  redis = await startRedis();
-  const client = new Redis({ host: '127.0.0.1', port: redis.port });
+  redis = await startRedis({ password: PASSWORD });
+  const client = new Redis({ host: '127.0.0.1', port: redis.port, password: PASSWORD });
   client.on('error', () => undefined);
   clients.push(client);
-  guard = createRedisGuard({ client, environment: 'production', logger: captureLogger().logger });
+  guard = createRedisGuard({
+    client,
+    environment: 'production',
+    env: PRODUCTION_ON_LOOPBACK,
+    logger: captureLogger().logger,
+  });
   await guard.ready();
 });
 afterAll(async () => {

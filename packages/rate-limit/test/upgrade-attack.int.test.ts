@@ -21,6 +21,8 @@ const here = dirname(fileURLToPath(import.meta.url));
 const FIXTURE = join(here, 'fixtures', 'upgrade-server.mjs');
 const built = existsSync(join(here, '..', 'dist', 'index.js'));
 const EACH = 50;
+// The fixture runs production rules: a password, and the loopback relaxations declared.
+const PASSWORD = 'upgrade-Attack-Password-0123456789abcdef';
 
 interface Attack {
   readonly name: string;
@@ -58,9 +60,9 @@ const ATTACKS: readonly Attack[] = [
   let output = '';
 
   beforeAll(async () => {
-    redis = await startRedis();
+    redis = await startRedis({ password: PASSWORD });
     child = spawn(process.execPath, [FIXTURE], {
-      env: { ...process.env, REDIS_PORT: String(redis.port) },
+      env: { ...process.env, REDIS_PORT: String(redis.port), REDIS_PASSWORD: PASSWORD },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
