@@ -14,12 +14,15 @@ import { type GuardMode, resolveMode, warnMemoryMode } from './mode.js';
 import type { SecEvent, SecObserver } from './observer.js';
 import { checkOptions, positiveInteger } from './options.js';
 import {
+  classifyRedisError,
   DEFAULT_RETRY_AFTER_SECONDS,
   hasCommandTimeout,
-  isOutageError,
+  isTimeoutError,
   timeout,
   unavailable,
 } from './outage.js';
+import { PermissionLog } from './permission-log.js';
+import { StuckLinkMonitor } from './stuck-link.js';
 
 export type { GuardMode } from './mode.js';
 
@@ -147,15 +150,25 @@ export function createRedisGuard(options: RedisGuardOptions = {}): RedisGuard {
       }
     }
   };
+  let stuck: StuckLinkMonitor | undefined;
   const breaker = new CircuitBreaker({
     ...options.breaker,
     name,
     logger,
-    probe: () =>
-      client?.status === 'ready'
-        ? timeout(client.ping(), commandTimeoutMs)
-        : Promise.reject(new Error('not connected')),
+    // Bounded, and a probe that times out on a 'ready' link tears that link down: otherwise a
+    // frozen primary would keep the breaker open for as long as it stays frozen.
+    probe: async () => {
+      if (client?.status !== 'ready') throw new Error('not connected');
+      try {
+        await timeout(client.ping(), commandTimeoutMs);
+      } catch (error) {
+        if (isTimeoutError(error)) stuck?.probeTimedOut();
+        throw error;
+      }
+    },
   });
+  if (client) stuck = new StuckLinkMonitor(client, breaker.failureThreshold, logger, name);
+  const permissions = new PermissionLog(logger, name);
   breaker.on('transition', ({ from, to }) => report({ type: 'breaker.transition', name, from, to }));
   client?.on('ready', () => breaker.probeNow());
 
@@ -191,6 +204,8 @@ export function createRedisGuard(options: RedisGuardOptions = {}): RedisGuard {
           Code.CircuitOpen,
           `Redis circuit breaker is open (${breaker.snapshot().lastError ?? 'failures'})`,
           breaker.retryAfterSeconds(),
+          undefined,
+          name,
         );
       }
       if (client.status !== 'ready') {
@@ -199,20 +214,47 @@ export function createRedisGuard(options: RedisGuardOptions = {}): RedisGuard {
           Code.Unavailable,
           `Redis is not connected (${client.status})`,
           guard.retryAfterSeconds(),
+          undefined,
+          name,
         );
       }
       try {
         const result = await (bounded ? operation(client) : timeout(operation(client), commandTimeoutMs));
         breaker.recordSuccess();
+        stuck?.answered();
         return result;
       } catch (error) {
         const safe = scrubError(error, secrets);
-        if (!isOutageError(error)) throw safe;
+        const kind = classifyRedisError(error);
+        if (kind === 'caller') throw safe;
+        const retryAfter = guard.retryAfterSeconds();
+        if (kind === 'write-refused') {
+          stuck?.answered();
+          throw unavailable(
+            Code.WriteRefused,
+            `Redis refused the write: ${safe.message}`,
+            retryAfter,
+            safe,
+            name,
+          );
+        }
+        if (kind === 'permission') {
+          stuck?.answered();
+          permissions.record(error, safe);
+          throw unavailable(
+            Code.PermissionDenied,
+            `Redis ACL denied the call: ${safe.message}`,
+            retryAfter,
+            safe,
+            name,
+          );
+        }
         breaker.recordFailure(safe.message);
+        if (isTimeoutError(error)) stuck?.timedOut();
         if (error instanceof RedisUnavailableError) throw error;
         // ioredis's own commandTimeout fired: keep the stable timeout code.
-        const code = /command timed out/i.test(safe.message) ? Code.Timeout : Code.Unavailable;
-        throw unavailable(code, `Redis call failed: ${safe.message}`, guard.retryAfterSeconds(), safe);
+        const code = isTimeoutError(error) ? Code.Timeout : Code.Unavailable;
+        throw unavailable(code, `Redis call failed: ${safe.message}`, guard.retryAfterSeconds(), safe, name);
       }
     },
     async ready(timeoutMs = DEFAULT_CONNECT_TIMEOUT_MS) {

@@ -36,6 +36,7 @@ export {
   type EnvironmentInfo,
   isStrictEnvironment,
 } from './environment.js';
+export { type SecErrorHandlerOptions, secErrorHandler } from './error-handler.js';
 export {
   ConfigurationError,
   isRedisUnavailable,
@@ -43,6 +44,7 @@ export {
   RedisGuardErrorCode,
   RedisUnavailableError,
   SecError,
+  type SecErrorOptions,
 } from './errors.js';
 export {
   createRedisGuard,
@@ -70,7 +72,12 @@ export {
   positiveInteger,
   suggest,
 } from './options.js';
-export { DEFAULT_RETRY_AFTER_SECONDS, isOutageError } from './outage.js';
+export {
+  classifyRedisError,
+  DEFAULT_RETRY_AFTER_SECONDS,
+  isOutageError,
+  type RedisErrorKind,
+} from './outage.js';
 export {
   MIN_PASSWORD_LENGTH,
   type ResolvedRedisConfig,

@@ -4,6 +4,7 @@ export { PRODUCTION_ON_LOOPBACK } from './env.js';
 export { freePort, RESERVED_REDIS_PORT } from './ports.js';
 export { type CliTarget, redisCli, waitFor } from './redis-cli.js';
 export { type AclUser, type RedisServer, type RedisServerOptions, startRedis } from './redis-server.js';
+export { refuseWrites, type WriteRefusal } from './refusals.js';
 export {
   DEFAULT_SENTINEL_NAME,
   type HostAndPort,
