@@ -16,7 +16,6 @@ import { checkOptions, positiveInteger } from './options.js';
 import {
   classifyRedisError,
   DEFAULT_RETRY_AFTER_SECONDS,
-  hasCommandTimeout,
   isTimeoutError,
   timeout,
   unavailable,
@@ -136,9 +135,9 @@ export function createRedisGuard(options: RedisGuardOptions = {}): RedisGuard {
     warnMemoryMode(logger, environment);
   }
   const commandTimeoutMs = options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
-  // ioredis already bounds every command when the client has a commandTimeout (ours always do); a
-  // timer and a Promise.race per call would then only add cost on the hot path.
-  const bounded = client !== undefined && hasCommandTimeout(client);
+  // ioredis's commandTimeout alone does not bound a call: an auto-pipelined command waits, unbounded,
+  // for the pipeline before it (which itself may take a whole commandTimeout to fail), and an
+  // operation may issue several commands. So every call gets its own deadline.
   const observers = new Set<SecObserver>();
   const warned = new Set<string>();
   const report = (event: SecEvent) => {
@@ -167,7 +166,7 @@ export function createRedisGuard(options: RedisGuardOptions = {}): RedisGuard {
       }
     },
   });
-  if (client) stuck = new StuckLinkMonitor(client, breaker.failureThreshold, logger, name);
+  if (client) stuck = new StuckLinkMonitor(client, breaker.failureThreshold, commandTimeoutMs, logger, name);
   const permissions = new PermissionLog(logger, name);
   breaker.on('transition', ({ from, to }) => report({ type: 'breaker.transition', name, from, to }));
   client?.on('ready', () => breaker.probeNow());
@@ -219,7 +218,7 @@ export function createRedisGuard(options: RedisGuardOptions = {}): RedisGuard {
         );
       }
       try {
-        const result = await (bounded ? operation(client) : timeout(operation(client), commandTimeoutMs));
+        const result = await timeout(operation(client), commandTimeoutMs);
         breaker.recordSuccess();
         stuck?.answered();
         return result;

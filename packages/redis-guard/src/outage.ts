@@ -1,4 +1,3 @@
-import type { RedisClient } from './client.js';
 import { RedisGuardErrorCode as Code, RedisUnavailableError } from './errors.js';
 
 /** Retry-After while the client reconnects but the breaker is still closed. */
@@ -96,11 +95,4 @@ export function timeout<T>(promise: Promise<T>, ms: number): Promise<T> {
     );
   });
   return Promise.race([promise, expiry]).finally(() => clearTimeout(timer));
-}
-
-/** True when ioredis itself bounds every command of this client. */
-export function hasCommandTimeout(client: RedisClient): boolean {
-  const options = client.options as { commandTimeout?: number; redisOptions?: { commandTimeout?: number } };
-  const ms = options.commandTimeout ?? options.redisOptions?.commandTimeout;
-  return typeof ms === 'number' && ms > 0;
 }

@@ -5,22 +5,27 @@ import type { Logger } from './logger.js';
 /**
  * Watches for a connection that is 'ready' but no longer answers: a frozen primary (a VM pause, a
  * stuck disk, SIGSTOP) keeps its TCP connection open, so ioredis never notices, stays on it and
- * every command times out, while Sentinel may long have promoted a replica. When calls keep timing
- * out on a 'ready' link, or the breaker's probe does, the link is torn down so that the client
- * resolves its target again: a Sentinel client asks the sentinels for the master on every
- * reconnect, and a Cluster client refreshes its slot map.
+ * every command times out, while Sentinel or the Cluster may long have promoted a replica. The
+ * link is then torn down so that the client resolves its target again: a Sentinel client asks the
+ * sentinels for the master on every reconnect, and a Cluster client refreshes its slot map.
  */
 export class StuckLinkMonitor {
   readonly #client: RedisClient;
   readonly #threshold: number;
+  readonly #minIntervalMs: number;
   readonly #logger: Logger;
   readonly #name: string;
   #timeouts = 0;
+  #lastRelink = Number.NEGATIVE_INFINITY;
 
-  /** `threshold`: consecutive timeouts on a 'ready' link that condemn it (the breaker's failure threshold). */
-  constructor(client: RedisClient, threshold: number, logger: Logger, name: string) {
+  /**
+   * `threshold`: consecutive timeouts on a 'ready' link that condemn it (the breaker's failure
+   * threshold). `minIntervalMs`: the least time between two re-resolutions (the command timeout).
+   */
+  constructor(client: RedisClient, threshold: number, minIntervalMs: number, logger: Logger, name: string) {
     this.#client = client;
     this.#threshold = threshold;
+    this.#minIntervalMs = minIntervalMs;
     this.#logger = logger;
     this.#name = name;
   }
@@ -30,11 +35,21 @@ export class StuckLinkMonitor {
     this.#timeouts = 0;
   }
 
-  /** A call timed out. */
+  /**
+   * A call timed out. One link carries everything on a standalone or Sentinel client, so it is
+   * condemned after `threshold` timeouts in a row. A Cluster has a link per node and calls to the
+   * healthy nodes keep succeeding in between, so any timeout there re-reads the slot map (at most
+   * once per interval): after a failover the frozen node's slots belong to its promoted replica.
+   */
   timedOut(): void {
     if (this.#client.status !== 'ready') return;
+    if (this.#client.isCluster) {
+      this.#relinkThrottled('a call timed out');
+      return;
+    }
     this.#timeouts += 1;
-    if (this.#timeouts >= this.#threshold) this.relink(`${this.#timeouts} calls in a row timed out`);
+    if (this.#timeouts >= this.#threshold)
+      this.#relinkThrottled(`${this.#timeouts} calls in a row timed out`);
   }
 
   /**
@@ -42,18 +57,19 @@ export class StuckLinkMonitor {
    * server stays frozen, so the probe must not be left waiting on it.
    */
   probeTimedOut(): void {
-    if (this.#client.status === 'ready') this.relink('the health probe timed out');
+    if (this.#client.status === 'ready') this.#relinkThrottled('the health probe timed out');
   }
 
-  relink(reason: string): void {
+  #relinkThrottled(reason: string): void {
+    const now = performance.now();
+    if (now - this.#lastRelink < this.#minIntervalMs) return;
+    this.#lastRelink = now;
     this.#timeouts = 0;
     this.#logger.warn(
       { event: 'redis.relink', redis: this.#name, reason },
       `Redis connection is open but not answering (${reason}); reconnecting to re-resolve the primary`,
     );
     if (this.#client.isCluster) {
-      // Commands for the frozen node's slots go to whichever node the fresh map names: its
-      // replica once the cluster has failed over.
       (this.#client as Cluster).refreshSlotsCache();
       return;
     }

@@ -1,6 +1,6 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { captureLogger, type RedisServer, refuseWrites, startRedis } from '@sec/testing';
 import express5, { type RequestHandler } from 'express';
 import express4 from 'express4';
@@ -24,6 +24,8 @@ let redis: RedisServer;
 let guard: RedisGuard;
 
 beforeAll(async () => {
+  // Express's own handler logs every error's stack with console.error in production.
+  jest.spyOn(console, 'error').mockImplementation(() => undefined);
   redis = await startRedis();
   guard = createRedisGuard({
     config: { url: redis.url },
@@ -33,6 +35,7 @@ beforeAll(async () => {
   await guard.ready();
 });
 afterAll(async () => {
+  jest.restoreAllMocks();
   await guard?.close();
   await redis?.stop();
 });
