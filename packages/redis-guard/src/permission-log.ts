@@ -42,5 +42,6 @@ function commandName(error: unknown, message: string): string {
   const named = /'([a-z][a-z0-9|_-]*)' command/i.exec(message)?.[1];
   const sent = (error as { command?: { name?: unknown } }).command?.name;
   const name = named ?? (typeof sent === 'string' ? sent : undefined);
-  return name ? name.toUpperCase() : 'UNKNOWN';
+  // A script is sent as EVALSHA and, until the server has it, as EVAL: one script, one log line.
+  return name ? name.toUpperCase().replace(/^EVALSHA/, 'EVAL') : 'UNKNOWN';
 }
