@@ -40,8 +40,8 @@ export class PermissionLog {
  */
 function commandName(error: unknown, message: string): string {
   const named = /'([a-z][a-z0-9|_-]*)' command/i.exec(message)?.[1];
+  if (named) return named.toUpperCase();
   const sent = (error as { command?: { name?: unknown } }).command?.name;
-  const name = named ?? (typeof sent === 'string' ? sent : undefined);
-  // A script is sent as EVALSHA and, until the server has it, as EVAL: one script, one log line.
-  return name ? name.toUpperCase().replace(/^EVALSHA/, 'EVAL') : 'UNKNOWN';
+  // A script is sent as EVALSHA and, until the server has it, as EVAL: one denial inside it, one line.
+  return typeof sent === 'string' ? sent.toUpperCase().replace(/^EVALSHA/, 'EVAL') : 'UNKNOWN';
 }
