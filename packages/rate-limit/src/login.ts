@@ -118,7 +118,7 @@ function unavailable(error: RedisUnavailableError): LoginDecision {
  * and forgets a pair's failures on success. Fails closed like `rateLimit()`.
  * @example
  * const login = loginLimiter({ redis, maxConsecutiveFailsByUsernameAndIp: 5 });
- * app.post('/login', login.middleware((req) => req.body?.username), async (req, res) => {
+ * async function logIn(req, res) {
  *   const { username, password } = req.body;
  *   if (!(await verify(username, password))) {
  *     if (login.respond(res, await login.recordFailure(req, username))) return;
@@ -126,7 +126,9 @@ function unavailable(error: RedisUnavailableError): LoginDecision {
  *   }
  *   await login.recordSuccess(req, username);
  *   res.json({ ok: true });
- * });
+ * }
+ * // Express 4 does not catch a rejected handler: pass rejections to next.
+ * app.post('/login', login.middleware((req) => req.body?.username), (req, res, next) => logIn(req, res).catch(next));
  */
 export function loginLimiter(options: LoginLimiterOptions = {}): LoginLimiter {
   checkOptions('loginLimiter', options, {
