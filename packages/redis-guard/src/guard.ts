@@ -9,13 +9,14 @@ import { configFromEnv, type RedisConnectionConfig } from './config.js';
 import { detectEnvironment, type Environment, isStrictEnvironment } from './environment.js';
 import { RedisGuardErrorCode as Code, RedisUnavailableError, SecError } from './errors.js';
 import { createJsonLogger, type Logger, maskingLogger } from './logger.js';
-import { scrubError } from './mask.js';
+import { maskText, scrubError } from './mask.js';
 import { type GuardMode, resolveMode, warnMemoryMode } from './mode.js';
 import type { SecEvent, SecObserver } from './observer.js';
 import { checkOptions, positiveInteger } from './options.js';
 import {
   classifyRedisError,
   DEFAULT_RETRY_AFTER_SECONDS,
+  decisiveReply,
   isTimeoutError,
   timeout,
   unavailable,
@@ -68,7 +69,11 @@ export interface RedisGuard {
   readonly secrets: readonly string[];
   /** Redis is connected and the breaker lets calls through (always true in memory mode). */
   isAvailable(): boolean;
-  /** Runs Redis work through the breaker with a bounded wait; rejects with RedisUnavailableError. */
+  /**
+   * Runs Redis work through the breaker with a bounded wait. Rejects with RedisUnavailableError
+   * (503) when Redis cannot answer or refuses the call (`NOREPLICAS`, `OOM`, `MISCONF`, `NOPERM`:
+   * see classifyRedisError); a bug in the call (`WRONGTYPE`) is rethrown as it is, secrets removed.
+   */
   execute<T>(operation: (client: RedisClient) => Promise<T>): Promise<T>;
   retryAfterSeconds(): number;
   /** Waits for the connection and a PING; rejects with ERR_SEC_REDIS_CONNECT_FAILED. */
@@ -135,9 +140,6 @@ export function createRedisGuard(options: RedisGuardOptions = {}): RedisGuard {
     warnMemoryMode(logger, environment);
   }
   const commandTimeoutMs = options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
-  // ioredis's commandTimeout alone does not bound a call: an auto-pipelined command waits, unbounded,
-  // for the pipeline before it (which itself may take a whole commandTimeout to fail), and an
-  // operation may issue several commands. So every call gets its own deadline.
   const observers = new Set<SecObserver>();
   const warned = new Set<string>();
   const report = (event: SecEvent) => {
@@ -218,6 +220,9 @@ export function createRedisGuard(options: RedisGuardOptions = {}): RedisGuard {
         );
       }
       try {
+        // ioredis's commandTimeout alone does not bound a call: an auto-pipelined command waits,
+        // unbounded, for the pipeline before it (which may itself take a whole commandTimeout to
+        // fail), and an operation may send several commands. So every call gets its own deadline.
         const result = await timeout(operation(client), commandTimeoutMs);
         breaker.recordSuccess();
         stuck?.answered();
@@ -227,11 +232,12 @@ export function createRedisGuard(options: RedisGuardOptions = {}): RedisGuard {
         const kind = classifyRedisError(error);
         if (kind === 'caller') throw safe;
         const retryAfter = guard.retryAfterSeconds();
+        // A refusal is an answer: the link is alive, and the breaker is left alone (see RedisErrorKind).
         if (kind === 'write-refused') {
           stuck?.answered();
           throw unavailable(
             Code.WriteRefused,
-            `Redis refused the write: ${safe.message}`,
+            `Redis refused the write: ${maskText(decisiveReply(error as Error), secrets)}`,
             retryAfter,
             safe,
             name,

@@ -41,7 +41,7 @@ const SCRIPT_DENIED = /^ERR The user executing the script can't /;
 const SCRIPT_WRAPPED = /^ERR Error running script\b.*?: -([A-Z]+) /s;
 
 /** The reply that decides: a transaction aborted by a queued command's error is judged by that error. */
-function decisiveReply(error: Error): string {
+export function decisiveReply(error: Error): string {
   const previous = (error as { previousErrors?: unknown }).previousErrors;
   if (error.message.startsWith('EXECABORT') && Array.isArray(previous) && previous[0] instanceof Error) {
     return previous[0].message;
