@@ -83,13 +83,20 @@ function traffic(url: string, parallel = 4) {
   };
 }
 
-/** Every answer is a 200, or a 503 with Retry-After that came back within the command timeout (plus slack). */
-function expectOnlySuccessOrPrompt503(answers: readonly Answer[], boundMs: number) {
+/**
+ * The longest an answer may take: the guard's 1 s command timeout plus room for a busy machine,
+ * but under the 2 s of a call that waited out a second timeout (an auto-pipelined command queued
+ * behind a stuck pipeline). A hang ends in the 10 s fetch timeout, which fails the test anyway.
+ */
+const PROMPT_MS = 1_900;
+
+/** Every answer is a 200, or a 503 with Retry-After that came back within PROMPT_MS. */
+function expectOnlySuccessOrPrompt503(answers: readonly Answer[]) {
   expect(answers.length).toBeGreaterThan(0);
   for (const answer of answers) {
     expect([200, 503]).toContain(answer.status);
     if (answer.status === 503) expect(Number(answer.retryAfter)).toBeGreaterThanOrEqual(1);
-    expect(answer.ms).toBeLessThan(boundMs);
+    expect(answer.ms).toBeLessThan(PROMPT_MS);
   }
 }
 
@@ -137,7 +144,7 @@ describe('a standalone server frozen with SIGSTOP (production)', () => {
     console.log(
       `standalone frozen: service resumed ${Math.round(recovered.at + recovered.ms - resumedAt)} ms after SIGCONT`,
     );
-    expectOnlySuccessOrPrompt503(load.answers, 1_000 + 500);
+    expectOnlySuccessOrPrompt503(load.answers);
     expect(log.text()).not.toContain(PASSWORD);
   }, 60_000);
 });
@@ -218,7 +225,7 @@ describe.each(SENTINEL_CLIENTS)(
       expect((await redisCli({ port: promoted.port, password: PASSWORD }, 'GET', '{app}:after')).trim()).toBe(
         'promoted',
       );
-      expectOnlySuccessOrPrompt503(load.answers, 1_000 + 500);
+      expectOnlySuccessOrPrompt503(load.answers);
       expect(log.text()).not.toContain(PASSWORD);
     }, 90_000);
   },
@@ -268,7 +275,7 @@ describe('a Redis Cluster master frozen with SIGSTOP (no replicas: no failover)'
     console.log(
       `cluster frozen node: service resumed ${Math.round(recovered.at + recovered.ms - resumedAt)} ms after SIGCONT`,
     );
-    expectOnlySuccessOrPrompt503(load.answers, 1_000 + 500);
+    expectOnlySuccessOrPrompt503(load.answers);
   }, 90_000);
 });
 
@@ -322,14 +329,13 @@ describe('a Redis Cluster master frozen with SIGSTOP while its replica takes ove
       15_000,
     );
     await load.stop();
-    const recent = load.answers.filter((a) => a.at > promotedAt);
-    const lastFailure = recent.filter((a) => a.status !== 200).at(-1);
-    const recoveredAt = lastFailure ? lastFailure.at + lastFailure.ms : promotedAt;
+    const lastFailure = load.answers.filter((a) => a.status !== 200).at(-1);
+    const recoveredAt = lastFailure ? lastFailure.at + lastFailure.ms : frozenAt;
     console.log(
       `cluster frozen master: failover seen ${Math.round(promotedAt - frozenAt)} ms after SIGSTOP; ` +
-        `every slot served again ${Math.round(recoveredAt - promotedAt)} ms after the failover`,
+        `last 503 answered ${Math.round(recoveredAt - frozenAt)} ms after SIGSTOP`,
     );
     expect(readFileSync(`/proc/${frozen!.pid}/stat`, 'utf8').split(') ')[1]?.[0]).toBe('T');
-    expectOnlySuccessOrPrompt503(load.answers, 1_000 + 500);
+    expectOnlySuccessOrPrompt503(load.answers);
   }, 90_000);
 });
