@@ -51,6 +51,14 @@ function routes(app: Express, withHandler: boolean): Express {
   app.get('/visits', (_req, res, next) => {
     guard.execute((c) => c.incr('visits')).then((visits) => res.json({ visits }), next);
   });
+  // The other safe shape: an async handler that catches what it awaits.
+  app.post('/visits', async (_req, res, next) => {
+    try {
+      res.json({ visits: await guard.execute((c) => c.incr('visits')) });
+    } catch (error) {
+      next(error);
+    }
+  });
   app.get('/alive', (_req, res) => {
     res.json({ alive: true });
   });
@@ -96,10 +104,12 @@ describe.each([
     const restore = await refuseWrites(redis, 'OOM');
     try {
       for (let i = 0; i < 3; i++) {
-        const response = await fetch(`${plain.url}/visits`);
-        expect(response.status).toBe(503);
-        expect(Number(response.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
-        expect(await response.text()).not.toMatch(/OOM|maxmemory/);
+        for (const method of ['GET', 'POST']) {
+          const response = await fetch(`${plain.url}/visits`, { method });
+          expect(response.status).toBe(503);
+          expect(Number(response.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+          expect(await response.text()).not.toMatch(/OOM|maxmemory/);
+        }
       }
     } finally {
       await restore();
