@@ -7,6 +7,7 @@ import {
   positiveInteger,
   type RedisClient,
   type RedisGuard,
+  RedisGuardErrorCode,
   RedisUnavailableError,
   scrubError,
   toGuard,
@@ -34,6 +35,11 @@ export const MAX_KEY_LENGTH = 1024;
 const NAMESPACE_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;
 /** Distinct tampered keys remembered so each is logged once. */
 const REPORTED_LIMIT = 1000;
+/** Redis answered but refused the call: not an outage, so reads go on while writes are skipped. */
+const REFUSALS: ReadonlySet<string> = new Set([
+  RedisGuardErrorCode.WriteRefused,
+  RedisGuardErrorCode.PermissionDenied,
+]);
 
 /**
  * Options of createEncryptedCache, validated once at creation.
@@ -65,9 +71,12 @@ export interface EncryptedCache {
   readonly guard: RedisGuard;
   /** The value, or undefined on a miss, on an entry that fails to decrypt, or while Redis is down. */
   get<T = unknown>(key: string): Promise<T | undefined>;
-  /** Stores a JSON-serialisable value; resolves false (and logs once) when Redis is down. */
+  /** Stores a JSON-serialisable value; resolves false (and logs once) when Redis is down or refuses the write. */
   set(key: string, value: unknown, ttl?: number): Promise<boolean>;
-  /** Removes an entry; rejects with RedisUnavailableError when Redis is down (a lost invalidation matters). */
+  /**
+   * Removes an entry; rejects with RedisUnavailableError (HTTP status 503) when Redis is down or
+   * refuses the delete: a lost invalidation matters, so it is never reported as done.
+   */
   del(key: string): Promise<boolean>;
   /** Cache-aside: the cached value, or the producer's (stored, unless undefined). One producer per key at a time. */
   wrap<T>(key: string, ttl: number | undefined, producer: () => T | Promise<T>): Promise<T>;
@@ -141,6 +150,7 @@ export function createEncryptedCache(options: EncryptedCacheOptions): EncryptedC
   const inflight = new Map<string, Flight>();
   const reported = new Set<string>();
   let degraded = false;
+  let refusing = false;
 
   const redisKey = (key: unknown): string => {
     if (typeof key !== 'string' || key.length === 0 || key.length > MAX_KEY_LENGTH) {
@@ -179,11 +189,21 @@ export function createEncryptedCache(options: EncryptedCacheOptions): EncryptedC
     } catch (error) {
       const err = scrubError(error, guard.secrets());
       if (!(error instanceof RedisUnavailableError)) {
-        // e.g. WRONGTYPE because something else wrote a hash at our key, or OOM.
+        // e.g. WRONGTYPE because something else wrote a hash at our key.
         logger.warn(
           { event: 'cache.store_error', namespace, key: fingerprint(name), err },
           'cache store call failed; bypassing the cache',
         );
+      } else if (REFUSALS.has(error.code)) {
+        // Redis answers but will not store (NOREPLICAS, OOM, MISCONF, an ACL denial): reads still
+        // hit, writes are skipped. Logged once until a write is accepted again.
+        if (!refusing) {
+          refusing = true;
+          logger.warn(
+            { event: 'cache.write_refused', namespace, err },
+            'Redis refuses cache writes: entries are not stored until it accepts them again',
+          );
+        }
       } else if (!degraded) {
         degraded = true;
         logger.warn(
@@ -215,7 +235,10 @@ export function createEncryptedCache(options: EncryptedCacheOptions): EncryptedC
     const token = await sealEntry(primary, name, seconds, value, compressAbove);
     const stored = (await attempt(name, () => store.set(name, token, seconds * 1000))).ok;
     // A fresh entry: if it is tampered with again, that is worth a new log line.
-    if (stored) reported.delete(name);
+    if (stored) {
+      reported.delete(name);
+      refusing = false;
+    }
     return stored;
   };
   // A set() or del() while a wrap() producer runs means the producer's result may already be stale.

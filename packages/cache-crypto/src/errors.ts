@@ -19,7 +19,8 @@ export const CacheCryptoErrorCode = {
  */
 export class InvalidToken extends SecError {
   constructor() {
-    super(CacheCryptoErrorCode.InvalidToken, 'invalid Fernet token');
+    // 400: a token from a request that fails is the client's; the message reveals nothing.
+    super(CacheCryptoErrorCode.InvalidToken, 'invalid Fernet token', { status: 400 });
   }
 }
 

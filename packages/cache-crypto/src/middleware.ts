@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { checkOptions, OptionError, positiveInteger } from '@sec/redis-guard';
-import type { Request, RequestHandler, Response } from 'express';
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { EncryptedCache } from './cache.js';
 
 /**
@@ -80,7 +80,7 @@ export function cacheResponse(options: CacheResponseOptions): RequestHandler {
   const keyOf = options.key ?? ((req: Request) => req.originalUrl);
   const isAuthenticated = options.isAuthenticated ?? defaultIsAuthenticated;
 
-  return async (req, res, next) => {
+  const handle = async (req: Request, res: Response, next: NextFunction) => {
     const bypass = () => {
       res.setHeader('X-Cache', 'BYPASS' satisfies CacheStatus);
       next();
@@ -112,5 +112,9 @@ export function cacheResponse(options: CacheResponseOptions): RequestHandler {
       return json(body);
     };
     next();
+  };
+  // Express 4 does not catch a rejected middleware promise (a throwing `key` or `varyByUser`).
+  return (req, res, next) => {
+    handle(req, res, next).catch(next);
   };
 }

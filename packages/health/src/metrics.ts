@@ -186,9 +186,11 @@ export async function createMetrics(options: MetricsOptions): Promise<Metrics> {
 
   return {
     register,
-    handler: async (_req, res) => {
-      const body = await register.metrics();
-      res.set('Content-Type', register.contentType).set('Cache-Control', 'no-store').send(body);
+    // Not async: Express 4 does not catch a rejected handler.
+    handler: (_req, res, next) => {
+      register.metrics().then((body) => {
+        res.set('Content-Type', register.contentType).set('Cache-Control', 'no-store').send(body);
+      }, next);
     },
     close() {
       for (const stop of unsubscribe) stop();

@@ -40,15 +40,18 @@ export function createHealthRouter(health: HealthSource): Router {
       healthJson,
     );
   });
-  router.get('/ready', async (req, res) => {
-    const report = await health.check();
-    const healthJson = wantsHealthJson(req);
-    send(res, statusCode(report), healthJson ? healthJsonBody(report) : readyBody(report), healthJson);
+  // Rejections go to next() explicitly: Express 4's router does not catch a rejected handler.
+  router.get('/ready', (req, res, next) => {
+    health.check().then((report) => {
+      const healthJson = wantsHealthJson(req);
+      send(res, statusCode(report), healthJson ? healthJsonBody(report) : readyBody(report), healthJson);
+    }, next);
   });
-  router.get('/detailed', async (req, res) => {
-    const report = await health.check();
-    const healthJson = wantsHealthJson(req);
-    send(res, statusCode(report), healthJson ? healthJsonBody(report) : detailedBody(report), healthJson);
+  router.get('/detailed', (req, res, next) => {
+    health.check().then((report) => {
+      const healthJson = wantsHealthJson(req);
+      send(res, statusCode(report), healthJson ? healthJsonBody(report) : detailedBody(report), healthJson);
+    }, next);
   });
   return router;
 }

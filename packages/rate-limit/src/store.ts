@@ -149,7 +149,8 @@ export class CounterStore {
     } catch (reason) {
       const error = toStoreError(reason, this.#guard.retryAfterSeconds());
       if (!(reason instanceof RedisUnavailableError)) {
-        // A reply error (WRONGTYPE, NOSCRIPT, ACL) is a deployment problem, not an outage: say so.
+        // A reply error the guard passes on as is (WRONGTYPE, a script bug) is a deployment problem,
+        // not an outage: say so. Refusals (OOM, NOREPLICAS, NOPERM…) arrive as RedisUnavailableError.
         this.#guard.warnOnce(`ratelimit.store_error.${this.#policy.name}`, error.message, {
           limiter: this.#policy.name,
           err: scrubError(reason, this.#guard.secrets()),

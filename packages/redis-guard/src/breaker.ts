@@ -57,6 +57,8 @@ export class CircuitBreaker extends EventEmitter<{ transition: [BreakerTransitio
   #lastError: string | undefined;
   #probeTimer: NodeJS.Timeout | undefined;
   #probing = false;
+  /** Bumped each time the breaker opens, so a probe that began before a reopening is not evidence. */
+  #openings = 0;
   readonly #probe: (() => Promise<unknown>) | undefined;
   readonly #logger: Logger | undefined;
   readonly #name: string;
@@ -86,12 +88,21 @@ export class CircuitBreaker extends EventEmitter<{ transition: [BreakerTransitio
     return this.#state !== 'open';
   }
 
+  /**
+   * A call succeeded. While open this is ignored: a success that arrives then belongs to a call
+   * admitted before the breaker opened, and says nothing about Redis now. Only the breaker's own
+   * probe (or the open period running out) moves it on.
+   */
   recordSuccess(): void {
     if (this.#state === 'closed') {
       this.#failures = 0;
       return;
     }
-    if (this.#state === 'open') this.#transition('half-open', 'probe succeeded');
+    if (this.#state === 'open') return;
+    this.#countSuccess();
+  }
+
+  #countSuccess(): void {
     this.#successes += 1;
     if (this.#successes >= this.successThreshold) {
       this.#failures = 0;
@@ -130,10 +141,13 @@ export class CircuitBreaker extends EventEmitter<{ transition: [BreakerTransitio
   probeNow(): void {
     if (!this.#probe || this.#probing || this.#state === 'closed') return;
     this.#probing = true;
+    const openings = this.#openings;
     this.#probe().then(
       () => {
         this.#probing = false;
-        if (this.#state !== 'closed') this.recordSuccess();
+        if (openings !== this.#openings) return;
+        if (this.#state === 'open') this.#transition('half-open', 'probe succeeded');
+        if (this.#state === 'half-open') this.#countSuccess();
       },
       () => {
         this.#probing = false;
@@ -147,6 +161,7 @@ export class CircuitBreaker extends EventEmitter<{ transition: [BreakerTransitio
   }
 
   #open(reason: string): void {
+    this.#openings += 1;
     this.#openedAt = this.#now();
     this.#successes = 0;
     this.#transition('open', reason);

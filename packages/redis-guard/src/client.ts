@@ -16,6 +16,8 @@ export const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
 /** ioredis's own default lets a command wait for ever; a request must never wait on Redis for long. */
 export const DEFAULT_COMMAND_TIMEOUT_MS = 1_000;
 export const DEFAULT_KEEPALIVE_MS = 10_000;
+/** A connection silent for this many command timeouts while a command waits is torn down. */
+const SOCKET_TIMEOUT_FACTOR = 2;
 /** Reconnect backoff cap: short, so service resumes within a couple of seconds of Redis returning. */
 export const MAX_RECONNECT_DELAY_MS = 1_000;
 
@@ -60,6 +62,7 @@ function describe(config: ResolvedRedisConfig): string {
 }
 
 function baseOptions(config: ResolvedRedisConfig, source: RedisConnectionConfig): RedisOptions {
+  const commandTimeout = source.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
   return {
     ...(config.username !== undefined && { username: config.username }),
     ...(config.password !== undefined && { password: config.password }),
@@ -74,7 +77,15 @@ function baseOptions(config: ResolvedRedisConfig, source: RedisConnectionConfig)
       },
     }),
     connectTimeout: source.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
-    commandTimeout: source.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS,
+    commandTimeout,
+    // A frozen server (a VM pause, a stuck disk) keeps its connections open, so a connection that
+    // stops answering would stay 'ready' for ever. When no byte arrives for this long while a
+    // command is pending, ioredis destroys the socket and reconnects (a Sentinel client asks the
+    // sentinels again). It holds for every connection made from this client, duplicate() included.
+    socketTimeout: SOCKET_TIMEOUT_FACTOR * commandTimeout,
+    // Closing a connection waits this long for the server's FIN; a frozen server never sends it,
+    // and each reconnect attempt that meets it (the handshake times out) would wait 2 s by default.
+    disconnectTimeout: commandTimeout,
     keepAlive: source.keepAliveMs ?? DEFAULT_KEEPALIVE_MS,
     // Fail fast instead of parking requests in the offline queue (73 s to reject with defaults).
     enableOfflineQueue: false,

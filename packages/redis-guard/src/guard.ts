@@ -11,17 +11,20 @@ import { detectEnvironment, ENVIRONMENTS, type Environment } from './environment
 import { RedisGuardErrorCode as Code, RedisUnavailableError, SecError } from './errors.js';
 import { describeGuard } from './guard-summary.js';
 import { createJsonLogger, type Logger, maskingLogger } from './logger.js';
-import { scrubError } from './mask.js';
+import { maskText, scrubError } from './mask.js';
 import { GUARD_MODES, type GuardMode, resolveMode, warnMemoryMode } from './mode.js';
 import type { SecEvent, SecObserver } from './observer.js';
 import { checkOptions, oneOf, positiveInteger } from './options.js';
 import {
+  classifyRedisError,
   DEFAULT_RETRY_AFTER_SECONDS,
-  hasCommandTimeout,
-  isOutageError,
+  decisiveReply,
+  isTimeoutError,
   timeout,
   unavailable,
 } from './outage.js';
+import { PermissionLog } from './permission-log.js';
+import { StuckLinkMonitor } from './stuck-link.js';
 
 export type { GuardMode } from './mode.js';
 
@@ -79,7 +82,11 @@ export interface RedisGuard {
   secrets(): readonly string[];
   /** Redis is connected and the breaker lets calls through (always true in memory mode). */
   isAvailable(): boolean;
-  /** Runs Redis work through the breaker with a bounded wait; rejects with RedisUnavailableError. */
+  /**
+   * Runs Redis work through the breaker with a bounded wait. Rejects with RedisUnavailableError
+   * (503) when Redis cannot answer or refuses the call (`NOREPLICAS`, `OOM`, `MISCONF`, `NOPERM`:
+   * see classifyRedisError); a bug in the call (`WRONGTYPE`) is rethrown as it is, secrets removed.
+   */
   execute<T>(operation: (client: RedisClient) => Promise<T>): Promise<T>;
   retryAfterSeconds(): number;
   /** Waits for the connection and a PING; rejects with ERR_SEC_REDIS_CONNECT_FAILED. */
@@ -147,9 +154,6 @@ export function createRedisGuard(options: RedisGuardOptions = {}): RedisGuard {
     warnMemoryMode(logger, environment);
   }
   const commandTimeoutMs = options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
-  // ioredis already bounds every command when the client has a commandTimeout (ours always do); a
-  // timer and a Promise.race per call would then only add cost on the hot path.
-  const bounded = client !== undefined && hasCommandTimeout(client);
   const observers = new Set<SecObserver>();
   const warned = new Set<string>();
   const report = (event: SecEvent) => {
@@ -161,15 +165,25 @@ export function createRedisGuard(options: RedisGuardOptions = {}): RedisGuard {
       }
     }
   };
+  let stuck: StuckLinkMonitor | undefined;
   const breaker = new CircuitBreaker({
     ...options.breaker,
     name,
     logger,
-    probe: () =>
-      client?.status === 'ready'
-        ? timeout(client.ping(), commandTimeoutMs)
-        : Promise.reject(new Error('not connected')),
+    // Bounded, and a probe that times out on a 'ready' link tears that link down: otherwise a
+    // frozen primary would keep the breaker open for as long as it stays frozen.
+    probe: async () => {
+      if (client?.status !== 'ready') throw new Error('not connected');
+      try {
+        await timeout(client.ping(), commandTimeoutMs);
+      } catch (error) {
+        if (isTimeoutError(error)) stuck?.probeTimedOut();
+        throw error;
+      }
+    },
   });
+  if (client) stuck = new StuckLinkMonitor(client, breaker.failureThreshold, commandTimeoutMs, logger, name);
+  const permissions = new PermissionLog(logger, name);
   breaker.on('transition', ({ from, to }) => report({ type: 'breaker.transition', name, from, to }));
   client?.on('ready', () => breaker.probeNow());
 
@@ -203,6 +217,8 @@ export function createRedisGuard(options: RedisGuardOptions = {}): RedisGuard {
           Code.CircuitOpen,
           `Redis circuit breaker is open (${breaker.snapshot().lastError ?? 'failures'})`,
           breaker.retryAfterSeconds(),
+          undefined,
+          name,
         );
       }
       if (client.status !== 'ready') {
@@ -211,20 +227,51 @@ export function createRedisGuard(options: RedisGuardOptions = {}): RedisGuard {
           Code.Unavailable,
           `Redis is not connected (${client.status})`,
           guard.retryAfterSeconds(),
+          undefined,
+          name,
         );
       }
       try {
-        const result = await (bounded ? operation(client) : timeout(operation(client), commandTimeoutMs));
+        // ioredis's commandTimeout alone does not bound a call: an auto-pipelined command waits,
+        // unbounded, for the pipeline before it (which may itself take a whole commandTimeout to
+        // fail), and an operation may send several commands. So every call gets its own deadline.
+        const result = await timeout(operation(client), commandTimeoutMs);
         breaker.recordSuccess();
+        stuck?.answered();
         return result;
       } catch (error) {
         const safe = scrubError(error, secrets);
-        if (!isOutageError(error)) throw safe;
+        const kind = classifyRedisError(error);
+        if (kind === 'caller') throw safe;
+        const retryAfter = guard.retryAfterSeconds();
+        // A refusal is an answer: the link is alive, and the breaker is left alone (see RedisErrorKind).
+        if (kind === 'write-refused') {
+          stuck?.answered();
+          throw unavailable(
+            Code.WriteRefused,
+            `Redis refused the write: ${maskText(decisiveReply(error as Error), secrets)}`,
+            retryAfter,
+            safe,
+            name,
+          );
+        }
+        if (kind === 'permission') {
+          stuck?.answered();
+          permissions.record(error, safe);
+          throw unavailable(
+            Code.PermissionDenied,
+            `Redis ACL denied the call: ${safe.message}`,
+            retryAfter,
+            safe,
+            name,
+          );
+        }
         breaker.recordFailure(safe.message);
+        if (isTimeoutError(error)) stuck?.timedOut();
         if (error instanceof RedisUnavailableError) throw error;
         // ioredis's own commandTimeout fired: keep the stable timeout code.
-        const code = /command timed out/i.test(safe.message) ? Code.Timeout : Code.Unavailable;
-        throw unavailable(code, `Redis call failed: ${safe.message}`, guard.retryAfterSeconds(), safe);
+        const code = isTimeoutError(error) ? Code.Timeout : Code.Unavailable;
+        throw unavailable(code, `Redis call failed: ${safe.message}`, guard.retryAfterSeconds(), safe, name);
       }
     },
     async ready(timeoutMs = DEFAULT_CONNECT_TIMEOUT_MS) {

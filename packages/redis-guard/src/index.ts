@@ -34,6 +34,7 @@ export {
   type EnvironmentInfo,
   isStrictEnvironment,
 } from './environment.js';
+export { type SecErrorHandlerOptions, secErrorHandler } from './error-handler.js';
 export {
   ConfigurationError,
   isRedisUnavailable,
@@ -41,6 +42,7 @@ export {
   RedisGuardErrorCode,
   RedisUnavailableError,
   SecError,
+  type SecErrorOptions,
 } from './errors.js';
 export {
   createRedisGuard,
@@ -68,7 +70,12 @@ export {
   positiveInteger,
   suggest,
 } from './options.js';
-export { DEFAULT_RETRY_AFTER_SECONDS, isOutageError } from './outage.js';
+export {
+  classifyRedisError,
+  DEFAULT_RETRY_AFTER_SECONDS,
+  isOutageError,
+  type RedisErrorKind,
+} from './outage.js';
 export { type ParsedRedisUrl, parseRedisUrl } from './redis-url.js';
 export {
   MIN_PASSWORD_LENGTH,

@@ -1,4 +1,3 @@
-import type { RedisClient } from './client.js';
 import { RedisGuardErrorCode as Code, RedisUnavailableError } from './errors.js';
 
 /** Retry-After while the client reconnects but the breaker is still closed. */
@@ -9,22 +8,78 @@ export function unavailable(
   message: string,
   retryAfter: number,
   cause?: unknown,
+  service?: string,
 ): RedisUnavailableError {
-  return new RedisUnavailableError(code, message, retryAfter, cause === undefined ? undefined : { cause });
+  return new RedisUnavailableError(code, message, retryAfter, {
+    ...(cause !== undefined && { cause }),
+    ...(service !== undefined && { service }),
+  });
 }
 
 /**
- * Errors that mean "Redis cannot answer", as opposed to a bad command (WRONGTYPE, syntax): only
- * these count against the circuit breaker.
+ * What a failed Redis call means, for the guard and for code that talks to a client directly:
+ * - `outage`: the link or the server cannot answer (connection errors, timeouts, `LOADING`, `BUSY`,
+ *   `MASTERDOWN`, `CLUSTERDOWN`, `READONLY`, `TRYAGAIN`, `NOAUTH`, `WRONGPASS`). Counts against the
+ *   circuit breaker: more calls would only wait and fail the same way.
+ * - `write-refused`: the server answers but refuses writes (`NOREPLICAS` from min-replicas-to-write,
+ *   `OOM` under maxmemory + noeviction, `MISCONF` after a failed RDB save). Reads still work and a
+ *   PING still succeeds, so opening the breaker would turn a write problem into a full outage and
+ *   then flap on every probe; it does not count.
+ * - `permission`: `NOPERM`, the ACL user lacks a command, key or channel. A configuration error that
+ *   concerns one command, not the link; it does not count.
+ * - `caller`: a bug in the call (`WRONGTYPE`, `CROSSSLOT`, a syntax error), thrown as it is.
+ * Everything but `caller` reaches callers as a RedisUnavailableError (503).
+ * @example if (classifyRedisError(error) === 'write-refused') metrics.writeRefusals.inc();
+ */
+export type RedisErrorKind = 'outage' | 'write-refused' | 'permission' | 'caller';
+
+const OUTAGE_REPLIES = /^(NOAUTH|WRONGPASS|LOADING|MASTERDOWN|CLUSTERDOWN|READONLY|TRYAGAIN|BUSY)\b/;
+const WRITE_REFUSALS = /^(NOREPLICAS|OOM|MISCONF)\b/;
+// Redis 7.0 reports an ACL denial inside a script as ERR; later versions as NOPERM.
+const SCRIPT_DENIED = /^ERR The user executing the script can't /;
+// Redis 6 wraps an error raised inside a script: "ERR Error running script (call to f_…): @user_script:1: -OOM …".
+const SCRIPT_WRAPPED = /^ERR Error running script\b.*?: -([A-Z]+) /s;
+
+/** The reply that decides: a transaction aborted by a queued command's error is judged by that error. */
+export function decisiveReply(error: Error): string {
+  const previous = (error as { previousErrors?: unknown }).previousErrors;
+  if (error.message.startsWith('EXECABORT') && Array.isArray(previous) && previous[0] instanceof Error) {
+    return previous[0].message;
+  }
+  const wrapped = SCRIPT_WRAPPED.exec(error.message);
+  return wrapped ? `${wrapped[1]} ${error.message}` : error.message;
+}
+
+/**
+ * Sorts an error from a Redis call into one of the RedisErrorKind classes.
+ * @example if (classifyRedisError(error) !== 'caller') throw new RedisUnavailableError(...)
+ */
+export function classifyRedisError(error: unknown): RedisErrorKind {
+  if (!(error instanceof Error)) return 'outage';
+  if (error instanceof RedisUnavailableError) return 'outage';
+  // ioredis's own verdict on a cross-slot pipeline is a caller bug, not a Redis outage.
+  if (/should belong to the same slot/.test(error.message)) return 'caller';
+  if (error.name !== 'ReplyError') return 'outage';
+  const reply = decisiveReply(error);
+  if (OUTAGE_REPLIES.test(reply)) return 'outage';
+  if (WRITE_REFUSALS.test(reply)) return 'write-refused';
+  if (reply.startsWith('NOPERM') || SCRIPT_DENIED.test(reply)) return 'permission';
+  return 'caller';
+}
+
+/**
+ * Errors that count against the circuit breaker: the link or the server cannot answer (see
+ * RedisErrorKind). A write refusal, a permission error or a bad command (WRONGTYPE) does not.
  * @example if (isOutageError(error)) breaker.recordFailure(error.message);
  */
 export function isOutageError(error: unknown): boolean {
-  if (!(error instanceof Error)) return true;
-  if (error instanceof RedisUnavailableError) return true;
-  // ioredis's own verdict on a cross-slot pipeline is a caller bug, not a Redis outage.
-  if (/should belong to the same slot/.test(error.message)) return false;
-  if (error.name !== 'ReplyError') return true;
-  return /^(NOAUTH|WRONGPASS|LOADING|MASTERDOWN|CLUSTERDOWN|READONLY|TRYAGAIN|BUSY)/.test(error.message);
+  return classifyRedisError(error) === 'outage';
+}
+
+/** A command that got no answer in time, as opposed to an error reply or a closed connection. */
+export function isTimeoutError(error: unknown): boolean {
+  if (error instanceof RedisUnavailableError) return error.code === Code.Timeout;
+  return error instanceof Error && /^Command timed out/.test(error.message);
 }
 
 /** Rejects with ERR_SEC_REDIS_TIMEOUT when `promise` has not settled after `ms`. */
@@ -40,11 +95,4 @@ export function timeout<T>(promise: Promise<T>, ms: number): Promise<T> {
     );
   });
   return Promise.race([promise, expiry]).finally(() => clearTimeout(timer));
-}
-
-/** True when ioredis itself bounds every command of this client. */
-export function hasCommandTimeout(client: RedisClient): boolean {
-  const options = client.options as { commandTimeout?: number; redisOptions?: { commandTimeout?: number } };
-  const ms = options.commandTimeout ?? options.redisOptions?.commandTimeout;
-  return typeof ms === 'number' && ms > 0;
 }

@@ -103,4 +103,43 @@ describe('CircuitBreaker state machine', () => {
     expect(breaker.state).toBe('closed');
     breaker.dispose();
   });
+
+  it('while open, a late success of a call admitted before it opened is not evidence: only the probe half-opens it', async () => {
+    let release: () => void = () => undefined;
+    const probe = () =>
+      new Promise<void>((resolve) => {
+        release = resolve;
+      });
+    const { breaker, transitions } = clockedBreaker({ probe, probeIntervalMs: 10_000 });
+    expect(breaker.allowsRequests()).toBe(true); // call A is admitted here…
+    for (let i = 0; i < 5; i++) breaker.recordFailure('timeout');
+    breaker.recordSuccess(); // …and answers only now
+    expect(breaker.state).toBe('open');
+    expect(breaker.allowsRequests()).toBe(false);
+    expect(breaker.retryAfterSeconds()).toBe(30);
+    breaker.probeNow();
+    release();
+    await new Promise((r) => setImmediate(r));
+    expect(breaker.state).toBe('half-open');
+    expect(transitions).toEqual(['closed->open', 'open->half-open']);
+    breaker.dispose();
+  });
+
+  it('a probe that began before the breaker reopened does not half-open it', async () => {
+    let release: () => void = () => undefined;
+    const probe = () =>
+      new Promise<void>((resolve) => {
+        release = resolve;
+      });
+    const { breaker, advance } = clockedBreaker({ probe, probeIntervalMs: 10_000 });
+    for (let i = 0; i < 5; i++) breaker.recordFailure('x');
+    advance(30_000);
+    expect(breaker.allowsRequests()).toBe(true);
+    breaker.probeNow(); // probe P starts while half-open…
+    breaker.recordFailure('still down'); // …the breaker reopens…
+    release(); // …and P answers late
+    await new Promise((r) => setImmediate(r));
+    expect(breaker.state).toBe('open');
+    breaker.dispose();
+  });
 });

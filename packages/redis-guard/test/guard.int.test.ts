@@ -201,3 +201,60 @@ describe('bounded waits on a hung (not dead) Redis', () => {
     }
   });
 });
+
+describe('the breaker’s open period against a late success', () => {
+  it('a call admitted before the breaker opened and answered after it does not end the open period', async () => {
+    // BUSY replies (a script that runs too long) open the breaker without a timeout or a reconnect.
+    const redis = await startRedis({ config: { 'busy-reply-threshold': '100' } });
+    const guard = createRedisGuard({
+      config: { url: redis.url, commandTimeoutMs: 5_000 },
+      environment: 'test',
+      logger: captureLogger().logger,
+      breaker: { probeIntervalMs: 60_000 },
+    });
+    const admin = (guard.client as Redis).duplicate();
+    const killer = (guard.client as Redis).duplicate();
+    try {
+      await guard.ready();
+      // Connected before the server gets busy: a handshake then would be answered BUSY.
+      await waitFor(
+        'the side connections',
+        async () => admin.status === 'ready' && killer.status === 'ready',
+      );
+      let release: () => void = () => undefined;
+      const gate = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      const late = guard.execute(async (c) => {
+        await gate;
+        return c.ping();
+      });
+      const busy = admin.eval('while true do end', 0).catch((error: unknown) => error);
+      for (let i = 0; i < 5; i++) {
+        await expect(guard.execute((c) => c.get('k'))).rejects.toMatchObject({
+          message: expect.stringMatching(/BUSY/),
+        });
+      }
+      expect(guard.breaker.state).toBe('open');
+      await killer.script('KILL');
+      expect(String(await busy)).toMatch(/killed/i);
+
+      release();
+      expect(await late).toBe('PONG');
+      expect(guard.breaker.state).toBe('open');
+      expect(guard.isAvailable()).toBe(false);
+      // Only the breaker's own probe ends it early.
+      guard.breaker.probeNow();
+      await waitFor(
+        'the probe to half-open the breaker',
+        async () => guard.breaker.state === 'half-open',
+        5_000,
+      );
+    } finally {
+      admin.disconnect();
+      killer.disconnect();
+      await guard.close();
+      await redis.stop();
+    }
+  });
+});

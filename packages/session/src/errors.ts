@@ -40,7 +40,7 @@ export type TokenRejection =
 
 /**
  * The access token is missing, malformed, forged, expired, or names a session that no longer
- * exists. Answer 401; `reason` is for logs only.
+ * exists. HTTP status 401 with a `WWW-Authenticate` challenge; `reason` is for logs only.
  * @example
  * try { await sessions.verifyRequestToken(token) }
  * catch (e) { if (e instanceof InvalidTokenError) socket.destroy() }
@@ -49,21 +49,27 @@ export class InvalidTokenError extends SecError {
   readonly reason: TokenRejection;
 
   constructor(reason: TokenRejection) {
-    super(SessionErrorCode.InvalidToken, `access token rejected (${reason})`);
+    // 401 with an RFC 6750 challenge; not exposed, because the message names the reason.
+    super(SessionErrorCode.InvalidToken, `access token rejected (${reason})`, {
+      status: 401,
+      expose: false,
+      headers: { 'WWW-Authenticate': reason === 'missing' ? 'Bearer' : 'Bearer error="invalid_token"' },
+    });
     this.reason = reason;
   }
 }
 
 /**
- * A method was called with a malformed user id, session id, role or metadata. A programming
- * error in the caller, thrown before Redis is touched.
+ * A method was called with a malformed user id, session id, role or metadata, thrown before Redis
+ * is touched. HTTP status 400 (the message says what is wrong, never echoing the value).
  * @example await sessions.create('bad{id}') // throws SessionArgumentError (ERR_SEC_SESSION_INVALID_ARGUMENT)
  */
 export class SessionArgumentError extends SecError {
   readonly argument: string;
 
   constructor(argument: string, message: string) {
-    super(SessionErrorCode.InvalidArgument, message);
+    // 400: when an app passes a request value on (a session id from the URL), it was malformed.
+    super(SessionErrorCode.InvalidArgument, message, { status: 400 });
     this.argument = argument;
   }
 }

@@ -7,12 +7,15 @@ import { makeTlsMaterial, type TlsMaterial } from './tls.js';
 
 export interface RedisClusterOptions {
   readonly masters?: number;
+  /** Replicas per master (default 0), so the cluster can fail over a dead or frozen master. */
+  readonly replicas?: number;
   readonly password?: string;
   /** TLS for clients and the cluster bus, one CA for all nodes (they verify each other). */
   readonly tls?: boolean;
 }
 
 export interface RedisClusterHandle {
+  /** The masters first (in slot order), then their replicas. */
   readonly nodes: readonly RedisServer[];
   /** `{ host, port }` seeds for `new Redis.Cluster(...)`. */
   readonly startupNodes: readonly { host: string; port: number }[];
@@ -27,14 +30,15 @@ export interface RedisClusterHandle {
 }
 
 /**
- * Starts a Redis Cluster of `masters` (default 3) masters with no replicas on loopback ports,
- * optionally with a password and TLS (clients and cluster bus).
+ * Starts a Redis Cluster of `masters` (default 3) masters, each with `replicas` (default 0)
+ * replicas, on loopback ports, optionally with a password and TLS (clients and cluster bus).
  * @example
  * const cluster = await startCluster({ password: 'p'.repeat(32), tls: true });
  * const client = new Cluster(cluster.startupNodes);
  */
 export async function startCluster(options: RedisClusterOptions = {}): Promise<RedisClusterHandle> {
   const masters = options.masters ?? 3;
+  const replicas = options.replicas ?? 0;
   const config: Record<string, string> = {
     'cluster-enabled': 'yes',
     'cluster-config-file': 'nodes.conf',
@@ -56,7 +60,7 @@ export async function startCluster(options: RedisClusterOptions = {}): Promise<R
     if (tlsDir) await rm(tlsDir, { recursive: true, force: true });
   };
   try {
-    for (let i = 0; i < masters; i++) {
+    for (let i = 0; i < masters * (1 + replicas); i++) {
       nodes.push(
         await startRedis({
           ...(options.password !== undefined && { password: options.password }),
@@ -73,9 +77,23 @@ export async function startCluster(options: RedisClusterOptions = {}): Promise<R
       'create',
       ...nodes.map((n) => `127.0.0.1:${n.port}`),
       '--cluster-replicas',
-      '0',
+      String(replicas),
       '--cluster-yes',
     );
+    // redis-cli makes the first `masters` nodes masters and the rest their replicas; a replica can
+    // only take over once it has synced.
+    for (const replica of nodes.slice(masters)) {
+      await waitFor(`the replica on port ${replica.port} to sync`, async () =>
+        (
+          await redisCli(
+            { port: replica.port, password: options.password },
+            ...cliArgs,
+            'INFO',
+            'replication',
+          )
+        ).includes('master_link_status:up'),
+      );
+    }
     for (const node of nodes) {
       await waitFor(`cluster_state:ok on port ${node.port}`, async () =>
         (

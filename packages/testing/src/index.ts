@@ -13,6 +13,7 @@ export {
 } from './raw-upgrade.js';
 export { type CliTarget, redisCli, waitFor } from './redis-cli.js';
 export { type AclUser, type RedisServer, type RedisServerOptions, startRedis } from './redis-server.js';
+export { refuseWrites, type WriteRefusal } from './refusals.js';
 export {
   DEFAULT_SENTINEL_NAME,
   type HostAndPort,

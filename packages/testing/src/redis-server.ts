@@ -39,8 +39,17 @@ export interface RedisServer {
   readonly tls: TlsMaterial | undefined;
   readonly dir: string;
   readonly running: boolean;
+  /** The redis-server process id (not its watchdog's); undefined once stopped. */
+  readonly pid: number | undefined;
   /** Crash it: SIGKILL, no shutdown, like a node failure. */
   kill(): Promise<void>;
+  /**
+   * Freeze it (SIGSTOP to the redis-server process itself, not its watchdog), like a VM pause or a
+   * stuck disk: connections stay open and the kernel still accepts new ones, but nothing answers.
+   */
+  pause(): void;
+  /** Thaw a paused server (SIGCONT). */
+  resume(): void;
   /** Start it again on the same port with the same configuration. */
   restart(): Promise<void>;
   /** Stop it for good and remove its files. */
@@ -48,6 +57,8 @@ export interface RedisServer {
 }
 
 const READY = /Ready to accept connections/;
+// Redis logs its own pid at start-up ("... modified=0, pid=4242, just started").
+const PID = /\bpid=(\d+)/;
 // Sentinel never prints READY; it listens before it logs its ID.
 const SENTINEL_READY = /Sentinel ID is/;
 const STARTUP_TIMEOUT_MS = 10_000;
@@ -90,7 +101,13 @@ function configText(
   return `${lines.join('\n')}\n`;
 }
 
-function launch(confFile: string, sentinel = false): Promise<ChildProcess> {
+interface Launched {
+  readonly child: ChildProcess;
+  /** The redis-server process under the watchdog shell. */
+  readonly pid: number;
+}
+
+function launch(confFile: string, sentinel = false): Promise<Launched> {
   const ready = sentinel ? SENTINEL_READY : READY;
   return new Promise((resolve, reject) => {
     const args = sentinel ? [confFile, '--sentinel'] : [confFile];
@@ -102,11 +119,12 @@ function launch(confFile: string, sentinel = false): Promise<ChildProcess> {
     }, STARTUP_TIMEOUT_MS);
     const onData = (chunk: Buffer) => {
       output += chunk.toString();
-      if (ready.test(output)) {
+      const pid = PID.exec(output)?.[1];
+      if (ready.test(output) && pid !== undefined) {
         clearTimeout(timer);
         child.stdout?.off('data', onData);
         child.stdout?.resume();
-        resolve(child);
+        resolve({ child, pid: Number(pid) });
       }
     };
     child.stdout?.on('data', onData);
@@ -139,7 +157,11 @@ export async function startRedis(options: RedisServerOptions = {}, fixedPort?: n
   const confFile = join(dir, 'redis.conf');
   await writeFile(confFile, configText(port, dir, options, tls));
   const sentinel = options.sentinel === true;
-  let child: ChildProcess | undefined = await launch(confFile, sentinel);
+  let launched: Launched | undefined = await launch(confFile, sentinel);
+  const signal = (name: NodeJS.Signals) => {
+    if (!launched) throw new Error('the server is stopped');
+    process.kill(launched.pid, name);
+  };
 
   return {
     host: '127.0.0.1',
@@ -148,19 +170,29 @@ export async function startRedis(options: RedisServerOptions = {}, fixedPort?: n
     password: options.password,
     tls,
     dir,
+    get pid() {
+      return launched?.pid;
+    },
     get running() {
+      const child = launched?.child;
       return child !== undefined && child.exitCode === null && child.signalCode === null;
     },
     async kill() {
-      if (child) await stopChild(child);
+      if (launched) await stopChild(launched.child);
+    },
+    pause() {
+      signal('SIGSTOP');
+    },
+    resume() {
+      signal('SIGCONT');
     },
     async restart() {
-      if (child) await stopChild(child);
-      child = await launch(confFile, sentinel);
+      if (launched) await stopChild(launched.child);
+      launched = await launch(confFile, sentinel);
     },
     async stop() {
-      if (child) await stopChild(child);
-      child = undefined;
+      if (launched) await stopChild(launched.child);
+      launched = undefined;
       await rm(dir, { recursive: true, force: true });
     },
   };

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { describe, expect, it } from '@jest/globals';
 import { freePort, startRedis, waitFor } from '../src/index.js';
@@ -43,5 +44,37 @@ describe('test harness', () => {
     await waitFor('the server to accept connections', () => accepts(port));
     parent.kill('SIGKILL');
     await waitFor('the orphaned server to be killed', async () => !(await accepts(port)), 5_000);
+  });
+});
+
+describe('pause() and resume()', () => {
+  it('freeze the redis-server process itself (not its watchdog) until resume()', async () => {
+    const server = await startRedis();
+    try {
+      const socket = connect(server.port, '127.0.0.1');
+      await new Promise((resolve) => socket.once('connect', resolve));
+      server.pause();
+      // 'T' is "stopped by a signal" in /proc/<pid>/stat.
+      const state = () => readFileSync(`/proc/${server.pid}/stat`, 'utf8').split(') ')[1]?.[0];
+      // Signals are delivered asynchronously.
+      await waitFor('the process to stop', async () => state() === 'T', 5_000);
+      const reply = new Promise<string>((resolve) =>
+        socket.once('data', (chunk) => resolve(chunk.toString())),
+      );
+      socket.write('PING\r\n');
+      server.resume();
+      expect((await reply).trim()).toBe('+PONG');
+      expect(state()).not.toBe('T');
+      socket.destroy();
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it('a paused server is still stopped by stop()', async () => {
+    const server = await startRedis();
+    server.pause();
+    await server.stop();
+    expect(await accepts(server.port)).toBe(false);
   });
 });
