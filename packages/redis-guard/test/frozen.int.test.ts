@@ -172,6 +172,7 @@ const SENTINEL_CLIENTS = [
           maxRetriesPerRequest: 0,
         }),
         environment: 'production',
+        env: PRODUCTION_ON_LOOPBACK,
         logger,
       }),
   ],
