@@ -1,4 +1,5 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { promisify } from 'node:util';
 
 const running = new Set<ChildProcess>();
 
@@ -44,4 +45,12 @@ export function stopChild(child: ChildProcess): Promise<void> {
     });
     child.stdin?.end();
   });
+}
+
+/** The redis-server process under a watchdog started by spawnRedisServer (its only redis-server child). */
+export async function serverPid(child: ChildProcess): Promise<number> {
+  const { stdout } = await promisify(execFile)('pgrep', ['-P', String(child.pid), 'redis-server']);
+  const pid = Number(stdout.trim().split('\n')[0]);
+  if (!Number.isInteger(pid) || pid <= 0) throw new Error(`no redis-server under watchdog ${child.pid}`);
+  return pid;
 }

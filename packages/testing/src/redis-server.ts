@@ -3,7 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, RESERVED_REDIS_PORT } from './ports.js';
-import { spawnRedisServer, stopChild } from './processes.js';
+import { serverPid, spawnRedisServer, stopChild } from './processes.js';
 import { makeTlsMaterial, type TlsMaterial } from './tls.js';
 
 export interface AclUser {
@@ -43,6 +43,10 @@ export interface RedisServer {
   kill(): Promise<void>;
   /** Start it again on the same port with the same configuration. */
   restart(): Promise<void>;
+  /** Freeze it (SIGSTOP), like a VM pause or a stuck disk: connections stay open, nothing answers. */
+  pause(): Promise<void>;
+  /** Wake a paused server (SIGCONT). */
+  resume(): Promise<void>;
   /** Stop it for good and remove its files. */
   stop(): Promise<void>;
 }
@@ -157,6 +161,12 @@ export async function startRedis(options: RedisServerOptions = {}, fixedPort?: n
     async restart() {
       if (child) await stopChild(child);
       child = await launch(confFile, sentinel);
+    },
+    async pause() {
+      if (child) process.kill(await serverPid(child), 'SIGSTOP');
+    },
+    async resume() {
+      if (child) process.kill(await serverPid(child), 'SIGCONT');
     },
     async stop() {
       if (child) await stopChild(child);
