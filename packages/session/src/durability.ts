@@ -63,10 +63,7 @@ export class Durability {
     const waitMs = this.#waitMs;
     return this.#guard.execute(async () => {
       if (connection.status !== 'ready') await readyWithin(connection, waitMs);
-      let [result, acked] = await scriptThenWait(connection, script.sha, keys, args, acks, waitMs);
-      if (result instanceof Error && result.message.startsWith('NOSCRIPT')) {
-        [result, acked] = await scriptThenWait(connection, script.source, keys, args, acks, waitMs, true);
-      }
+      const [result, acked] = await scriptThenWait(connection, script.source, keys, args, acks, waitMs);
       if (result instanceof Error) throw result;
       if (acked instanceof Error) throw acked;
       if (Number(acked) < acks) {
@@ -85,19 +82,22 @@ export class Durability {
   }
 }
 
-/** One pipeline: the script, then WAIT on the same connection. Replies are values or Errors. */
+/**
+ * One pipeline: the script, then WAIT on the same connection. Replies are values or Errors. The
+ * script goes as EVAL, not EVALSHA: a NOSCRIPT retry would send a second WAIT, and revocations
+ * are rare enough that the source's few hundred bytes do not matter (Redis caches the compiled
+ * script by its hash either way).
+ */
 async function scriptThenWait(
   connection: RedisClient,
-  script: string,
+  source: string,
   keys: readonly string[],
   args: readonly (string | number)[],
   acks: number,
   waitMs: number,
-  asSource = false,
 ): Promise<[unknown, unknown]> {
   const pipeline = connection.pipeline();
-  if (asSource) pipeline.eval(script, keys.length, ...keys, ...args);
-  else pipeline.evalsha(script, keys.length, ...keys, ...args);
+  pipeline.eval(source, keys.length, ...keys, ...args);
   pipeline.call('WAIT', String(acks), String(waitMs));
   const replies = (await pipeline.exec()) ?? [];
   const [first, second] = replies;
