@@ -16,6 +16,12 @@ local function live(v, now)
   local seen, abs, idle = parse(v)
   return seen ~= nil and now < abs and now < seen + idle
 end
+-- Eviction order: least recently used first, then oldest, then by handle (deterministic).
+local function before(a, b)
+  if a[2] ~= b[2] then return a[2] < b[2] end
+  if a[3] ~= b[3] then return a[3] < b[3] end
+  return a[1] < b[1]
+end
 local function extend(key, ms)
   ms = math.floor(ms)
   if ms > 0 and redis.call('PTTL', key) < ms then redis.call('PEXPIRE', key, ms) end
@@ -38,28 +44,37 @@ local max = tonumber(ARGV[10])
 local evicted = {}
 if redis.call('HLEN', KEYS[1]) >= max then
   local all = redis.call('HGETALL', KEYS[1])
-  local alive = {}
+  -- One pass: drop the dead, count the live, and keep the least recently used one in hand.
+  local alive, oldest = 0, nil
   for i = 1, #all, 2 do
     local seen, abs, idle = parse(all[i + 1])
     if seen and now < abs and now < seen + idle then
+      alive = alive + 1
       local created = tonumber(string.match(all[i + 1], '^%d+|%d+|%d+|(%d+)|'))
-      alive[#alive + 1] = {all[i], seen, created}
+      local entry = {all[i], seen, created}
+      if not oldest or before(entry, oldest) then oldest = entry end
+      all[i + 1] = entry
     else
       redis.call('HDEL', KEYS[1], all[i])
+      all[i + 1] = false
     end
   end
-  local excess = #alive - max + 1
+  local excess = alive - max + 1
   if excess > 0 then
     if ARGV[11] == 'refuse' then return {0, {}} end
-    table.sort(alive, function(a, b)
-      if a[2] ~= b[2] then return a[2] < b[2] end
-      if a[3] ~= b[3] then return a[3] < b[3] end
-      return a[1] < b[1]
-    end)
+    -- Normally one over the cap; more only right after the cap was lowered.
+    local victims = {oldest}
+    if excess > 1 then
+      victims = {}
+      for i = 2, #all, 2 do
+        if all[i] then victims[#victims + 1] = all[i] end
+      end
+      table.sort(victims, before)
+    end
     local event = ARGV[7] ~= '' and cjson.decode(ARGV[12]) or nil
     local prefix = event and event.sessionId
     for i = 1, excess do
-      local handle = alive[i][1]
+      local handle = victims[i][1]
       redis.call('HDEL', KEYS[1], handle)
       evicted[#evicted + 1] = handle
       if event then
