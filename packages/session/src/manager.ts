@@ -59,6 +59,10 @@ export interface SessionManager {
   readonly mode: GuardMode;
   readonly cookie: ResolvedCookie | undefined;
   readonly realm: string;
+  /**
+   * Starts a session. At `maxSessionsPerUser` it revokes the user's least recently used session,
+   * or rejects with SessionLimitError under `sessionLimitPolicy: 'refuse'`.
+   */
   create(userId: string, options?: CreateSessionOptions): Promise<CreatedSession>;
   get(sessionId: string): Promise<SessionInfo | undefined>;
   /**
@@ -84,7 +88,11 @@ export interface SessionManager {
   updateUser(userId: string, update: { readonly roles: readonly string[] }): Promise<void>;
   /** Verifies a token and its session; rejects with InvalidTokenError (401) or RedisUnavailableError (503). */
   verifyRequestToken(token: string): Promise<AuthContext>;
-  /** Like verifyRequestToken, reading the token from a request (header, then cookie): for WebSocket upgrades. */
+  /**
+   * Like verifyRequestToken, reading the token from a request (header, then cookie): for WebSocket
+   * upgrades. In cookie mode, a cookie-authenticated upgrade or state-changing request from an
+   * untrusted origin rejects with CrossOriginRequestError (403).
+   */
   authenticateRequest(req: IncomingMessage): Promise<AuthContext>;
   authenticate(options?: AuthenticateOptions): RequestHandler;
   requireRole(...roles: string[]): RequestHandler;
@@ -323,8 +331,11 @@ export function createSessionManager(given: SessionManagerOptions): SessionManag
           rejections.record(presented, error.reason);
         throw error;
       }
-      // Checked before the token: a forged request is refused without touching Redis.
-      if (fromCookie && cookie?.originCheck && isUnsafeMethod(req.method)) {
+      // Checked before the token: a forged request is refused without touching Redis. A WebSocket
+      // upgrade is a GET, but it opens a channel that acts as the user: checked too, or a page of
+      // another origin could open one with the cookie (cross-site WebSocket hijacking).
+      const opensChannel = req.headers.upgrade !== undefined;
+      if (fromCookie && cookie?.originCheck && (isUnsafeMethod(req.method) || opensChannel)) {
         try {
           checkOrigin(req, cookie);
         } catch (error) {

@@ -6,7 +6,7 @@ import { captureLogger, type RedisServer, startRedis } from '@sec/testing';
 import express from 'express';
 import request from 'supertest';
 import { type SessionManager, type SessionManagerOptions, sessionRouter } from '../src/index.js';
-import { bearer, listen, manager } from './helpers.js';
+import { bearer, listen, liveSocketServer, manager } from './helpers.js';
 
 const TRUSTED = 'https://app.example.com';
 
@@ -164,6 +164,22 @@ describe('cookie mode: __Host- cookie, one cookie per request, trusted origins f
     );
     expect(status).toBe(401);
     expect((await request(http.url).get('/me').set('cookie', victim)).body).toMatchObject({ userId: 'eva' });
+  });
+
+  it('a WebSocket upgrade carrying the cookie from another origin is refused (cross-site WebSocket hijacking)', async () => {
+    const cookie = await login('gio');
+    const sockets = await liveSocketServer(sessions);
+    try {
+      const wsHost = new URL(sockets.url).host;
+      await expect(sockets.connect('', { cookie, origin: 'https://evil.example' })).rejects.toThrow(
+        'upgrade answered 403',
+      );
+      await expect(sockets.connect('', { cookie, origin: `http://${wsHost}` })).resolves.toMatchObject({
+        ws: expect.anything(),
+      });
+    } finally {
+      await sockets.close();
+    }
   });
 
   it("sameSite 'none' keeps the origin check; originCheck: false (lax only) turns it off", async () => {

@@ -7,6 +7,7 @@ import express from 'express';
 import { WebSocket, WebSocketServer } from 'ws';
 import {
   type ConnectionBinding,
+  CrossOriginRequestError,
   createSessionManager,
   InvalidTokenError,
   type RouterLoginLimiter,
@@ -164,9 +165,9 @@ export async function liveSocketServer(sessions: SessionManager) {
           });
         }),
       (error: unknown) => {
-        socket.end(
-          `HTTP/1.1 ${error instanceof InvalidTokenError ? 401 : 503} No\r\nContent-Length: 0\r\n\r\n`,
-        );
+        const status =
+          error instanceof InvalidTokenError ? 401 : error instanceof CrossOriginRequestError ? 403 : 503;
+        socket.end(`HTTP/1.1 ${status} No\r\nContent-Length: 0\r\n\r\n`);
         socket.destroy();
       },
     );
@@ -175,9 +176,10 @@ export async function liveSocketServer(sessions: SessionManager) {
   const url = `ws://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {
     bindings,
-    /** Opens a socket with the token; resolves once it is open and has echoed one message. */
-    async connect(token: string) {
-      const ws = new WebSocket(url, { headers: bearer(token) });
+    url,
+    /** Opens a socket with the token (or these headers); resolves once it is open and has echoed one message. */
+    async connect(token: string, headers: Record<string, string> = bearer(token)) {
+      const ws = new WebSocket(url, { headers });
       const closed = new Promise<{ code: number; reason: string; at: number }>((resolve) =>
         ws.once('close', (code, reason) =>
           resolve({ code, reason: reason.toString(), at: performance.now() }),
