@@ -1,3 +1,6 @@
+import { randomBytes } from 'node:crypto';
+import { connect } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createRedisGuard, type RedisGuard } from '@sec/redis-guard';
 import { captureLogger, type RedisServer, redisCli, startRedis, waitFor } from '@sec/testing';
@@ -139,6 +142,37 @@ describe('bound WebSockets close when their session ends (production)', () => {
     expect(result).toMatchObject(CONNECTION_CLOSE.sessionEnded);
     expect(result.ms).toBeLessThan(WITHIN_MS);
     await capped.close();
+  });
+
+  it('clients resetting their TCP connection at any moment leave no binding behind', async () => {
+    const session = await a.sessions.create('rex');
+    const { port } = new URL(a.sockets.url);
+    const before = a.sockets.bindings.length;
+    const upgrade = (i: number) => {
+      const socket = connect(Number(port), '127.0.0.1');
+      socket.on('error', () => undefined);
+      socket.write(
+        'GET / HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n' +
+          `Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\n` +
+          `Authorization: Bearer ${session.accessToken}\r\n\r\n`,
+      );
+      // Half reset at staggered moments (before the request is read, during the session check,
+      // during the handshake); half once the socket is open and bound.
+      if (i % 2 === 0) return sleep(i).then(() => socket.resetAndDestroy());
+      return new Promise<void>((resolve) =>
+        socket.once('data', () => {
+          socket.resetAndDestroy();
+          resolve();
+        }),
+      );
+    };
+    await Promise.all(Array.from({ length: 40 }, (_, i) => upgrade(i)));
+    expect(a.sockets.bindings.length - before).toBeGreaterThanOrEqual(20);
+    await waitFor('every binding to end with its socket', async () =>
+      a.sockets.bindings.slice(before).every((binding) => !binding.active),
+    );
+    const { ws } = await a.sockets.connect(session.accessToken);
+    ws.close();
   });
 
   it('with the Pub/Sub connection killed (CLIENT KILL TYPE pubsub), a revocation still closes the socket in time', async () => {
