@@ -7,6 +7,8 @@ export interface AuthContext {
   readonly sessionId: string;
   /** Read from Redis on this request, never from the token, so a demotion applies at once. */
   readonly roles: readonly string[];
+  /** When the user last proved who they are: the login, or the latest markReauthenticated(). */
+  readonly authenticatedAt: Date;
 }
 
 /**
@@ -29,6 +31,8 @@ export interface SessionInfo {
   readonly userId: string;
   readonly roles: readonly string[];
   readonly createdAt: Date;
+  /** The login, or the latest re-authentication. */
+  readonly authenticatedAt: Date;
   readonly lastSeenAt: Date;
   /** Absolute expiry. */
   readonly expiresAt: Date;

@@ -7,33 +7,46 @@ import {
   OptionError,
 } from '@sec/redis-guard';
 import type { Response } from 'express';
-import { SessionErrorCode as Code } from './errors.js';
+import { SessionErrorCode as Code, InvalidTokenError } from './errors.js';
 
 /**
- * Name of the session cookie unless `cookie.name` says otherwise.
+ * Name of the session cookie when it is Secure, host-only and `Path=/` (the default). The
+ * `__Host-` prefix makes browsers refuse the cookie from anywhere but this host over HTTPS, so a
+ * sibling subdomain cannot plant one (cookie tossing). With a `domain` or another `path` the
+ * default is `__Secure-sec_session`; without `secure` (development only) `sec_session`.
  * @example createSessionManager({ ...options, cookie: { name: DEFAULT_COOKIE_NAME } });
  */
-export const DEFAULT_COOKIE_NAME = 'sec_session';
+export const DEFAULT_COOKIE_NAME = '__Host-sec_session';
+const BASE_NAME = 'sec_session';
 
 /**
  * HttpOnly is not an option: a session token readable from JavaScript is one XSS away from theft.
- * @example createSessionManager({ ...options, cookie: { name: '__Host-session', sameSite: 'strict' } });
+ * @example createSessionManager({ ...options, cookie: { sameSite: 'strict', trustedOrigins: ['https://app.example.com'] } });
  */
 export interface SessionCookieOptions {
-  /** Default 'sec_session'. Prefer '__Host-session' when served over HTTPS on one host. */
+  /** Default '__Host-sec_session' (see DEFAULT_COOKIE_NAME). `__Host-` / `__Secure-` rules are enforced. */
   readonly name?: string;
   /** Default true; false only outside production and staging. */
   readonly secure?: boolean;
-  /** Default 'lax': the cookie is not sent on cross-site POSTs, the main CSRF vector. */
+  /** Default 'lax'. 'none' sends the cookie on cross-site requests, so it needs `originCheck`. */
   readonly sameSite?: 'lax' | 'strict' | 'none';
+  /** Share the cookie with subdomains; not allowed with a `__Host-` name. */
   readonly domain?: string;
   /** Default '/'. */
   readonly path?: string;
+  /**
+   * Default true: a request authenticated by the cookie with a method other than GET, HEAD or
+   * OPTIONS must come from this host or a trusted origin (Origin header, or Sec-Fetch-Site when
+   * there is no Origin), or it is refused with 403. Bearer-header requests are not affected.
+   */
+  readonly originCheck?: boolean;
+  /** Other origins whose pages may send such requests, e.g. 'https://app.example.com'. */
+  readonly trustedOrigins?: readonly string[];
 }
 
 /**
  * Cookie settings after validation, with defaults applied.
- * @example sessions.cookie?.name // 'sec_session'
+ * @example sessions.cookie?.name // '__Host-sec_session'
  */
 export interface ResolvedCookie {
   readonly name: string;
@@ -41,13 +54,62 @@ export interface ResolvedCookie {
   readonly sameSite: 'lax' | 'strict' | 'none';
   readonly domain: string | undefined;
   readonly path: string;
+  readonly originCheck: boolean;
+  /** Lower-case serialised origins (`https://host[:port]`). */
+  readonly trustedOrigins: ReadonlySet<string>;
 }
 
 const COOKIE_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,64}$/;
 
+function prefixError(name: string, rule: string): ConfigurationError {
+  return new ConfigurationError(
+    Code.CookiePrefix,
+    `cookie "${name}": ${rule}. Browsers silently drop such a cookie, so nobody could stay logged in.`,
+    'cookie.name',
+  );
+}
+
+/**
+ * Browsers enforce the name prefixes (case-insensitively in current browsers): `__Secure-` needs
+ * Secure; `__Host-` needs Secure, no Domain and `Path=/`. A violation would only show up as
+ * logins that never stick, so it is refused here.
+ */
+function checkPrefix(name: string, secure: boolean, domain: string | undefined, path: string): void {
+  const lower = name.toLowerCase();
+  if (lower.startsWith('__host-')) {
+    if (!secure) throw prefixError(name, 'a __Host- cookie must be Secure');
+    if (domain !== undefined) throw prefixError(name, 'a __Host- cookie cannot have a domain');
+    if (path !== '/') throw prefixError(name, "a __Host- cookie must have path '/'");
+  } else if (lower.startsWith('__secure-') && !secure) {
+    throw prefixError(name, 'a __Secure- cookie must be Secure');
+  }
+}
+
+function checkOrigins(value: readonly string[]): ReadonlySet<string> {
+  const origins = new Set<string>();
+  for (const entry of value) {
+    let origin: string | undefined;
+    try {
+      const url = new URL(entry);
+      if ((url.protocol === 'https:' || url.protocol === 'http:') && url.origin === entry.toLowerCase())
+        origin = url.origin;
+    } catch {
+      origin = undefined;
+    }
+    if (!origin) {
+      throw new OptionError(
+        'cookie.trustedOrigins',
+        `cookie.trustedOrigins: "${entry}" is not an origin; write it as scheme://host[:port], without a path or a trailing slash`,
+      );
+    }
+    origins.add(origin);
+  }
+  return origins;
+}
+
 /**
  * Validates the cookie settings at creation; undefined when cookies are off.
- * @example resolveCookie(true, 'production') // { name: 'sec_session', secure: true, sameSite: 'lax', … }
+ * @example resolveCookie(true, 'production') // { name: '__Host-sec_session', secure: true, sameSite: 'lax', … }
  */
 export function resolveCookie(
   option: boolean | SessionCookieOptions | undefined,
@@ -61,10 +123,9 @@ export function resolveCookie(
     sameSite: 'string',
     domain: 'string',
     path: 'string',
+    originCheck: 'boolean',
+    trustedOrigins: 'array',
   });
-  const name = options.name ?? DEFAULT_COOKIE_NAME;
-  if (!COOKIE_NAME.test(name))
-    throw new OptionError('cookie.name', `cookie name "${name}" is not a valid cookie token`);
   const sameSite = options.sameSite ?? 'lax';
   if (!['lax', 'strict', 'none'].includes(sameSite)) {
     throw new OptionError(
@@ -72,35 +133,60 @@ export function resolveCookie(
       `cookie.sameSite must be 'lax', 'strict' or 'none', got "${sameSite}"`,
     );
   }
+  const path = options.path ?? '/';
+  if (!/^\/[\x21-\x3a\x3c-\x7e]*$/.test(path))
+    throw new OptionError('cookie.path', 'cookie.path must start with / and contain no ; or spaces');
   const secure = options.secure ?? true;
-  if (!secure && (isStrictEnvironment(environment) || sameSite === 'none' || name.startsWith('__'))) {
+  const name =
+    options.name ??
+    (!secure
+      ? BASE_NAME
+      : options.domain === undefined && path === '/'
+        ? DEFAULT_COOKIE_NAME
+        : `__Secure-${BASE_NAME}`);
+  if (!COOKIE_NAME.test(name))
+    throw new OptionError('cookie.name', `cookie name "${name}" is not a valid cookie token`);
+  if (!secure && (isStrictEnvironment(environment) || sameSite === 'none')) {
     throw new ConfigurationError(
       Code.InsecureCookie,
-      `cookie.secure: false is refused ${sameSite === 'none' ? "with sameSite 'none'" : name.startsWith('__') ? `for a "${name}" cookie` : `in ${environment}`}: ` +
+      `cookie.secure: false is refused ${sameSite === 'none' ? "with sameSite 'none'" : `in ${environment}`}: ` +
         'the session token would travel over plain HTTP. Remove `secure: false`.',
       'cookie.secure',
     );
   }
-  const path = options.path ?? '/';
-  if (!/^\/[\x21-\x3a\x3c-\x7e]*$/.test(path))
-    throw new OptionError('cookie.path', 'cookie.path must start with / and contain no ; or spaces');
-  return { name, secure, sameSite, domain: options.domain, path };
+  checkPrefix(name, secure, options.domain, path);
+  const originCheck = options.originCheck ?? true;
+  if (!originCheck && sameSite === 'none') {
+    throw new ConfigurationError(
+      Code.CookieUnprotected,
+      "cookie.sameSite 'none' sends the cookie with requests from any site, so the origin check is what " +
+        'stops cross-site requests from acting as the user. Remove `originCheck: false`.',
+      'cookie.originCheck',
+    );
+  }
+  const trustedOrigins = checkOrigins(options.trustedOrigins ?? []);
+  return { name, secure, sameSite, domain: options.domain, path, originCheck, trustedOrigins };
 }
 
 /**
- * The token from the Cookie header, or undefined. Only characters a JWT can contain are accepted,
- * so nothing else reaches the verifier.
+ * The token from the Cookie header, or undefined. A request carrying the session cookie more than
+ * once is refused (InvalidTokenError 'ambiguous_cookie'): browsers send every matching cookie
+ * (other paths, a parent domain), and picking one would let a planted cookie log the victim into
+ * someone else's account.
  * @example readCookie(req, cookie) // 'eyJ…' | undefined
  */
 export function readCookie(req: IncomingMessage, cookie: ResolvedCookie): string | undefined {
   const header = req.headers.cookie;
   if (!header) return undefined;
   const prefix = `${cookie.name}=`;
+  let found: string | undefined;
   for (const part of header.split(';')) {
     const item = part.trim();
-    if (item.startsWith(prefix)) return item.slice(prefix.length);
+    if (!item.startsWith(prefix)) continue;
+    if (found !== undefined) throw new InvalidTokenError('ambiguous_cookie');
+    found = item.slice(prefix.length);
   }
-  return undefined;
+  return found;
 }
 
 /**

@@ -6,20 +6,31 @@ import { MAX_TOKEN_BYTES } from './tokens.js';
 const BEARER = /^Bearer[ ]+([^ ]+)[ ]*$/i;
 
 /**
+ * A request's access token and where it came from: the origin check applies to cookies only,
+ * since a browser never adds an Authorization header to a forged request on its own.
+ * @example const { token, fromCookie } = extractToken(req, cookie);
+ */
+export interface RequestToken {
+  readonly token: string;
+  readonly fromCookie: boolean;
+}
+
+/**
  * The access token of a request: the `Authorization: Bearer` header first, then (when cookies
  * are on) the session cookie. A header that says Bearer but is malformed or oversized is refused
- * outright, never skipped in favour of the cookie. Throws InvalidTokenError('missing' | 'oversized' | 'malformed').
- * @example const token = extractToken(req, undefined);
+ * outright, never skipped in favour of the cookie. Throws InvalidTokenError('missing' | 'oversized'
+ * | 'malformed' | 'ambiguous_cookie').
+ * @example const { token } = extractToken(req, undefined);
  */
-export function extractToken(req: IncomingMessage, cookie: ResolvedCookie | undefined): string {
+export function extractToken(req: IncomingMessage, cookie: ResolvedCookie | undefined): RequestToken {
   const header = req.headers.authorization;
   if (header !== undefined && /^bearer(?:\s|$)/i.test(header)) {
     if (header.length > MAX_TOKEN_BYTES + 'Bearer '.length) throw new InvalidTokenError('oversized');
     const match = BEARER.exec(header);
     if (!match) throw new InvalidTokenError('malformed');
-    return match[1]!;
+    return { token: match[1]!, fromCookie: false };
   }
   const fromCookie = cookie ? readCookie(req, cookie) : undefined;
   if (fromCookie === undefined || fromCookie === '') throw new InvalidTokenError('missing');
-  return fromCookie;
+  return { token: fromCookie, fromCookie: true };
 }

@@ -16,6 +16,10 @@ export const SessionErrorCode = {
   InsecureCookie: 'ERR_SEC_SESSION_INSECURE_COOKIE',
   IssuerAudienceMissing: 'ERR_SEC_SESSION_ISSUER_AUDIENCE_MISSING',
   NotReplicated: 'ERR_SEC_SESSION_NOT_REPLICATED',
+  SessionLimit: 'ERR_SEC_SESSION_LIMIT_REACHED',
+  CrossOrigin: 'ERR_SEC_SESSION_CROSS_ORIGIN',
+  CookiePrefix: 'ERR_SEC_SESSION_COOKIE_PREFIX',
+  CookieUnprotected: 'ERR_SEC_SESSION_COOKIE_UNPROTECTED',
 } as const;
 
 /**
@@ -36,7 +40,9 @@ export type TokenRejection =
   | 'issuer'
   | 'audience'
   | 'subject_mismatch'
-  | 'unknown_session';
+  | 'unknown_session'
+  /** More than one session cookie in one request: one of them may have been planted. */
+  | 'ambiguous_cookie';
 
 /**
  * The access token is missing, malformed, forged, expired, or names a session that no longer
@@ -71,5 +77,39 @@ export class SessionArgumentError extends SecError {
     // 400: when an app passes a request value on (a session id from the URL), it was malformed.
     super(SessionErrorCode.InvalidArgument, message, { status: 400 });
     this.argument = argument;
+  }
+}
+
+/**
+ * create() under `sessionLimitPolicy: 'refuse'` for a user who already holds maxSessionsPerUser
+ * live sessions. The router answers 409 `{ error: 'session_limit_reached' }`.
+ * @example
+ * try { await sessions.create(id) }
+ * catch (e) { if (e instanceof SessionLimitError) res.status(409).json({ error: 'session_limit_reached' }) }
+ */
+export class SessionLimitError extends SecError {
+  readonly limit: number;
+
+  constructor(limit: number) {
+    super(
+      SessionErrorCode.SessionLimit,
+      `the user already has ${limit} live sessions (maxSessionsPerUser); sign out elsewhere first`,
+    );
+    this.limit = limit;
+  }
+}
+
+/**
+ * A state-changing request authenticated by the session cookie came from an origin that is not
+ * trusted (a cross-site request forgery attempt, or a page of another origin). Answer 403.
+ * @example if (error instanceof CrossOriginRequestError) res.status(403).json({ error: 'cross_origin_request' });
+ */
+export class CrossOriginRequestError extends SecError {
+  /** The Origin header, or `Sec-Fetch-Site: <value>` when only that was sent. */
+  readonly origin: string;
+
+  constructor(origin: string) {
+    super(SessionErrorCode.CrossOrigin, `cross-origin request refused (${origin})`);
+    this.origin = origin;
   }
 }

@@ -18,13 +18,26 @@ interface EventBase {
 /**
  * An audit event: logged by the process that caused it and published on the event channel so
  * other processes can react.
- * @example sessions.onEvent((e) => { if (e.type === 'revoke_all') websockets.closeAll(e.userId) });
+ * @example sessions.onEvent((e) => { if (e.type === 'revoke_all') audit.write(e) });
  */
 export type SessionEvent =
   | (EventBase & { readonly type: 'login'; readonly userId: string; readonly sessionId: string })
   | (EventBase & { readonly type: 'login_failed'; readonly ip?: string; readonly user?: string })
-  | (EventBase & { readonly type: 'revoke'; readonly userId: string; readonly sessionId: string })
+  | (EventBase & {
+      readonly type: 'revoke';
+      readonly userId: string;
+      readonly sessionId: string;
+      /** Set when the session was revoked to make room for a new one (maxSessionsPerUser). */
+      readonly reason?: 'session_limit';
+    })
   | (EventBase & { readonly type: 'revoke_all'; readonly userId: string; readonly count: number })
+  | (EventBase & {
+      readonly type: 'revoke_others';
+      readonly userId: string;
+      /** The one session kept. */
+      readonly sessionId: string;
+      readonly count: number;
+    })
   | (EventBase & {
       readonly type: 'roles_changed';
       readonly userId: string;
@@ -59,7 +72,7 @@ export function stamp(event: SessionEventInput, now: number): SessionEvent {
   return { ...event, at: new Date(now).toISOString(), origin: PROCESS_ORIGIN } as SessionEvent;
 }
 
-const TYPES = new Set(['login', 'login_failed', 'revoke', 'revoke_all', 'roles_changed']);
+const TYPES = new Set(['login', 'login_failed', 'revoke', 'revoke_all', 'revoke_others', 'roles_changed']);
 
 /**
  * Parses a message from the event channel; anything that is not one of our events is dropped,

@@ -2,10 +2,27 @@ import { createHash, randomBytes } from 'node:crypto';
 import { SessionArgumentError } from './errors.js';
 
 /**
- * User ids end up inside Redis hash tags (`{u:<id>}`): braces would move the key to another
- * cluster slot, and whitespace or control characters have no business in a key.
+ * User ids are stored inside Redis hash tags (`{u:<key>}`). Ids made only of these characters (the
+ * usual numeric ids, UUIDs, plain e-mail addresses) are used as they are, so keys stay readable;
+ * any other id is written as `~` + base64url of its UTF-8 bytes. `~` is in neither alphabet, so
+ * the two forms never collide, and neither can contain a brace that would move the key to
+ * another Cluster slot.
  */
-const USER_ID = /^[A-Za-z0-9_.@:+=-]{1,128}$/;
+const PLAIN_USER_ID = /^[A-Za-z0-9_.@:+=-]{1,128}$/;
+const ENCODED_MARK = '~';
+const ENCODED_USER_ID = /^~[A-Za-z0-9_-]{1,683}$/;
+/**
+ * Control characters (Cc: no user id has a use for them, and they bloat tokens sixfold as JSON
+ * escapes) and unpaired surrogates (Cs: with the `u` flag a pair is one code point, so only lone
+ * halves match; UTF-8 cannot hold them, so two such ids would become one key).
+ */
+const UNSAFE_CHARACTER = /[\p{Cc}\p{Cs}]/u;
+/**
+ * Longest user id, in UTF-8 bytes. Tokens carry the id twice (`sub` and `sid`); at this size the
+ * largest token still fits in a cookie (browsers drop cookies over 4 KiB).
+ * @example if (Buffer.byteLength(id) > MAX_USER_ID_BYTES) return res.status(400).end();
+ */
+export const MAX_USER_ID_BYTES = 512;
 /** 128 random bits, base64url: 22 characters. */
 const RANDOM_PART = /^[A-Za-z0-9_-]{22}$/;
 const ROLE = /^[A-Za-z0-9_.:-]{1,64}$/;
@@ -19,8 +36,8 @@ export const MAX_ROLES = 64;
  * @example if (JSON.stringify(meta).length > MAX_METADATA_BYTES) meta = {};
  */
 export const MAX_METADATA_BYTES = 2048;
-/** Longest `<userId>.<22 random chars>`. */
-const MAX_SESSION_ID_LENGTH = 128 + 1 + 22;
+/** Longest `<user key>.<22 random chars>`: the encoded form of a MAX_USER_ID_BYTES id is 684 characters. */
+const MAX_SESSION_ID_LENGTH = 684 + 1 + 22;
 
 /**
  * A session id names its user, so any worker can find the record from the id alone.
@@ -33,11 +50,44 @@ export interface ParsedSessionId {
 }
 
 /**
- * True for user ids this package accepts.
- * @example isUserId('42') // true; isUserId('a{b}') // false
+ * True for user ids this package accepts: any string of 1 to MAX_USER_ID_BYTES UTF-8 bytes
+ * without control characters or unpaired surrogates (which UTF-8 cannot represent, so two such
+ * ids could end up as one key).
+ * @example isUserId("o'brien {admin} 🙂") // true; isUserId('a\nb') // false
  */
 export function isUserId(value: unknown): value is string {
-  return typeof value === 'string' && USER_ID.test(value);
+  if (typeof value !== 'string' || value.length === 0) return false;
+  if (PLAIN_USER_ID.test(value)) return true;
+  return (
+    value.length <= MAX_USER_ID_BYTES &&
+    !UNSAFE_CHARACTER.test(value) &&
+    Buffer.byteLength(value) <= MAX_USER_ID_BYTES
+  );
+}
+
+/**
+ * The form of a user id used in Redis keys and session ids: the id itself when it is plain, else
+ * `~` + base64url(UTF-8). One-to-one, brace-free and reversible (see userIdOfKey).
+ * @example userKey('42') // '42'; userKey('a b') // '~YSBi'
+ */
+export function userKey(userId: string): string {
+  return PLAIN_USER_ID.test(userId)
+    ? userId
+    : ENCODED_MARK + Buffer.from(userId, 'utf8').toString('base64url');
+}
+
+/**
+ * The user id a key stands for, or undefined when the key is not the canonical form of any
+ * accepted id (so every id has exactly one key, and every key at most one id).
+ */
+function userIdOfKey(key: string): string | undefined {
+  if (PLAIN_USER_ID.test(key)) return key;
+  if (!ENCODED_USER_ID.test(key)) return undefined;
+  const bytes = Buffer.from(key.slice(1), 'base64url');
+  const userId = bytes.toString('utf8');
+  // Non-canonical base64url, invalid UTF-8 or an id that has a plain form are not ours.
+  if (!isUserId(userId) || PLAIN_USER_ID.test(userId) || userKey(userId) !== key) return undefined;
+  return userId;
 }
 
 /**
@@ -48,7 +98,7 @@ export function assertUserId(value: unknown): string {
   if (!isUserId(value)) {
     throw new SessionArgumentError(
       'userId',
-      'userId must be 1-128 characters of A-Z a-z 0-9 _ . @ : + = - (no braces or whitespace: it becomes a Redis hash tag)',
+      `userId must be a string of 1-${MAX_USER_ID_BYTES} UTF-8 bytes without control characters`,
     );
   }
   return value;
@@ -63,11 +113,11 @@ export function randomId(): string {
 }
 
 /**
- * A fresh session id for the user: `<userId>.<128 random bits>`.
+ * A fresh session id for the user: `<user key>.<128 random bits>`.
  * @example newSessionId('42') // '42.Yx3…'
  */
 export function newSessionId(userId: string): string {
-  return `${userId}.${randomId()}`;
+  return `${userKey(userId)}.${randomId()}`;
 }
 
 /**
@@ -78,9 +128,10 @@ export function parseSessionId(value: unknown): ParsedSessionId | undefined {
   if (typeof value !== 'string' || value.length > MAX_SESSION_ID_LENGTH) return undefined;
   const dot = value.lastIndexOf('.');
   if (dot < 1) return undefined;
-  const userId = value.slice(0, dot);
   const handle = value.slice(dot + 1);
-  return USER_ID.test(userId) && RANDOM_PART.test(handle) ? { userId, handle } : undefined;
+  if (!RANDOM_PART.test(handle)) return undefined;
+  const userId = userIdOfKey(value.slice(0, dot));
+  return userId === undefined ? undefined : { userId, handle };
 }
 
 /**

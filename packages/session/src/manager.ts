@@ -4,6 +4,7 @@ import {
   type GuardMode,
   type Logger,
   maskingLogger,
+  OptionError,
   type RedisGuard,
   toGuard,
 } from '@sec/redis-guard';
@@ -11,7 +12,7 @@ import type { RequestHandler, Response } from 'express';
 import type { AuthContext, CreatedSession, SessionInfo } from './auth-context.js';
 import { clearSessionCookie, type ResolvedCookie, resolveCookie, setSessionCookie } from './cookies.js';
 import { extractToken } from './credentials.js';
-import { InvalidTokenError } from './errors.js';
+import { CrossOriginRequestError, InvalidTokenError, SessionLimitError } from './errors.js';
 import { logAudit, type SessionEvent, type SessionEventListener, stamp } from './events.js';
 import {
   assertRoles,
@@ -23,13 +24,17 @@ import {
   newSessionId,
   parseSessionId,
   randomId,
+  userKey,
 } from './ids.js';
 import { importKeys } from './keys.js';
+import { type ConnectionBinding, type ConnectionTarget, LiveConnections } from './live.js';
 import { MemorySessionStore } from './memory-store.js';
 import { type AuthenticateOptions, createAuthenticate, createRoleGuard } from './middleware.js';
-import { resolveOptions, type SessionManagerOptions } from './options.js';
-import { RedisSessionStore, replicaAcksFor } from './redis-store.js';
+import { type Duration, resolveOptions, type SessionManagerOptions, toMs } from './options.js';
+import { checkOrigin, isUnsafeMethod } from './origin.js';
+import { RedisSessionStore } from './redis-store.js';
 import { RejectionLog } from './rejections.js';
+import { createRecentAuthGuard } from './step-up.js';
 import { type SessionStore, type StoredSession, sessionInfo } from './store.js';
 import { createTokenCodec } from './tokens.js';
 
@@ -40,7 +45,7 @@ import { createTokenCodec } from './tokens.js';
 export interface CreateSessionOptions {
   /** The user's roles; omitted: keep the roles already stored for this user (none for a new user). */
   readonly roles?: readonly string[];
-  /** Small JSON object kept with the session (≤ 2 KiB), e.g. `{ userAgent }`. Never put secrets here. */
+  /** Small JSON object kept with the session (≤ 2 KiB, else SessionArgumentError), e.g. `{ userAgent }`. Never put secrets here. */
   readonly metadata?: Readonly<Record<string, unknown>>;
 }
 
@@ -54,6 +59,10 @@ export interface SessionManager {
   readonly mode: GuardMode;
   readonly cookie: ResolvedCookie | undefined;
   readonly realm: string;
+  /**
+   * Starts a session. At `maxSessionsPerUser` it revokes the user's least recently used session,
+   * or rejects with SessionLimitError under `sessionLimitPolicy: 'refuse'`.
+   */
   create(userId: string, options?: CreateSessionOptions): Promise<CreatedSession>;
   get(sessionId: string): Promise<SessionInfo | undefined>;
   /**
@@ -65,22 +74,47 @@ export interface SessionManager {
   revoke(sessionId: string): Promise<boolean>;
   /** Revokes every session of the user in one atomic round trip; resolves to how many were live. */
   revokeAllForUser(userId: string): Promise<number>;
+  /** "Sign out other devices": revokes every session of this session's user but this one; resolves to how many were live. */
+  revokeOtherSessions(sessionId: string): Promise<number>;
+  /** The user's live sessions, oldest first: at most maxSessionsPerUser, read in one bounded script. */
   listForUser(userId: string): Promise<SessionInfo[]>;
+  /**
+   * Records that the user of this session has just proved who they are again (password, passkey,
+   * one-time code: checked by you), so requireRecentAuth() lets them through. False when the
+   * session is gone.
+   */
+  markReauthenticated(sessionId: string): Promise<boolean>;
   /** Replaces the user's roles; every worker sees them on the next request. */
   updateUser(userId: string, update: { readonly roles: readonly string[] }): Promise<void>;
   /** Verifies a token and its session; rejects with InvalidTokenError (401) or RedisUnavailableError (503). */
   verifyRequestToken(token: string): Promise<AuthContext>;
-  /** Like verifyRequestToken, reading the token from a request (header, then cookie): for WebSocket upgrades. */
+  /**
+   * Like verifyRequestToken, reading the token from a request (header, then cookie): for WebSocket
+   * upgrades. In cookie mode, a cookie-authenticated upgrade or state-changing request from an
+   * untrusted origin rejects with CrossOriginRequestError (403).
+   */
   authenticateRequest(req: IncomingMessage): Promise<AuthContext>;
   authenticate(options?: AuthenticateOptions): RequestHandler;
   requireRole(...roles: string[]): RequestHandler;
+  /**
+   * After authenticate(): 401 with RFC 9470's `insufficient_user_authentication` challenge unless
+   * the user logged in or re-authenticated within `maxAge` (seconds, or '5m', '1h'…).
+   */
+  requireRecentAuth(maxAge: Duration): RequestHandler;
+  /**
+   * Ties a long-lived connection (a `ws` WebSocket, or a callback) to the session of `auth`: it is
+   * closed with 1008 within about `connectionRecheckMs` of a revoke, logout, revoke-all,
+   * sign-out-others, eviction or expiry, even if the Pub/Sub message is lost; and with 1013 when
+   * Redis cannot confirm the session in production.
+   */
+  bindConnection(auth: AuthContext, connection: ConnectionTarget): ConnectionBinding;
   /** Logs and publishes a login_failed audit event; `user` is stored only as a fingerprint. */
   recordLoginFailure(details?: { readonly ip?: string; readonly user?: string }): Promise<void>;
   /** Audit events from every process (Redis Pub/Sub), or from this one in memory mode. */
   onEvent(listener: SessionEventListener): () => void;
   setCookie(res: Response, session: CreatedSession): void;
   clearCookie(res: Response): void;
-  /** Stops the event subscriber; closes the guard too when the manager created it. */
+  /** Stops the event subscriber and connection re-checks; closes the guard too when the manager created it. */
   close(): Promise<void>;
 }
 
@@ -124,11 +158,15 @@ export function createSessionManager(given: SessionManagerOptions): SessionManag
       : new RedisSessionStore(guard, {
           keyPrefix: settings.keyPrefix,
           channel: settings.channel,
-          replicaAcks: replicaAcksFor(guard, settings.replicaAcks),
+          replicaAcks: settings.replicaAcks,
           replicaWaitMs: settings.replicaWaitMs,
         });
   const rejections = new RejectionLog(logger);
   const { now } = settings;
+  const limit = { max: settings.maxSessionsPerUser, policy: settings.sessionLimitPolicy } as const;
+  let live: LiveConnections | undefined;
+  /** This process's own revocations end its bound connections at once, Pub/Sub or not. */
+  const ended = (event: SessionEvent) => live?.onEvent(event);
 
   const reject = (token: string, error: InvalidTokenError): never => {
     rejections.record(token, error.reason);
@@ -159,11 +197,27 @@ export function createSessionManager(given: SessionManagerOptions): SessionManag
         expiresAt,
         idleMs: settings.idleMs,
         tokenHash: hashTokenId(jti),
+        authAt: at,
         metadata,
       };
-      const event = stamp({ type: 'login', userId, sessionId }, at);
-      await store.create(userId, session, roles, settings.absoluteMs, event);
-      logAudit(logger, event);
+      const login = stamp({ type: 'login', userId, sessionId }, at);
+      const evicted = stamp(
+        { type: 'revoke', userId, sessionId: `${userKey(userId)}.`, reason: 'session_limit' },
+        at,
+      ) as SessionEvent & { type: 'revoke' };
+      const result = await store.create(userId, session, roles, settings.absoluteMs, limit, {
+        login,
+        evicted,
+      });
+      if (!result.created) throw new SessionLimitError(limit.max);
+      for (const old of result.evicted) {
+        const event = { ...evicted, sessionId: evicted.sessionId + old };
+        logAudit(logger, event);
+        ended(event);
+      }
+      if (result.evicted.length > 0)
+        guard.report({ type: 'session.revoked', scope: 'session', count: result.evicted.length });
+      logAudit(logger, login);
       return { accessToken, sessionId, expiresAt: new Date(expiresAt) };
     },
 
@@ -175,13 +229,13 @@ export function createSessionManager(given: SessionManagerOptions): SessionManag
 
     async touch(sessionId) {
       const { userId, handle } = assertSessionId(sessionId);
-      const roles = await store.check(userId, handle, {
+      const found = await store.check(userId, handle, {
         tokenHash: undefined,
         now: now(),
         touchAfterMs: settings.touchAfterMs,
         withRoles: false,
       });
-      return roles !== undefined;
+      return found !== undefined;
     },
 
     async revoke(sessionId) {
@@ -191,6 +245,7 @@ export function createSessionManager(given: SessionManagerOptions): SessionManag
       const removed = await store.revoke(userId, handle, at, event);
       if (removed) {
         logAudit(logger, event);
+        ended(event);
         guard.report({ type: 'session.revoked', scope: 'session', count: 1 });
       }
       return removed;
@@ -204,6 +259,20 @@ export function createSessionManager(given: SessionManagerOptions): SessionManag
       };
       const count = await store.revokeAll(userId, at, event);
       logAudit(logger, { ...event, count });
+      ended(event);
+      if (count > 0) guard.report({ type: 'session.revoked', scope: 'user', count });
+      return count;
+    },
+
+    async revokeOtherSessions(sessionId) {
+      const { userId, handle } = assertSessionId(sessionId);
+      const at = now();
+      const event = stamp({ type: 'revoke_others', userId, sessionId, count: 0 }, at) as SessionEvent & {
+        type: 'revoke_others';
+      };
+      const count = await store.revokeOthers(userId, handle, at, event);
+      logAudit(logger, { ...event, count });
+      ended(event);
       if (count > 0) guard.report({ type: 'session.revoked', scope: 'user', count });
       return count;
     },
@@ -212,6 +281,11 @@ export function createSessionManager(given: SessionManagerOptions): SessionManag
       assertUserId(userId);
       const { sessions, roles } = await store.list(userId, now());
       return sessions.sort((a, b) => a.createdAt - b.createdAt).map((s) => sessionInfo(userId, s, roles));
+    },
+
+    async markReauthenticated(sessionId) {
+      const { userId, handle } = assertSessionId(sessionId);
+      return store.reauthenticate(userId, handle, now());
     },
 
     async updateUser(userId, update) {
@@ -228,25 +302,47 @@ export function createSessionManager(given: SessionManagerOptions): SessionManag
       if (typeof token !== 'string') throw new InvalidTokenError('malformed');
       const at = now();
       const claims = await codec.verify(token, at).catch((error: InvalidTokenError) => reject(token, error));
-      const roles = await store.check(claims.userId, claims.handle, {
+      const found = await store.check(claims.userId, claims.handle, {
         tokenHash: claims.tokenHash,
         now: at,
         touchAfterMs: settings.touchAfterMs,
         withRoles: true,
       });
-      if (!roles) return reject(token, new InvalidTokenError('unknown_session'));
-      return { userId: claims.userId, sessionId: claims.sessionId, roles };
+      if (!found) return reject(token, new InvalidTokenError('unknown_session'));
+      return {
+        userId: claims.userId,
+        sessionId: claims.sessionId,
+        roles: found.roles,
+        authenticatedAt: new Date(found.authAt),
+      };
     },
 
     async authenticateRequest(req) {
       let token: string;
+      let fromCookie: boolean;
       try {
-        token = extractToken(req, cookie);
+        ({ token, fromCookie } = extractToken(req, cookie));
       } catch (error) {
-        const header = req.headers.authorization;
-        if (error instanceof InvalidTokenError && error.reason !== 'missing' && header)
-          rejections.record(header, error.reason);
+        const presented =
+          error instanceof InvalidTokenError && error.reason === 'ambiguous_cookie'
+            ? req.headers.cookie
+            : req.headers.authorization;
+        if (error instanceof InvalidTokenError && error.reason !== 'missing' && presented)
+          rejections.record(presented, error.reason);
         throw error;
+      }
+      // Checked before the token: a forged request is refused without touching Redis. A WebSocket
+      // upgrade is a GET, but it opens a channel that acts as the user: checked too, or a page of
+      // another origin could open one with the cookie (cross-site WebSocket hijacking).
+      const opensChannel = req.headers.upgrade !== undefined;
+      if (fromCookie && cookie?.originCheck && (isUnsafeMethod(req.method) || opensChannel)) {
+        try {
+          checkOrigin(req, cookie);
+        } catch (error) {
+          if (error instanceof CrossOriginRequestError)
+            rejections.crossOrigin(error.origin, req.method ?? '');
+          throw error;
+        }
       }
       return manager.verifyRequestToken(token);
     },
@@ -257,6 +353,22 @@ export function createSessionManager(given: SessionManagerOptions): SessionManag
 
     requireRole(...roles) {
       return createRoleGuard(settings.realm, roles);
+    },
+
+    requireRecentAuth(maxAge) {
+      const ms = toMs(maxAge);
+      if (ms === undefined) {
+        throw new OptionError(
+          'maxAge',
+          "requireRecentAuth(maxAge): maxAge must be a positive number of seconds or a string like '5m'",
+        );
+      }
+      return createRecentAuthGuard(settings.realm, ms, now);
+    },
+
+    bindConnection(auth, connection) {
+      live ??= new LiveConnections({ store, guard, logger, recheckMs: settings.connectionRecheckMs, now });
+      return live.bind(auth, connection);
     },
 
     async recordLoginFailure(details = {}) {
@@ -289,6 +401,7 @@ export function createSessionManager(given: SessionManagerOptions): SessionManag
     },
 
     async close() {
+      live?.close();
       await store.close();
       if (ownsGuard) await guard.close();
     },

@@ -1,6 +1,16 @@
 import type { Logger } from '@sec/redis-guard';
 import { dispatch, type SessionEvent, type SessionEventListener } from './events.js';
-import { deadlineOf, isLive, type SessionCheck, type SessionStore, type StoredSession } from './store.js';
+import {
+  type CreateEvents,
+  type CreateResult,
+  deadlineOf,
+  isLive,
+  type SessionCheck,
+  type SessionLimit,
+  type SessionRef,
+  type SessionStore,
+  type StoredSession,
+} from './store.js';
 
 interface UserEntry {
   readonly sessions: Map<string, StoredSession>;
@@ -50,8 +60,9 @@ export class MemorySessionStore implements SessionStore {
     session: StoredSession,
     roles: readonly string[] | undefined,
     retentionMs: number,
-    event: SessionEvent,
-  ) {
+    limit: SessionLimit,
+    events: CreateEvents,
+  ): Promise<CreateResult> {
     const now = session.createdAt;
     if (++this.#creates % SWEEP_EVERY === 0) for (const id of [...this.#users.keys()]) this.#user(id, now);
     let user = this.#user(userId, now);
@@ -59,10 +70,28 @@ export class MemorySessionStore implements SessionStore {
       user = { sessions: new Map(), roles: undefined, rolesUntil: 0 };
       this.#users.set(userId, user);
     }
+    const evicted: string[] = [];
+    const excess = user.sessions.size - limit.max + 1;
+    if (excess > 0) {
+      if (limit.policy === 'refuse') return { created: false, evicted };
+      // Same order as the Redis script: least recently used, then oldest, then by handle.
+      const order = [...user.sessions.values()].sort(
+        (a, b) =>
+          a.lastSeenAt - b.lastSeenAt ||
+          a.createdAt - b.createdAt ||
+          (a.handle < b.handle ? -1 : a.handle > b.handle ? 1 : 0),
+      );
+      for (const old of order.slice(0, excess)) {
+        user.sessions.delete(old.handle);
+        evicted.push(old.handle);
+        this.#emit({ ...events.evicted, sessionId: events.evicted.sessionId + old.handle });
+      }
+    }
     user.sessions.set(session.handle, session);
     if (roles) user.roles = roles;
     if (user.roles !== undefined) user.rolesUntil = Math.max(user.rolesUntil, now + retentionMs);
-    this.#emit(event);
+    this.#emit(events.login);
+    return { created: true, evicted };
   }
 
   async check(userId: string, handle: string, check: SessionCheck) {
@@ -73,7 +102,22 @@ export class MemorySessionStore implements SessionStore {
     if (check.now - session.lastSeenAt >= check.touchAfterMs) {
       user.sessions.set(handle, { ...session, lastSeenAt: check.now });
     }
-    return check.withRoles ? (user.roles ?? []) : [];
+    return { roles: check.withRoles ? (user.roles ?? []) : [], authAt: session.authAt };
+  }
+
+  async reauthenticate(userId: string, handle: string, now: number) {
+    const user = this.#user(userId, now);
+    const session = user?.sessions.get(handle);
+    if (!session) return false;
+    user!.sessions.set(handle, { ...session, authAt: now });
+    return true;
+  }
+
+  async probe(refs: readonly SessionRef[], now: number) {
+    return refs.map((ref) => {
+      const session = this.#users.get(ref.userId)?.sessions.get(ref.handle);
+      return session !== undefined && isLive(session, now);
+    });
   }
 
   async read(userId: string, handle: string, now: number) {
@@ -97,6 +141,23 @@ export class MemorySessionStore implements SessionStore {
     const user = this.#user(userId, now);
     const count = user?.sessions.size ?? 0;
     user?.sessions.clear();
+    if (count > 0) this.#emit({ ...event, count });
+    return count;
+  }
+
+  async revokeOthers(
+    userId: string,
+    keep: string,
+    now: number,
+    event: SessionEvent & { type: 'revoke_others' },
+  ) {
+    const user = this.#user(userId, now);
+    let count = 0;
+    for (const handle of [...(user?.sessions.keys() ?? [])]) {
+      if (handle === keep) continue;
+      user!.sessions.delete(handle);
+      count++;
+    }
     if (count > 0) this.#emit({ ...event, count });
     return count;
   }

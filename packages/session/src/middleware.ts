@@ -9,7 +9,7 @@ import {
 } from '@sec/redis-guard';
 import type { Request, RequestHandler, Response } from 'express';
 import type { AuthContext } from './auth-context.js';
-import { InvalidTokenError, SessionArgumentError } from './errors.js';
+import { CrossOriginRequestError, InvalidTokenError, SessionArgumentError } from './errors.js';
 import { assertRoles } from './ids.js';
 import { DEFAULT_REALM } from './options.js';
 
@@ -46,9 +46,18 @@ export function sendUnauthorized(res: Response, realm: string, invalid: boolean)
 }
 
 /**
+ * 403 for a cookie-authenticated state-changing request from an untrusted origin.
+ * @example sendCrossOrigin(res);
+ */
+export function sendCrossOrigin(res: Response): void {
+  res.status(403).set('Cache-Control', 'no-store').json({ error: 'cross_origin_request' });
+}
+
+/**
  * The authenticate() middleware: verifies the token, then the session record in Redis, on every
- * request. 401 for anything wrong with the token or session; 503 (never 401, never 500) when the
- * session store cannot answer, in every environment: an outage must not log anyone in or out.
+ * request. 401 for anything wrong with the token or session; 403 for a cookie-authenticated
+ * state-changing request from an untrusted origin; 503 (never 401, never 500) when the session
+ * store cannot answer, in every environment: an outage must not log anyone in or out.
  * @example app.use('/api', createAuthenticate(sessions, logger));
  */
 export function createAuthenticate(
@@ -62,6 +71,7 @@ export function createAuthenticate(
   const fail = (res: Response, error: unknown) => {
     if (error instanceof InvalidTokenError)
       return sendUnauthorized(res, manager.realm, error.reason !== 'missing');
+    if (error instanceof CrossOriginRequestError) return sendCrossOrigin(res);
     if (!isRedisUnavailable(error)) {
       // Not an outage (a script or data error): still answer 503, and tell the operator once.
       const safe = scrubError(error, manager.guard.secrets());

@@ -13,6 +13,7 @@ import type { SessionCookieOptions } from './cookies.js';
 import { SessionErrorCode as Code } from './errors.js';
 import { DEFAULT_EVENT_CHANNEL } from './events.js';
 import type { SigningKeyInput } from './keys.js';
+import type { SessionLimitPolicy } from './store.js';
 
 /**
  * Seconds as a number, or a string with a unit: '90s', '30m', '8h', '7d'.
@@ -50,6 +51,24 @@ export const DEFAULT_KEY_PREFIX = 'sec:';
  * @example createSessionManager({ ...options, realm: DEFAULT_REALM });
  */
 export const DEFAULT_REALM = 'api';
+/**
+ * Live sessions one user may hold: enough for every device a person owns, small enough that the
+ * scripts reading a user's sessions stay cheap however often someone logs in.
+ * @example createSessionManager({ ...options, maxSessionsPerUser: DEFAULT_MAX_SESSIONS_PER_USER });
+ */
+export const DEFAULT_MAX_SESSIONS_PER_USER = 50;
+/**
+ * Highest accepted `maxSessionsPerUser`: it bounds the work of every script that reads a user's
+ * sessions.
+ * @example createSessionManager({ ...options, maxSessionsPerUser: MAX_SESSIONS_PER_USER_LIMIT });
+ */
+export const MAX_SESSIONS_PER_USER_LIMIT = 1_000;
+/**
+ * How often live connections re-check their sessions in one batch, in ms. Twice a second keeps
+ * a connection whose revocation message was lost open for at most about half a second.
+ * @example createSessionManager({ ...options, connectionRecheckMs: DEFAULT_CONNECTION_RECHECK_MS });
+ */
+export const DEFAULT_CONNECTION_RECHECK_MS = 500;
 
 /**
  * Options of createSessionManager(); only `signingKeys`, `issuer` and `audience` are required.
@@ -85,11 +104,20 @@ export interface SessionManagerOptions {
   /**
    * Replicas that must acknowledge a revocation or role change (Redis WAIT) before the call
    * returns, so a failover cannot bring a revoked session back. 'auto' (default): 1 on a Sentinel
-   * client, 0 otherwise. Not supported on Cluster clients.
+   * client and on a Cluster whose slot map lists replicas, 0 on a standalone server.
    */
   readonly replicaAcks?: number | 'auto';
   /** How long to wait for those acknowledgements, in ms. Default 500. */
   readonly replicaWaitMs?: number;
+  /** Live sessions per user. Default 50, at most 1,000. */
+  readonly maxSessionsPerUser?: number;
+  /**
+   * At the cap, 'revoke-least-recent' (default) revokes the session unused for longest to make
+   * room; 'refuse' fails the login (SessionLimitError, 409 from the router).
+   */
+  readonly sessionLimitPolicy?: SessionLimitPolicy;
+  /** How often bound connections re-check their sessions, in ms (50 to 1,000). Default 500. */
+  readonly connectionRecheckMs?: number;
   /** Clock in ms, for tests. */
   readonly now?: () => number;
 }
@@ -113,6 +141,9 @@ export interface ResolvedOptions {
   readonly realm: string;
   readonly replicaAcks: number | 'auto';
   readonly replicaWaitMs: number;
+  readonly maxSessionsPerUser: number;
+  readonly sessionLimitPolicy: SessionLimitPolicy;
+  readonly connectionRecheckMs: number;
   readonly now: () => number;
 }
 
@@ -126,7 +157,11 @@ const duration: OptionRule = {
       : undefined,
 };
 
-function toMs(value: unknown): number | undefined {
+/**
+ * A Duration in ms, or undefined when it is not one.
+ * @example toMs('5m') // 300000
+ */
+export function toMs(value: unknown): number | undefined {
   if (typeof value === 'number') return Number.isInteger(value) && value > 0 ? value * 1000 : undefined;
   const match = typeof value === 'string' ? /^(\d+)([smhd])$/.exec(value) : null;
   const seconds = match ? Number(match[1]) * UNITS[match[2]!]! : 0;
@@ -176,6 +211,27 @@ export function resolveOptions(options: SessionManagerOptions): ResolvedOptions 
           : "must be 'auto' or a non-negative integer",
     },
     replicaWaitMs: positiveInteger,
+    maxSessionsPerUser: {
+      kind: 'number',
+      check: (v) =>
+        Number.isInteger(v) && (v as number) >= 1 && (v as number) <= MAX_SESSIONS_PER_USER_LIMIT
+          ? undefined
+          : `must be an integer from 1 to ${MAX_SESSIONS_PER_USER_LIMIT}`,
+    },
+    sessionLimitPolicy: {
+      kind: 'string',
+      check: (v) =>
+        v === 'revoke-least-recent' || v === 'refuse'
+          ? undefined
+          : "must be 'revoke-least-recent' or 'refuse'",
+    },
+    connectionRecheckMs: {
+      kind: 'number',
+      check: (v) =>
+        Number.isInteger(v) && (v as number) >= 50 && (v as number) <= 1_000
+          ? undefined
+          : 'must be an integer from 50 to 1000 (ms)',
+    },
     now: 'function',
   });
   const idleMs = toMs(options.idleTimeout ?? DEFAULT_IDLE_TIMEOUT)!;
@@ -227,6 +283,9 @@ export function resolveOptions(options: SessionManagerOptions): ResolvedOptions 
     realm,
     replicaAcks: options.replicaAcks ?? 'auto',
     replicaWaitMs: options.replicaWaitMs ?? DEFAULT_REPLICA_WAIT_MS,
+    maxSessionsPerUser: options.maxSessionsPerUser ?? DEFAULT_MAX_SESSIONS_PER_USER,
+    sessionLimitPolicy: options.sessionLimitPolicy ?? 'revoke-least-recent',
+    connectionRecheckMs: options.connectionRecheckMs ?? DEFAULT_CONNECTION_RECHECK_MS,
     now: options.now ?? Date.now,
   };
 }

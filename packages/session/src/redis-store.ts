@@ -1,23 +1,30 @@
 import type { RedisClient, RedisGuard } from '@sec/redis-guard';
-import { ConfigurationError, RedisUnavailableError, scrubError } from '@sec/redis-guard';
+import { scrubError } from '@sec/redis-guard';
 import type { Cluster, Redis } from 'ioredis';
-import { SessionErrorCode } from './errors.js';
+import { Durability } from './durability.js';
 import { dispatch, parseEvent, type SessionEvent, type SessionEventListener } from './events.js';
+import { userKey } from './ids.js';
 import { SCRIPTS } from './lua.js';
 import {
+  type CheckResult,
+  type CreateEvents,
+  type CreateResult,
   deadlineOf,
   decodeRecord,
   decodeRoles,
   encodeRecord,
   encodeRoles,
+  isLive,
   type SessionCheck,
+  type SessionLimit,
+  type SessionRef,
   type SessionStore,
   type StoredSession,
 } from './store.js';
 
 /**
  * Key prefix and event channel of a RedisSessionStore.
- * @example new RedisSessionStore(guard, { keyPrefix: 'sec:', channel: 'sec:session:events' });
+ * @example new RedisSessionStore(guard, { keyPrefix: 'sec:', channel: 'sec:session:events', replicaAcks: 'auto', replicaWaitMs: 500 });
  */
 export interface RedisStoreSettings {
   /** Prefix of every key, e.g. 'sec:'. */
@@ -25,66 +32,34 @@ export interface RedisStoreSettings {
   /** Pub/Sub channel for audit events; '' to publish nothing. */
   readonly channel: string;
   /** Replicas that must acknowledge revocations and role changes (WAIT); 0 to not wait. */
-  readonly replicaAcks: number;
+  readonly replicaAcks: number | 'auto';
   readonly replicaWaitMs: number;
 }
 
 /**
- * Sessions in Redis. One user's data shares the hash tag `{u:<userId>}`, so it sits in one
- * Cluster slot and every script below touches a single slot:
- * - `<prefix>sess:{u:<id>}` — hash, one field per session (handle → record), expiring with the
- *   user's last session;
- * - `<prefix>user:{u:<id>}` — hash with the user's `roles`, read with the session on each request.
+ * Sessions in Redis. One user's data shares the hash tag `{u:<user key>}` (see userKey), so it
+ * sits in one Cluster slot and every script below touches a single slot:
+ * - `<prefix>sess:{u:<key>}` — hash, one field per session (handle → record), expiring with the
+ *   user's last session, never longer than maxSessionsPerUser;
+ * - `<prefix>user:{u:<key>}` — hash with the user's `roles`, read with the session on each request.
  * Every call goes through `guard.execute`, so an outage fails fast through the breaker.
- * @example const store = new RedisSessionStore(guard, { keyPrefix: 'sec:', channel: '' });
+ * @example const store = new RedisSessionStore(guard, { keyPrefix: 'sec:', channel: '', replicaAcks: 0, replicaWaitMs: 500 });
  */
 export class RedisSessionStore implements SessionStore {
   readonly #guard: RedisGuard;
   readonly #settings: RedisStoreSettings;
   readonly #listeners = new Set<SessionEventListener>();
+  readonly #durability: Durability;
   #subscriber: RedisClient | undefined;
-  /**
-   * WAIT blocks the connection it runs on until replicas catch up, so revocations and role
-   * changes get their own connection: request traffic never queues behind a slow replica.
-   */
-  readonly #durable: Redis | undefined;
 
   constructor(guard: RedisGuard, settings: RedisStoreSettings) {
     this.#guard = guard;
     this.#settings = settings;
-    if (settings.replicaAcks > 0 && guard.client) {
-      this.#durable = (guard.client as Redis).duplicate();
-      // Its failures surface as rejected calls (503); the main client already logs the outage.
-      this.#durable.on('error', () => undefined);
-    }
-  }
-
-  /**
-   * Runs a security-relevant write and, when replicas must acknowledge it, WAITs for them. If they
-   * do not confirm in time the call fails (503, safe to retry): a failover could otherwise promote
-   * a replica that never saw the revocation, and the revoked session would come back.
-   */
-  #durably<T>(write: (client: RedisClient) => Promise<T>): Promise<T> {
-    const durable = this.#durable;
-    if (!durable) return this.#guard.execute(write);
-    const { replicaAcks, replicaWaitMs } = this.#settings;
-    return this.#guard.execute(async () => {
-      if (durable.status !== 'ready') await readyWithin(durable, replicaWaitMs);
-      const result = await write(durable);
-      const acked = Number(await durable.call('WAIT', String(replicaAcks), String(replicaWaitMs)));
-      if (acked < replicaAcks) {
-        throw new RedisUnavailableError(
-          SessionErrorCode.NotReplicated,
-          `only ${acked} of ${replicaAcks} replica(s) confirmed the change within ${replicaWaitMs} ms; it was applied on the primary, retry to confirm`,
-          1,
-        );
-      }
-      return result;
-    });
+    this.#durability = new Durability(guard, settings.replicaAcks, settings.replicaWaitMs);
   }
 
   #keys(userId: string): [sessions: string, user: string] {
-    const tag = `{u:${userId}}`;
+    const tag = `{u:${userKey(userId)}}`;
     return [`${this.#settings.keyPrefix}sess:${tag}`, `${this.#settings.keyPrefix}user:${tag}`];
   }
 
@@ -93,11 +68,12 @@ export class RedisSessionStore implements SessionStore {
     session: StoredSession,
     roles: readonly string[] | undefined,
     retentionMs: number,
-    event: SessionEvent,
-  ) {
+    limit: SessionLimit,
+    events: CreateEvents,
+  ): Promise<CreateResult> {
     const keys = this.#keys(userId);
     const ttl = deadlineOf(session) - session.lastSeenAt;
-    await this.#guard.execute((c) =>
+    const [created, evicted] = (await this.#guard.execute((c) =>
       SCRIPTS.create.run(c, keys, [
         session.handle,
         encodeRecord(session),
@@ -106,13 +82,17 @@ export class RedisSessionStore implements SessionStore {
         roles ? encodeRoles(roles) : '',
         retentionMs,
         this.#settings.channel,
-        JSON.stringify(event),
+        JSON.stringify(events.login),
         session.createdAt,
+        limit.max,
+        limit.policy,
+        JSON.stringify(events.evicted),
       ]),
-    );
+    )) as [number, string[]];
+    return { created: created === 1, evicted: evicted ?? [] };
   }
 
-  async check(userId: string, handle: string, check: SessionCheck) {
+  async check(userId: string, handle: string, check: SessionCheck): Promise<CheckResult | undefined> {
     const reply = await this.#guard.execute((c) =>
       SCRIPTS.check.run(c, this.#keys(userId), [
         handle,
@@ -122,7 +102,8 @@ export class RedisSessionStore implements SessionStore {
         check.withRoles ? '1' : '0',
       ]),
     );
-    return typeof reply === 'string' ? decodeRoles(reply) : undefined;
+    if (!Array.isArray(reply)) return undefined;
+    return { roles: decodeRoles(reply[0] as string), authAt: Number(reply[1]) };
   }
 
   async read(userId: string, handle: string, now: number) {
@@ -151,18 +132,64 @@ export class RedisSessionStore implements SessionStore {
     return { sessions, roles: decodeRoles(roles) };
   }
 
+  async reauthenticate(userId: string, handle: string, now: number) {
+    const [sessions] = this.#keys(userId);
+    const done = await this.#guard.execute((c) => SCRIPTS.reauthenticate.run(c, [sessions], [handle, now]));
+    return done === 1;
+  }
+
+  /**
+   * One HMGET per user, all sent at once (ioredis pipelines them on a standalone or Sentinel
+   * connection); liveness is judged here from the records, so nothing is written.
+   */
+  async probe(refs: readonly SessionRef[], now: number) {
+    const live = refs.map(() => false);
+    const byUser = new Map<string, { handles: string[]; indexes: number[] }>();
+    refs.forEach((ref, index) => {
+      const group = byUser.get(ref.userId) ?? { handles: [], indexes: [] };
+      group.handles.push(ref.handle);
+      group.indexes.push(index);
+      byUser.set(ref.userId, group);
+    });
+    await Promise.all(
+      [...byUser].map(async ([userId, group]) => {
+        const [sessions] = this.#keys(userId);
+        const records = await this.#guard.execute((c) => c.hmget(sessions, ...group.handles));
+        records.forEach((record, i) => {
+          const session = record === null ? undefined : decodeRecord(group.handles[i]!, record);
+          live[group.indexes[i]!] = session !== undefined && isLive(session, now);
+        });
+      }),
+    );
+    return live;
+  }
+
   async revoke(userId: string, handle: string, now: number, event: SessionEvent) {
     const [sessions] = this.#keys(userId);
-    const removed = await this.#durably((c) =>
-      SCRIPTS.revoke.run(c, [sessions], [handle, now, this.#settings.channel, JSON.stringify(event)]),
+    const removed = await this.#durability.run(
+      SCRIPTS.revoke,
+      [sessions],
+      [handle, now, this.#settings.channel, JSON.stringify(event)],
     );
     return removed === 1;
   }
 
   async revokeAll(userId: string, now: number, event: SessionEvent) {
     const [sessions] = this.#keys(userId);
-    const count = await this.#durably((c) =>
-      SCRIPTS.revokeAll.run(c, [sessions], [now, this.#settings.channel, JSON.stringify(event)]),
+    const count = await this.#durability.run(
+      SCRIPTS.revokeAll,
+      [sessions],
+      [now, this.#settings.channel, JSON.stringify(event)],
+    );
+    return Number(count);
+  }
+
+  async revokeOthers(userId: string, keep: string, now: number, event: SessionEvent) {
+    const [sessions] = this.#keys(userId);
+    const count = await this.#durability.run(
+      SCRIPTS.revokeOthers,
+      [sessions],
+      [keep, now, this.#settings.channel, JSON.stringify(event)],
     );
     return Number(count);
   }
@@ -175,12 +202,10 @@ export class RedisSessionStore implements SessionStore {
     event: SessionEvent,
   ) {
     const [, user] = this.#keys(userId);
-    await this.#durably((c) =>
-      SCRIPTS.setRoles.run(
-        c,
-        [user],
-        [encodeRoles(roles), retentionMs, this.#settings.channel, JSON.stringify(event)],
-      ),
+    await this.#durability.run(
+      SCRIPTS.setRoles,
+      [user],
+      [encodeRoles(roles), retentionMs, this.#settings.channel, JSON.stringify(event)],
     );
   }
 
@@ -240,45 +265,6 @@ export class RedisSessionStore implements SessionStore {
     const subscriber = this.#subscriber;
     this.#subscriber = undefined;
     if (subscriber) await subscriber.quit().catch(() => subscriber.disconnect());
-    this.#durable?.disconnect();
+    this.#durability.close();
   }
-}
-
-/** Waits for a connection that is still (re)connecting, but never longer than `ms`. */
-function readyWithin(client: Redis, ms: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      client.off('ready', onReady);
-      reject(new Error(`revocation connection is ${client.status}`));
-    }, ms);
-    const onReady = () => {
-      clearTimeout(timer);
-      resolve();
-    };
-    client.once('ready', onReady);
-  });
-}
-
-/**
- * Sentinel deployments fail over to a replica, which must already hold every revocation; a
- * standalone server has none to wait for. WAIT cannot target a slot's primary through a Cluster
- * client, so an explicit count is refused there rather than silently ignored.
- */
-export function replicaAcksFor(guard: RedisGuard, wanted: number | 'auto'): number {
-  const client = guard.client as
-    | { isCluster?: boolean; options?: { sentinels?: unknown[] | null } }
-    | undefined;
-  if (!client) return 0;
-  if (client.isCluster) {
-    if (wanted !== 'auto' && wanted > 0) {
-      throw new ConfigurationError(
-        SessionErrorCode.NotReplicated,
-        'replicaAcks is not supported on a Redis Cluster client; use min-replicas-to-write on the cluster instead.',
-        'replicaAcks',
-      );
-    }
-    return 0;
-  }
-  if (wanted !== 'auto') return wanted;
-  return client.options?.sentinels?.length ? 1 : 0;
 }

@@ -24,13 +24,27 @@ export class RejectionLog {
     this.#logger = logger;
   }
 
+  #first(key: string): boolean {
+    if (this.#seen.has(key)) return false;
+    this.#seen.add(key);
+    if (this.#seen.size > REJECTION_MEMORY) this.#seen.delete(this.#seen.values().next().value!);
+    return true;
+  }
+
   record(token: string, reason: TokenRejection): void {
     const id = fingerprint(token);
-    if (this.#seen.has(id)) return;
-    this.#seen.add(id);
-    if (this.#seen.size > REJECTION_MEMORY) this.#seen.delete(this.#seen.values().next().value!);
+    if (!this.#first(id)) return;
     const entry = { event: 'session.token_rejected', reason, token: id, length: token.length };
     if (BENIGN.has(reason)) this.#logger.info(entry, `access token rejected: ${reason}`);
     else this.#logger.warn(entry, `access token rejected: ${reason}`);
+  }
+
+  /** A cookie-authenticated state-changing request from an untrusted origin: warn once per origin. */
+  crossOrigin(origin: string, method: string): void {
+    if (!this.#first(`origin:${origin}`)) return;
+    this.#logger.warn(
+      { event: 'session.cross_origin_refused', origin, method },
+      `refused a cookie-authenticated ${method} from ${origin}`,
+    );
   }
 }

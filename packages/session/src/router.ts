@@ -1,4 +1,9 @@
-import { checkOptions, isRedisUnavailable, sendServiceUnavailable } from '@sec/redis-guard';
+import {
+  checkOptions,
+  isRedisUnavailable,
+  isStrictEnvironment,
+  sendServiceUnavailable,
+} from '@sec/redis-guard';
 import express, {
   type ErrorRequestHandler,
   type Request,
@@ -6,52 +11,99 @@ import express, {
   type Response,
   type Router,
 } from 'express';
+import { CrossOriginRequestError, SessionArgumentError, SessionLimitError } from './errors.js';
 import { parseSessionId } from './ids.js';
+import type { RouterLoginAttempt, RouterLoginLimiter } from './login-limiter.js';
 import type { SessionManager } from './manager.js';
-import { sendUnauthorized } from './middleware.js';
+import { sendCrossOrigin, sendUnauthorized } from './middleware.js';
+import { checkOrigin } from './origin.js';
 
 /**
  * Who verifyCredentials says the caller is.
  * @example verifyCredentials: async ({ username }) => ({ userId: username, roles: ['user'] })
  */
 export interface VerifiedUser {
+  /** Any string of 1-512 UTF-8 bytes without control characters; anything else is answered 400. */
   readonly userId: string;
   readonly roles?: readonly string[];
+  /** Kept with the session (≤ 2 KiB of JSON, else the login is answered 400). */
   readonly metadata?: Readonly<Record<string, unknown>>;
 }
 
 /**
+ * Checks a login body against your user store.
+ * @example const verify: CredentialsVerifier = ({ username, password }) => users.check(username, password);
+ */
+export type CredentialsVerifier = (
+  body: Readonly<Record<string, unknown>>,
+  req: Request,
+) => Promise<VerifiedUser | null | undefined | false> | VerifiedUser | null | undefined | false;
+
+/**
  * Options of sessionRouter().
- * @example sessionRouter(sessions, { verifyCredentials: (body) => users.check(body) });
+ * @example sessionRouter(sessions, { verifyCredentials: (body) => users.check(body), loginLimiter: loginLimiter({ redis }) });
  */
 export interface SessionRouterOptions {
   /**
    * Checks the login body (e.g. `{ username, password }`) against your user store. Return the
-   * user, or a falsy value for bad credentials. Put a rate limiter in front of the router. A body
-   * that is not a JSON object arrives as `{}`.
+   * user, or a falsy value for bad credentials. A body that is not a JSON object arrives as `{}`.
+   * Also called by `POST /reauthenticate`, where the user it returns must be the session's.
    */
-  readonly verifyCredentials: (
-    body: Readonly<Record<string, unknown>>,
-    req: Request,
-  ) => Promise<VerifiedUser | null | undefined | false> | VerifiedUser | null | undefined | false;
+  readonly verifyCredentials: CredentialsVerifier;
+  /**
+   * Brute-force protection (`loginLimiter()` from @sec/rate-limit, or anything of that shape).
+   * Each attempt is reserved before verifyCredentials runs, so a burst of parallel guesses cannot
+   * slip past the limit.
+   */
+  readonly loginLimiter?: RouterLoginLimiter;
+  /** The account a login attempt is counted against. Default: the body's `username`. */
+  readonly account?: (body: Readonly<Record<string, unknown>>, req: Request) => unknown;
 }
 
 type Handler = (req: Request, res: Response) => Promise<void>;
 
+/** Anything but a JSON object reaches verifyCredentials as {}, so destructuring it is safe. */
+function fieldsOf(body: unknown): Record<string, unknown> {
+  return typeof body === 'object' && body !== null && !Array.isArray(body)
+    ? (body as Record<string, unknown>)
+    : {};
+}
+
 /**
  * Login, logout and session management endpoints to mount where you like:
- * `POST /login`, `POST /logout`, `GET /sessions`, `DELETE /sessions/:sessionId`, `DELETE /sessions`.
- * A user can only see and revoke their own sessions.
+ * `POST /login`, `POST /reauthenticate`, `POST /logout`, `GET /sessions`,
+ * `DELETE /sessions/others`, `DELETE /sessions/:sessionId`, `DELETE /sessions`.
+ * A user can only see and revoke their own sessions. In cookie mode `/login` also demands a
+ * trusted origin, so a forged form cannot log the browser into someone else's account.
  * @example
- * app.use('/auth', rateLimit({ points: 10, duration: 60 }), sessionRouter(sessions, {
+ * app.use('/auth', sessionRouter(sessions, {
  *   verifyCredentials: async ({ username, password }) => users.check(username, password),
+ *   loginLimiter: loginLimiter({ redis: guard }),
  * }));
  */
 export function sessionRouter(manager: SessionManager, options: SessionRouterOptions): Router {
-  checkOptions('sessionRouter', options, { verifyCredentials: 'function' });
+  checkOptions('sessionRouter', options, {
+    verifyCredentials: 'function',
+    loginLimiter: 'object',
+    account: 'function',
+  });
   if (typeof options?.verifyCredentials !== 'function') {
     throw new TypeError('sessionRouter(): the verifyCredentials(body, req) option is required');
   }
+  const limiter = options.loginLimiter;
+  if (limiter && (typeof limiter.reserve !== 'function' || typeof limiter.respond !== 'function')) {
+    throw new TypeError(
+      'sessionRouter(): loginLimiter must have reserve(req, account) and respond(res, attempt)',
+    );
+  }
+  const guard = manager.guard;
+  if (!limiter && isStrictEnvironment(guard.environment)) {
+    guard.warnOnce(
+      'session.router_without_login_limiter',
+      'sessionRouter() has no loginLimiter: passwords can be guessed as fast as requests arrive. Pass loginLimiter().',
+    );
+  }
+  const account = options.account ?? ((body) => body.username);
   const router = express.Router();
   const auth = manager.authenticate();
   const noStore: RequestHandler = (_req, res, next) => {
@@ -61,10 +113,65 @@ export function sessionRouter(manager: SessionManager, options: SessionRouterOpt
   const wrap =
     (handler: Handler): RequestHandler =>
     (req, res, next) => {
-      handler(req, res).catch((error: unknown) =>
-        isRedisUnavailable(error) ? sendServiceUnavailable(res, manager.guard, 'session') : next(error),
-      );
+      handler(req, res).catch((error: unknown) => {
+        if (isRedisUnavailable(error)) return sendServiceUnavailable(res, guard, 'session');
+        if (error instanceof CrossOriginRequestError) return sendCrossOrigin(res);
+        if (error instanceof SessionLimitError) {
+          res.status(409).json({ error: 'session_limit_reached' });
+          return;
+        }
+        // What verifyCredentials returned came, one way or another, from the request: a user id
+        // or metadata we cannot store is the client's 400, never a 500.
+        if (
+          error instanceof SessionArgumentError &&
+          (error.argument === 'userId' || error.argument === 'metadata')
+        ) {
+          guard.warnOnce(
+            `session.login_refused.${error.argument}`,
+            `a login was refused with 400: ${error.message}`,
+          );
+          res.status(400).json({ error: 'invalid_request' });
+          return;
+        }
+        next(error);
+      });
     };
+
+  /**
+   * Reserves the attempt (counted before the password is checked), then verifies. Resolves to
+   * the verified user, or undefined once a response has been sent.
+   */
+  const verify = async (
+    req: Request,
+    res: Response,
+    fields: Record<string, unknown>,
+    accountOf: unknown,
+    expectedUserId?: string,
+  ) => {
+    let attempt: RouterLoginAttempt | undefined;
+    if (limiter) {
+      attempt = await limiter.reserve(req, accountOf);
+      if (limiter.respond(res, attempt)) return undefined;
+      if (attempt.outcome !== 'allowed') {
+        // A limiter that neither allowed nor answered: refuse rather than let the attempt through.
+        if (!res.headersSent) res.status(429).json({ error: 'too_many_requests' });
+        return undefined;
+      }
+    }
+    const user = await options.verifyCredentials(fields, req);
+    const ok = !!user && (expectedUserId === undefined || user.userId === expectedUserId);
+    if (attempt?.outcome === 'allowed') await (ok ? attempt.succeeded() : attempt.failed());
+    if (!ok) {
+      const name = fields.username;
+      await manager.recordLoginFailure({
+        ...(req.ip !== undefined && { ip: req.ip }),
+        ...(typeof name === 'string' && { user: name }),
+      });
+      sendUnauthorized(res, manager.realm, false);
+      return undefined;
+    }
+    return user as VerifiedUser;
+  };
 
   router.use(noStore);
 
@@ -72,22 +179,12 @@ export function sessionRouter(manager: SessionManager, options: SessionRouterOpt
     '/login',
     express.json({ limit: '8kb' }),
     wrap(async (req, res) => {
-      // Anything but a JSON object reaches verifyCredentials as {}, so destructuring it is safe.
-      const body: unknown = req.body;
-      const fields =
-        typeof body === 'object' && body !== null && !Array.isArray(body)
-          ? (body as Record<string, unknown>)
-          : {};
-      const user = await options.verifyCredentials(fields, req);
-      if (!user) {
-        const name = fields.username;
-        await manager.recordLoginFailure({
-          ...(req.ip !== undefined && { ip: req.ip }),
-          ...(typeof name === 'string' && { user: name }),
-        });
-        sendUnauthorized(res, manager.realm, false);
-        return;
-      }
+      const cookie = manager.cookie;
+      // The response sets a cookie: a forged cross-site login would sign the browser in as the attacker.
+      if (cookie?.originCheck) checkOrigin(req, cookie);
+      const fields = fieldsOf(req.body);
+      const user = await verify(req, res, fields, account(fields, req));
+      if (!user) return;
       const session = await manager.create(user.userId, {
         ...(user.roles !== undefined && { roles: user.roles }),
         ...(user.metadata !== undefined && { metadata: user.metadata }),
@@ -99,6 +196,22 @@ export function sessionRouter(manager: SessionManager, options: SessionRouterOpt
         // With cookies the token stays out of reach of page scripts.
         ...(!manager.cookie && { accessToken: session.accessToken, tokenType: 'Bearer' }),
       });
+    }),
+  );
+
+  router.post(
+    '/reauthenticate',
+    auth,
+    express.json({ limit: '8kb' }),
+    wrap(async (req, res) => {
+      const { userId, sessionId } = req.auth!;
+      const user = await verify(req, res, fieldsOf(req.body), userId, userId);
+      if (!user) return;
+      if (!(await manager.markReauthenticated(sessionId))) {
+        sendUnauthorized(res, manager.realm, true);
+        return;
+      }
+      res.status(204).end();
     }),
   );
 
@@ -124,6 +237,15 @@ export function sessionRouter(manager: SessionManager, options: SessionRouterOpt
           current: s.sessionId === current,
         })),
       });
+    }),
+  );
+
+  // Before /sessions/:sessionId, which would otherwise take "others" for a session id.
+  router.delete(
+    '/sessions/others',
+    auth,
+    wrap(async (req, res) => {
+      res.json({ revoked: await manager.revokeOtherSessions(req.auth!.sessionId) });
     }),
   );
 

@@ -1,6 +1,6 @@
 import type { SessionInfo } from './auth-context.js';
 import type { SessionEvent, SessionEventListener } from './events.js';
-import { decodeMetadata } from './ids.js';
+import { decodeMetadata, userKey } from './ids.js';
 
 /**
  * One session as stored: timestamps in ms since the epoch.
@@ -17,6 +17,8 @@ export interface StoredSession {
   readonly idleMs: number;
   /** SHA-256 of the token's `jti`, never the token itself. */
   readonly tokenHash: string;
+  /** Last time the user proved who they are (login or re-authentication); drives step-up checks. */
+  readonly authAt: number;
   /** JSON text, '' for none. */
   readonly metadata: string;
 }
@@ -35,6 +37,60 @@ export interface SessionCheck {
 }
 
 /**
+ * What happens when a user who already has `maxSessionsPerUser` live sessions logs in again.
+ * @example createSessionManager({ ...options, maxSessionsPerUser: 10, sessionLimitPolicy: 'refuse' });
+ */
+export type SessionLimitPolicy = 'revoke-least-recent' | 'refuse';
+
+/**
+ * The cap applied by `create`: it keeps a user's hash at most `max` records long, so every script
+ * that reads the hash does bounded work.
+ * @example const limit: SessionLimit = { max: 50, policy: 'revoke-least-recent' };
+ */
+export interface SessionLimit {
+  readonly max: number;
+  readonly policy: SessionLimitPolicy;
+}
+
+/**
+ * The audit events `create` publishes: the login, and one revoke per session the cap evicts
+ * (`evicted.sessionId` is the `<user key>.` prefix; the store appends each evicted handle).
+ * @example { login: stamp({ type: 'login', … }, now), evicted: stamp({ type: 'revoke', sessionId: '42.', reason: 'session_limit', … }, now) }
+ */
+export interface CreateEvents {
+  readonly login: SessionEvent;
+  readonly evicted: SessionEvent & { readonly type: 'revoke' };
+}
+
+/**
+ * What `create` did: `created` is false only under the 'refuse' policy at the cap.
+ * @example const { created, evicted } = await store.create(…);
+ */
+export interface CreateResult {
+  readonly created: boolean;
+  /** Handles of the sessions revoked to make room. */
+  readonly evicted: readonly string[];
+}
+
+/**
+ * What `check` returns for a live session.
+ * @example const { roles, authAt } = (await store.check(userId, handle, check))!;
+ */
+export interface CheckResult {
+  readonly roles: readonly string[];
+  readonly authAt: number;
+}
+
+/**
+ * One session to look up in a batch.
+ * @example await store.probe([{ userId: '42', handle }], Date.now());
+ */
+export interface SessionRef {
+  readonly userId: string;
+  readonly handle: string;
+}
+
+/**
  * Where sessions live. Every method is atomic for one user; `check` never resurrects a session
  * that `revoke` / `revokeAll` deleted (it only writes to a record it has just read, in the same
  * atomic step). Implemented by RedisSessionStore and, for development, MemorySessionStore.
@@ -46,20 +102,32 @@ export interface SessionStore {
     session: StoredSession,
     roles: readonly string[] | undefined,
     retentionMs: number,
-    event: SessionEvent,
-  ): Promise<void>;
-  /** The user's roles when the session is live (and the hash matches), undefined otherwise. */
-  check(userId: string, handle: string, check: SessionCheck): Promise<readonly string[] | undefined>;
+    limit: SessionLimit,
+    events: CreateEvents,
+  ): Promise<CreateResult>;
+  /** The user's roles and last authentication when the session is live (and the hash matches), undefined otherwise. */
+  check(userId: string, handle: string, check: SessionCheck): Promise<CheckResult | undefined>;
   read(
     userId: string,
     handle: string,
     now: number,
   ): Promise<{ session: StoredSession; roles: readonly string[] } | undefined>;
   list(userId: string, now: number): Promise<{ sessions: StoredSession[]; roles: readonly string[] }>;
+  /** Sets the session's last authentication to `now`; false when the session is not live. */
+  reauthenticate(userId: string, handle: string, now: number): Promise<boolean>;
+  /** For each ref, whether its session is live: the batched re-check behind live connections. */
+  probe(refs: readonly SessionRef[], now: number): Promise<boolean[]>;
   /** True when a live session was removed; the event is published only then. */
   revoke(userId: string, handle: string, now: number, event: SessionEvent): Promise<boolean>;
   /** Number of live sessions removed, in one atomic step; the event is published (with that count) when > 0. */
   revokeAll(userId: string, now: number, event: SessionEvent & { type: 'revoke_all' }): Promise<number>;
+  /** Like revokeAll, sparing one session; the event is published (with the count) when > 0. */
+  revokeOthers(
+    userId: string,
+    keep: string,
+    now: number,
+    event: SessionEvent & { type: 'revoke_others' },
+  ): Promise<number>;
   setRoles(
     userId: string,
     roles: readonly string[],
@@ -108,16 +176,17 @@ export function decodeRoles(text: string | null | undefined): readonly string[] 
 }
 
 /**
- * `lastSeen|expires|idle|created|tokenHash|metadata` — the Lua scripts read the leading numbers
- * with one pattern match and rewrite only `lastSeen` on a touch; metadata goes last so it may
- * contain `|`.
+ * `lastSeen|expires|idle|created|tokenHash|authAt|metadata` — the Lua scripts read the leading
+ * numbers with one pattern match and rewrite only `lastSeen` on a touch; metadata goes last so it
+ * may contain `|`. Records written before `authAt` existed lack that field; their metadata is ''
+ * or starts with `{`, never with a digit, so the two layouts cannot be confused.
  * @example await client.hset(key, session.handle, encodeRecord(session));
  */
 export function encodeRecord(s: StoredSession): string {
-  return `${s.lastSeenAt}|${s.expiresAt}|${s.idleMs}|${s.createdAt}|${s.tokenHash}|${s.metadata}`;
+  return `${s.lastSeenAt}|${s.expiresAt}|${s.idleMs}|${s.createdAt}|${s.tokenHash}|${s.authAt}|${s.metadata}`;
 }
 
-const RECORD = /^(\d+)\|(\d+)\|(\d+)\|(\d+)\|([^|]*)\|/;
+const RECORD = /^(\d+)\|(\d+)\|(\d+)\|(\d+)\|([^|]*)\|(?:(\d+)\|)?/;
 
 /**
  * Parses a stored record; undefined when it is not one.
@@ -126,13 +195,15 @@ const RECORD = /^(\d+)\|(\d+)\|(\d+)\|(\d+)\|([^|]*)\|/;
 export function decodeRecord(handle: string, text: string): StoredSession | undefined {
   const match = RECORD.exec(text);
   if (!match) return undefined;
+  const createdAt = Number(match[4]);
   return {
     handle,
     lastSeenAt: Number(match[1]),
     expiresAt: Number(match[2]),
     idleMs: Number(match[3]),
-    createdAt: Number(match[4]),
+    createdAt,
     tokenHash: match[5]!,
+    authAt: match[6] === undefined ? createdAt : Number(match[6]),
     metadata: text.slice(match[0].length),
   };
 }
@@ -143,10 +214,11 @@ export function decodeRecord(handle: string, text: string): StoredSession | unde
  */
 export function sessionInfo(userId: string, session: StoredSession, roles: readonly string[]): SessionInfo {
   return {
-    sessionId: `${userId}.${session.handle}`,
+    sessionId: `${userKey(userId)}.${session.handle}`,
     userId,
     roles,
     createdAt: new Date(session.createdAt),
+    authenticatedAt: new Date(session.authAt),
     lastSeenAt: new Date(session.lastSeenAt),
     expiresAt: new Date(session.expiresAt),
     idleExpiresAt: new Date(deadlineOf(session)),

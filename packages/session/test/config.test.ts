@@ -111,8 +111,61 @@ describe('createSessionManager() validates at start-up', () => {
       () => make({ cookie: { sameSite: 'none', secure: false } }),
       'ERR_SEC_SESSION_INSECURE_COOKIE',
     ],
+    [
+      "sameSite 'none' with the origin check turned off",
+      () => make({ cookie: { sameSite: 'none', originCheck: false } }),
+      'ERR_SEC_SESSION_COOKIE_UNPROTECTED',
+    ],
+    [
+      'a __Host- cookie without Secure',
+      () => make({ cookie: { name: '__Host-s', secure: false } }),
+      'ERR_SEC_SESSION_COOKIE_PREFIX',
+    ],
+    [
+      'a __Host- cookie with a domain',
+      () => make({ cookie: { name: '__Host-s', domain: 'example.com' } }),
+      'ERR_SEC_SESSION_COOKIE_PREFIX',
+    ],
+    [
+      'a __host- cookie (any case) with a path',
+      () => make({ cookie: { name: '__host-s', path: '/app' } }),
+      'ERR_SEC_SESSION_COOKIE_PREFIX',
+    ],
+    [
+      'a __Secure- cookie without Secure',
+      () => make({ cookie: { name: '__SECURE-s', secure: false } }),
+      'ERR_SEC_SESSION_COOKIE_PREFIX',
+    ],
+    [
+      'a trusted origin with a path',
+      () => make({ cookie: { trustedOrigins: ['https://app.example.com/'] } }),
+      'ERR_SEC_INVALID_OPTION',
+    ],
+    [
+      'a trusted origin that is not a URL',
+      () => make({ cookie: { trustedOrigins: ['app.example.com'] } }),
+      'ERR_SEC_INVALID_OPTION',
+    ],
+    ['maxSessionsPerUser 0', () => make({ maxSessionsPerUser: 0 }), 'ERR_SEC_INVALID_OPTION'],
+    ['maxSessionsPerUser 5,000', () => make({ maxSessionsPerUser: 5_000 }), 'ERR_SEC_INVALID_OPTION'],
+    [
+      'an unknown session limit policy',
+      () => make({ sessionLimitPolicy: 'revoke-oldest' as never }),
+      'ERR_SEC_INVALID_OPTION',
+    ],
+    ['a re-check slower than 1 s', () => make({ connectionRecheckMs: 5_000 }), 'ERR_SEC_INVALID_OPTION'],
   ])('refuses %s', (_name, build, code) => {
     expect(build).toThrow(expect.objectContaining({ code }));
+  });
+
+  it.each<[string, Parameters<typeof make>[0]['cookie'], string]>([
+    ['Secure, host-only, Path=/ (the default)', true, '__Host-sec_session'],
+    ['with a domain', { domain: 'example.com' }, '__Secure-sec_session'],
+    ['with a path', { path: '/app' }, '__Secure-sec_session'],
+    ['without Secure (development)', { secure: false }, 'sec_session'],
+    ['named by the app', { name: 'sid' }, 'sid'],
+  ])('names the cookie %s', (_name, cookie, name) => {
+    expect(make({ cookie }).cookie?.name).toBe(name);
   });
 
   it('suggests the option that was meant', () => {

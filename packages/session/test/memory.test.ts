@@ -35,7 +35,12 @@ describe('memory mode (test environment, no Redis)', () => {
     const { accessToken, sessionId } = await sessions.create('bob', { roles: ['user'] });
     const ok = await request(app).get('/me').set(bearer(accessToken));
     expect(ok.status).toBe(200);
-    expect(ok.body).toEqual({ userId: 'bob', sessionId, roles: ['user'] });
+    expect(ok.body).toEqual({
+      userId: 'bob',
+      sessionId,
+      roles: ['user'],
+      authenticatedAt: new Date(clock).toISOString(),
+    });
     expect(await sessions.revoke(sessionId)).toBe(true);
     expect(await sessions.revoke(sessionId)).toBe(false);
     const refused = await request(app).get('/me').set(bearer(accessToken));
@@ -123,7 +128,8 @@ describe('memory mode (test environment, no Redis)', () => {
   });
 
   it('rejects malformed arguments with a typed error before touching the store', async () => {
-    await expect(sessions.create('bad{user}')).rejects.toBeInstanceOf(SessionArgumentError);
+    await expect(sessions.create('bad\nuser')).rejects.toBeInstanceOf(SessionArgumentError);
+    await expect(sessions.create('x'.repeat(513))).rejects.toMatchObject({ argument: 'userId' });
     await expect(sessions.create('u', { roles: ['has space'] })).rejects.toMatchObject({
       code: 'ERR_SEC_SESSION_INVALID_ARGUMENT',
     });

@@ -1,6 +1,11 @@
 import type { Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { createRedisGuard, type RedisGuard, type SecEvent } from '@sec/redis-guard';
+import {
+  createRedisGuard,
+  DEFAULT_COMMAND_TIMEOUT_MS,
+  type RedisGuard,
+  type SecEvent,
+} from '@sec/redis-guard';
 import { captureLogger, type RedisServer, startRedis, waitFor } from '@sec/testing';
 import type { SessionManager } from '../src/index.js';
 import { appFor, listen, manager, median } from './helpers.js';
@@ -55,7 +60,7 @@ describe.each(['production', 'development'] as const)(
       expect((await timed(`${http.url}/me`, token)).status).toBe(200);
     });
 
-    it('answers 503 + Retry-After within 50 ms once Redis is killed: never 401, never 500, never a hang', async () => {
+    it('answers 503 + Retry-After at once when Redis is killed: never 401, never 500, never a hang', async () => {
       await redis.kill();
       await waitFor('the client to notice', async () => guard.client!.status !== 'ready');
       const answers = [];
@@ -65,7 +70,9 @@ describe.each(['production', 'development'] as const)(
         expect(Number(answer.retryAfter)).toBeGreaterThanOrEqual(1);
         expect(answer.body).toMatchObject({ error: 'service_unavailable', service: 'session' });
       }
-      expect(median(answers.map((a) => a.ms))).toBeLessThan(50);
+      // "At once" means without waiting on Redis: well under one command timeout (typically ~2 ms;
+      // the bound leaves room for a loaded machine rather than measuring its speed).
+      expect(median(answers.map((a) => a.ms))).toBeLessThan(DEFAULT_COMMAND_TIMEOUT_MS / 2);
       expect(guard.breaker.state).toBe('open');
       expect(events).toContainEqual({ type: 'unavailable.response', service: 'session' });
     });

@@ -89,6 +89,7 @@ describe('sessionRouter with bearer tokens', () => {
     expect(listed.body.sessions[0]).toEqual({
       sessionId: first.sessionId,
       createdAt: expect.any(String),
+      authenticatedAt: expect.any(String),
       lastSeenAt: expect.any(String),
       expiresAt: expect.any(String),
       idleExpiresAt: expect.any(String),
@@ -152,7 +153,7 @@ describe('cookie mode', () => {
     expect(response.body.accessToken).toBeUndefined();
     const cookie = response.headers['set-cookie']![0]!;
     expect(cookie).toMatch(
-      /^sec_session=[\w-]+\.[\w-]+\.[\w-]+; Path=\/; Expires=.+; HttpOnly; Secure; SameSite=Lax$/,
+      /^__Host-sec_session=[\w-]+\.[\w-]+\.[\w-]+; Path=\/; Expires=.+; HttpOnly; Secure; SameSite=Lax$/,
     );
     const me = await request(app)
       .get('/me')
@@ -164,7 +165,7 @@ describe('cookie mode', () => {
     ).toBe(401);
     const out = await request(app).post('/auth/logout').set('cookie', cookie.split(';')[0]!);
     expect(out.status).toBe(204);
-    expect(out.headers['set-cookie']![0]).toMatch(/^sec_session=; Path=\/; Expires=Thu, 01 Jan 1970/);
+    expect(out.headers['set-cookie']![0]).toMatch(/^__Host-sec_session=; Path=\/; Expires=Thu, 01 Jan 1970/);
     expect((await request(app).get('/me').set('cookie', cookie.split(';')[0]!)).status).toBe(401);
   });
 
@@ -201,10 +202,10 @@ describe('cookie mode', () => {
         req.end();
       });
     try {
-      expect(await upgrade(`sec_session=${session.accessToken}`)).toBe('101 bob');
+      expect(await upgrade(`__Host-sec_session=${session.accessToken}`)).toBe('101 bob');
       await sessions.revoke(session.sessionId);
-      expect(await upgrade(`sec_session=${session.accessToken}`)).toBe('401');
-      expect(await upgrade('sec_session=garbage')).toBe('401');
+      expect(await upgrade(`__Host-sec_session=${session.accessToken}`)).toBe('401');
+      expect(await upgrade('__Host-sec_session=garbage')).toBe('401');
     } finally {
       server.close();
     }

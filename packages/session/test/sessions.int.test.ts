@@ -2,9 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createRedisGuard, type RedisGuard, type SecEvent } from '@sec/redis-guard';
 import { captureLogger, type RedisServer, startRedis, waitFor } from '@sec/testing';
+import express from 'express';
 import { Redis } from 'ioredis';
 import request from 'supertest';
-import type { SessionEvent, SessionManager } from '../src/index.js';
+import { type SessionEvent, type SessionManager, sessionRouter } from '../src/index.js';
 import { appFor, bearer, decodePayload, manager } from './helpers.js';
 
 /** Two "workers": each has its own ioredis connection, guard and manager, sharing only the redis-server. */
@@ -92,6 +93,44 @@ describe('sessions on a real redis-server', () => {
     expect((await request(app).get('/me').set(bearer(other.accessToken))).status).toBe(200);
   });
 
+  it('sign-out-others (DELETE /sessions/others) ends every other session of the user, on every worker', async () => {
+    const router = express().use('/auth', sessionRouter(workerA, { verifyCredentials: () => null }));
+    const other = appFor(workerB);
+    const [laptop, phone, tablet] = [
+      await workerA.create('kim'),
+      await workerA.create('kim'),
+      await workerA.create('kim'),
+    ];
+    const bystander = await workerA.create('lee');
+    const events: SessionEvent[] = [];
+    const stop = workerB.onEvent((e) => events.push(e));
+    await waitFor('subscriber', async () => (await raw.pubsub('NUMSUB', 'sec:session:events'))[1] === 1);
+    const response = await request(router).delete('/auth/sessions/others').set(bearer(phone.accessToken));
+    expect(response.status).toBe(200);
+    expect(response.body).toEqual({ revoked: 2 });
+    for (const [session, status] of [
+      [laptop, 401],
+      [phone, 200],
+      [tablet, 401],
+      [bystander, 200],
+    ] as const) {
+      expect((await request(other).get('/me').set(bearer(session.accessToken))).status).toBe(status);
+    }
+    expect((await workerB.listForUser('kim')).map((s) => s.sessionId)).toEqual([phone.sessionId]);
+    expect(
+      (await request(router).delete('/auth/sessions/others').set(bearer(phone.accessToken))).body,
+    ).toEqual({
+      revoked: 0,
+    });
+    await waitFor('the audit event', async () => events.some((e) => e.type === 'revoke_others'));
+    stop();
+    expect(events.find((e) => e.type === 'revoke_others')).toMatchObject({
+      userId: 'kim',
+      sessionId: phone.sessionId,
+      count: 2,
+    });
+  });
+
   it('updateUser on another worker demotes the user on the next request', async () => {
     const app = appFor(workerA);
     const { accessToken } = await workerA.create('erin', { roles: ['admin'] });
@@ -160,9 +199,10 @@ describe('sessions on a real redis-server', () => {
     expect(stored).not.toContain(accessToken.split('.')[2]);
   });
 
-  it('revokes all 1,000 sessions of a user with one command (seen by MONITOR)', async () => {
+  it('revokes all 1,000 sessions of a user (the highest cap) with one command (seen by MONITOR)', async () => {
+    const roomy = manager({ redis: guardA, logger: log.logger, maxSessionsPerUser: 1000 });
     const many = [];
-    for (let i = 0; i < 1000; i++) many.push(await workerA.create('grace'));
+    for (let i = 0; i < 1000; i++) many.push(await roomy.create('grace'));
     // Warm the script cache, as in any running service: the first call after a Redis start is EVALSHA + EVAL.
     await workerA.create('warm');
     await workerA.revokeAllForUser('warm');
@@ -190,6 +230,7 @@ describe('sessions on a real redis-server', () => {
     for (const { accessToken } of [many[0]!, many[500]!, many[999]!]) {
       expect((await request(app).get('/me').set(bearer(accessToken))).status).toBe(401);
     }
+    await roomy.close();
   });
 
   it('rotates keys: new tokens use the first key, tokens of a retired key still verify until it is dropped', async () => {
@@ -231,7 +272,7 @@ describe('sessions on a real redis-server', () => {
       .map((r) => r.obj as { event?: string; type?: string })
       .filter((o) => o.event === 'session.audit');
     expect(new Set(audit.map((o) => o.type))).toEqual(
-      new Set(['login', 'revoke', 'revoke_all', 'roles_changed']),
+      new Set(['login', 'revoke', 'revoke_all', 'revoke_others', 'roles_changed']),
     );
   });
 });

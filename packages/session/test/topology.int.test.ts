@@ -11,6 +11,7 @@ import {
   waitFor,
 } from '@sec/testing';
 import type { Redis } from 'ioredis';
+import { userKey } from '../src/ids.js';
 import type { SessionEvent, SessionManager } from '../src/index.js';
 import { appFor, bearer, listen, manager } from './helpers.js';
 
@@ -53,7 +54,9 @@ interface Worker {
 async function startWorker(topology: Topology): Promise<Worker> {
   const guard = createRedisGuard({ env: envFor(topology), logger: log.logger });
   await guard.ready(10_000);
-  const sessions = manager({ redis: guard, logger: log.logger });
+  // A replica confirms a revocation within milliseconds; the generous wait keeps a loaded machine
+  // from turning that into a spurious ERR_SEC_SESSION_NOT_REPLICATED.
+  const sessions = manager({ redis: guard, logger: log.logger, replicaWaitMs: 5_000 });
   const { server, url } = await listen(appFor(sessions));
   return {
     guard,
@@ -197,7 +200,8 @@ describe('Redis Cluster key layout', () => {
   });
 
   it("keeps a user's sessions and roles on one master, and spreads users over the masters", async () => {
-    const users = ['u1', 'u2', 'u3', 'u4', 'u5', 'u6', 'u7', 'u8'];
+    // Ids with braces would move a naive `{u:<id>}` key to another slot, or into a victim's.
+    const users = ['u1', 'u2', 'u3', 'u4', 'u5', 'u6', 'u7', 'u8', 'a{b}c', '{u:u1}', '}{', 'x y 🙂'];
     for (const user of users) await worker.sessions.create(user, { roles: ['user'] });
     const holders = new Map<string, number[]>();
     for (const [index, node] of cluster.nodes.entries()) {
@@ -205,9 +209,9 @@ describe('Redis Cluster key layout', () => {
       for (const key of keys) holders.set(key, [...(holders.get(key) ?? []), index]);
     }
     const masterOf = users.map((user) => {
-      const sessions = holders.get(`sec:sess:{u:${user}}`);
+      const sessions = holders.get(`sec:sess:{u:${userKey(user)}}`);
       expect(sessions).toHaveLength(1);
-      expect(holders.get(`sec:user:{u:${user}}`)).toEqual(sessions);
+      expect(holders.get(`sec:user:{u:${userKey(user)}}`)).toEqual(sessions);
       return sessions![0];
     });
     // Eight users all on one of three masters would mean the hash tag swallowed the user id.

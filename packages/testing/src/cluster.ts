@@ -7,7 +7,7 @@ import { makeTlsMaterial, type TlsMaterial } from './tls.js';
 
 export interface RedisClusterOptions {
   readonly masters?: number;
-  /** Replicas per master (default 0), so the cluster can fail over a dead or frozen master. */
+  /** Replicas per master (default 0); `nodes` then holds masters and replicas. */
   readonly replicas?: number;
   readonly password?: string;
   /** TLS for clients and the cluster bus, one CA for all nodes (they verify each other). */
@@ -15,8 +15,14 @@ export interface RedisClusterOptions {
 }
 
 export interface RedisClusterHandle {
-  /** The masters first (in slot order), then their replicas. */
+  /** Every node, masters and replicas. */
   readonly nodes: readonly RedisServer[];
+  /** The nodes that were masters when the cluster was created. */
+  readonly masters: readonly RedisServer[];
+  /** The nodes that were replicas when the cluster was created (empty without `replicas`). */
+  readonly replicas: readonly RedisServer[];
+  /** The replica of `master`, if it has one. */
+  replicaOf(master: RedisServer): RedisServer | undefined;
   /** `{ host, port }` seeds for `new Redis.Cluster(...)`. */
   readonly startupNodes: readonly { host: string; port: number }[];
   readonly password: string | undefined;
@@ -32,13 +38,16 @@ export interface RedisClusterHandle {
 /**
  * Starts a Redis Cluster of `masters` (default 3) masters, each with `replicas` (default 0)
  * replicas, on loopback ports, optionally with a password and TLS (clients and cluster bus).
+ * Resolves once every node reports `cluster_state:ok`, every replica is in sync, and every node
+ * knows every replica (so any slot map a client fetches lists them).
  * @example
  * const cluster = await startCluster({ password: 'p'.repeat(32), tls: true });
  * const client = new Cluster(cluster.startupNodes);
+ * const replicated = await startCluster({ replicas: 1 }); // 3 masters + 3 replicas
  */
 export async function startCluster(options: RedisClusterOptions = {}): Promise<RedisClusterHandle> {
   const masters = options.masters ?? 3;
-  const replicas = options.replicas ?? 0;
+  const replicasPerMaster = options.replicas ?? 0;
   const config: Record<string, string> = {
     'cluster-enabled': 'yes',
     'cluster-config-file': 'nodes.conf',
@@ -55,12 +64,13 @@ export async function startCluster(options: RedisClusterOptions = {}): Promise<R
     config['tls-client-key-file'] = material.clientKeyFile;
   }
   const nodes: RedisServer[] = [];
+  const replicaMap = new Map<RedisServer, RedisServer>();
   const stopAll = async () => {
     await Promise.all(nodes.map((n) => n.stop()));
     if (tlsDir) await rm(tlsDir, { recursive: true, force: true });
   };
   try {
-    for (let i = 0; i < masters * (1 + replicas); i++) {
+    for (let i = 0; i < masters * (1 + replicasPerMaster); i++) {
       nodes.push(
         await startRedis({
           ...(options.password !== undefined && { password: options.password }),
@@ -77,36 +87,45 @@ export async function startCluster(options: RedisClusterOptions = {}): Promise<R
       'create',
       ...nodes.map((n) => `127.0.0.1:${n.port}`),
       '--cluster-replicas',
-      String(replicas),
+      String(replicasPerMaster),
       '--cluster-yes',
     );
-    // redis-cli makes the first `masters` nodes masters and the rest their replicas; a replica can
-    // only take over once it has synced.
-    for (const replica of nodes.slice(masters)) {
-      await waitFor(`the replica on port ${replica.port} to sync`, async () =>
-        (
-          await redisCli(
-            { port: replica.port, password: options.password },
-            ...cliArgs,
-            'INFO',
-            'replication',
-          )
-        ).includes('master_link_status:up'),
-      );
-    }
+    const cli = (node: RedisServer, ...args: string[]) =>
+      redisCli({ port: node.port, password: options.password }, ...cliArgs, ...args);
     for (const node of nodes) {
       await waitFor(`cluster_state:ok on port ${node.port}`, async () =>
-        (
-          await redisCli({ port: node.port, password: options.password }, ...cliArgs, 'CLUSTER', 'INFO')
-        ).includes('cluster_state:ok'),
+        (await cli(node, 'CLUSTER', 'INFO')).includes('cluster_state:ok'),
       );
+    }
+    // CLUSTER SLOTS (what clients read) lists a replica only once the node has heard, by gossip,
+    // that the replica holds data; wait until every node's answer names every node.
+    for (const node of nodes) {
+      await waitFor(`port ${node.port} to list every node in CLUSTER SLOTS`, async () => {
+        const slots = await cli(node, 'CLUSTER', 'SLOTS');
+        return nodes.every((n) => slots.includes(`\n${n.port}\n`));
+      });
+    }
+    for (const node of nodes) {
+      const role = await cli(node, 'ROLE');
+      if (role.startsWith('slave')) {
+        const masterPort = Number(role.split('\n')[2]);
+        const master = nodes.find((n) => n.port === masterPort);
+        if (master) replicaMap.set(master, node);
+        await waitFor(`replica ${node.port} to sync`, async () =>
+          (await cli(node, 'INFO', 'replication')).includes('master_link_status:up'),
+        );
+      }
     }
   } catch (error) {
     await stopAll();
     throw error;
   }
+  const replicas = [...replicaMap.values()];
   return {
     nodes,
+    masters: nodes.filter((n) => !replicas.includes(n)),
+    replicas,
+    replicaOf: (master) => replicaMap.get(master),
     startupNodes: nodes.map((n) => ({ host: n.host, port: n.port })),
     password: options.password,
     tls: material,

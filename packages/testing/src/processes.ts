@@ -1,4 +1,5 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { promisify } from 'node:util';
 
 const running = new Set<ChildProcess>();
 
@@ -45,3 +46,4 @@ export function stopChild(child: ChildProcess): Promise<void> {
     child.stdin?.end();
   });
 }
+

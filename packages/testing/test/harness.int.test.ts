@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { describe, expect, it } from '@jest/globals';
-import { freePort, startRedis, waitFor } from '../src/index.js';
+import { freePort, redisCli, startCluster, startRedis, waitFor } from '../src/index.js';
 import { WATCHDOG_SCRIPT } from '../src/processes.js';
 
 function accepts(port: number): Promise<boolean> {
@@ -32,6 +32,24 @@ describe('test harness', () => {
     }
     expect(await accepts(server.port)).toBe(false);
   });
+
+  it('starts a cluster with a synced replica per master, known to every node', async () => {
+    const cluster = await startCluster({ masters: 3, replicas: 1 });
+    try {
+      expect(cluster.nodes).toHaveLength(6);
+      expect(cluster.masters).toHaveLength(3);
+      expect(cluster.replicas).toHaveLength(3);
+      for (const master of cluster.masters) {
+        const replica = cluster.replicaOf(master)!;
+        expect(cluster.replicas).toContain(replica);
+        expect(await redisCli(replica, 'INFO', 'replication')).toContain(`master_port:${master.port}`);
+      }
+      const slots = await redisCli(cluster.nodes[0]!, 'CLUSTER', 'SLOTS');
+      for (const node of cluster.nodes) expect(slots).toContain(String(node.port));
+    } finally {
+      await cluster.stop();
+    }
+  }, 60_000);
 
   it('leaves no redis-server behind when the process that started it is SIGKILLed', async () => {
     const port = await freePort();

@@ -1,0 +1,93 @@
+// Login and listForUser cost as one user's login history grows: with maxSessionsPerUser the
+// user's hash never holds more than the cap, so both should stay flat between 10 and 10,000
+// prior logins. Reports the client round trip and redis-server's own time per script call
+// (INFO commandstats), which a busy machine disturbs less.
+//   node src/session-history.mjs   (after `pnpm build`)
+import { createRedisGuard } from '@sec/redis-guard';
+import { createSessionManager } from '@sec/session';
+import { Redis } from 'ioredis';
+import { startRedisServer } from './redis-server.mjs';
+import { silentLogger } from './servers/serve.mjs';
+
+const HISTORIES = [10, 10_000];
+const CAPS = [50, 1_000];
+const SAMPLES = 300;
+
+function percentile(values, p) {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+/** Median and p99 in ms of `samples` sequential runs of `work`. */
+async function time(samples, work) {
+  const durations = [];
+  for (let i = 0; i < samples; i++) {
+    const started = performance.now();
+    await work(i);
+    durations.push(performance.now() - started);
+  }
+  return { median: percentile(durations, 50), p99: percentile(durations, 99) };
+}
+
+/** redis-server's µs per EVALSHA since the last reset. */
+async function serverUsPerScript(raw) {
+  const stats = await raw.info('commandstats');
+  return Number(/cmdstat_evalsha:calls=\d+,usec=\d+,usec_per_call=([\d.]+)/.exec(stats)?.[1] ?? Number.NaN);
+}
+
+const server = await startRedisServer();
+const guard = createRedisGuard({
+  config: { url: server.url, password: server.password },
+  environment: 'test',
+  logger: silentLogger,
+});
+const raw = new Redis({ port: server.port, password: server.password });
+try {
+  await guard.ready();
+  const rows = [];
+  for (const cap of CAPS) {
+    const sessions = createSessionManager({
+      redis: guard,
+      signingKeys: [{ kid: 'bench', secret: 'session-history-benchmark-secret-32+bytes' }],
+      issuer: 'https://bench.local',
+      audience: 'bench',
+      channel: false,
+      logger: silentLogger,
+      maxSessionsPerUser: cap,
+    });
+    for (const history of HISTORIES) {
+      const user = `history-${cap}-${history}`;
+      for (let i = 0; i < history; i++) await sessions.create(user);
+      await raw.config('RESETSTAT');
+      const login = await time(SAMPLES, () => sessions.create(user));
+      const loginServer = await serverUsPerScript(raw);
+      await raw.config('RESETSTAT');
+      const list = await time(SAMPLES, () => sessions.listForUser(user));
+      const listServer = await serverUsPerScript(raw);
+      rows.push({
+        cap,
+        history,
+        stored: await raw.hlen(`sec:sess:{u:${user}}`),
+        login,
+        loginServer,
+        list,
+        listServer,
+      });
+    }
+    await sessions.close();
+  }
+  console.log(`redis-server ${server.version}, ${SAMPLES} sequential calls per cell\n`);
+  console.log(
+    '| cap | prior logins | sessions stored | login median / p99 (ms) | login, Redis µs/call | listForUser median / p99 (ms) | list, Redis µs/call |',
+  );
+  console.log('| ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  for (const r of rows) {
+    console.log(
+      `| ${r.cap} | ${r.history.toLocaleString('en')} | ${r.stored} | ${r.login.median.toFixed(2)} / ${r.login.p99.toFixed(2)} | ${r.loginServer.toFixed(1)} | ${r.list.median.toFixed(2)} / ${r.list.p99.toFixed(2)} | ${r.listServer.toFixed(1)} |`,
+    );
+  }
+} finally {
+  raw.disconnect();
+  await guard.close();
+  await server.stop();
+}
