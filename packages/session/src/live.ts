@@ -206,7 +206,7 @@ export class LiveConnections {
       entry.end(end);
     } catch (error) {
       this.#settings.logger.error(
-        { event: 'session.connection_close_error', err: scrubError(error, this.#settings.guard.secrets) },
+        { event: 'session.connection_close_error', err: scrubError(error, this.#settings.guard.secrets()) },
         'closing a bound connection threw',
       );
     }
@@ -256,7 +256,7 @@ export class LiveConnections {
       );
       return;
     }
-    const safe = scrubError(error, guard.secrets);
+    const safe = scrubError(error, guard.secrets());
     logger.warn(
       { event: 'session.connections_unverifiable', connections: this.size, err: safe },
       `closing ${this.size} bound connection(s) with 1013: their sessions cannot be checked (${safe.message})`,

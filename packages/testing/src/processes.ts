@@ -1,5 +1,4 @@
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { promisify } from 'node:util';
+import { type ChildProcess, spawn } from 'node:child_process';
 
 const running = new Set<ChildProcess>();
 
@@ -46,4 +45,3 @@ export function stopChild(child: ChildProcess): Promise<void> {
     child.stdin?.end();
   });
 }
-
