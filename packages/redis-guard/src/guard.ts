@@ -86,8 +86,13 @@ export interface RedisGuard {
    * Runs Redis work through the breaker with a bounded wait. Rejects with RedisUnavailableError
    * (503) when Redis cannot answer or refuses the call (`NOREPLICAS`, `OOM`, `MISCONF`, `NOPERM`:
    * see classifyRedisError); a bug in the call (`WRONGTYPE`) is rethrown as it is, secrets removed.
+   * `timeoutMs` lengthens the deadline for a call that blocks on purpose (`WAIT`); default
+   * `commandTimeoutMs`.
    */
-  execute<T>(operation: (client: RedisClient) => Promise<T>): Promise<T>;
+  execute<T>(
+    operation: (client: RedisClient) => Promise<T>,
+    options?: { readonly timeoutMs?: number },
+  ): Promise<T>;
   retryAfterSeconds(): number;
   /** Waits for the connection and a PING; rejects with ERR_SEC_REDIS_CONNECT_FAILED. */
   ready(timeoutMs?: number): Promise<void>;
@@ -205,7 +210,10 @@ export function createRedisGuard(options: RedisGuardOptions = {}): RedisGuard {
     retryAfterSeconds() {
       return breaker.state === 'open' ? breaker.retryAfterSeconds() : DEFAULT_RETRY_AFTER_SECONDS;
     },
-    async execute<T>(operation: (c: RedisClient) => Promise<T>): Promise<T> {
+    async execute<T>(
+      operation: (c: RedisClient) => Promise<T>,
+      callOptions?: { readonly timeoutMs?: number },
+    ): Promise<T> {
       if (!client) {
         throw new SecError(
           'ERR_SEC_MEMORY_MODE',
@@ -235,7 +243,7 @@ export function createRedisGuard(options: RedisGuardOptions = {}): RedisGuard {
         // ioredis's commandTimeout alone does not bound a call: an auto-pipelined command waits,
         // unbounded, for the pipeline before it (which may itself take a whole commandTimeout to
         // fail), and an operation may send several commands. So every call gets its own deadline.
-        const result = await timeout(operation(client), commandTimeoutMs);
+        const result = await timeout(operation(client), callOptions?.timeoutMs ?? commandTimeoutMs);
         breaker.recordSuccess();
         stuck?.answered();
         return result;

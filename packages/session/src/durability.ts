@@ -36,6 +36,7 @@ export class Durability {
   readonly #waitMs: number;
   readonly #topology: Topology | undefined;
   readonly #connection: RedisClient | undefined;
+  readonly #commandTimeoutMs: number;
 
   constructor(guard: RedisGuard, wanted: number | 'auto', waitMs: number) {
     this.#guard = guard;
@@ -44,7 +45,8 @@ export class Durability {
     const client = guard.client;
     this.#topology = client ? topologyOf(client) : undefined;
     const mayWait = wanted === 'auto' ? this.#topology !== 'standalone' : wanted > 0;
-    if (client && mayWait) this.#connection = duplicateFor(client, waitMs);
+    this.#commandTimeoutMs = client ? commandTimeoutOf(client) : DEFAULT_COMMAND_TIMEOUT_MS;
+    if (client && mayWait) this.#connection = duplicateFor(client, waitMs, this.#commandTimeoutMs);
   }
 
   /** Replicas this write must wait for, decided now: a Cluster's slot map changes over time. */
@@ -56,25 +58,36 @@ export class Durability {
   }
 
   /** Runs the script through the guard, then (when replicas must confirm) WAITs on its connection. */
-  run(script: LuaScript, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
+  async run(
+    script: LuaScript,
+    keys: readonly string[],
+    args: readonly (string | number)[],
+  ): Promise<unknown> {
     const acks = this.#acks();
     const connection = this.#connection;
     if (acks === 0 || !connection) return this.#guard.execute((c) => script.run(c, keys, args));
     const waitMs = this.#waitMs;
-    return this.#guard.execute(async () => {
-      if (connection.status !== 'ready') await readyWithin(connection, waitMs);
-      const [result, acked] = await scriptThenWait(connection, script.source, keys, args, acks, waitMs);
-      if (result instanceof Error) throw result;
-      if (acked instanceof Error) throw acked;
-      if (Number(acked) < acks) {
-        throw new RedisUnavailableError(
-          SessionErrorCode.NotReplicated,
-          `only ${Number(acked)} of ${acks} replica(s) confirmed the change within ${waitMs} ms; it was applied on the primary, retry to confirm`,
-          1,
-        );
-      }
-      return result;
-    });
+    const [result, acked] = await this.#guard.execute(
+      async () => {
+        if (connection.status !== 'ready') await readyWithin(connection, waitMs);
+        const replies = await scriptThenWait(connection, script.source, keys, args, acks, waitMs);
+        if (replies[0] instanceof Error) throw replies[0];
+        if (replies[1] instanceof Error) throw replies[1];
+        return replies;
+      },
+      // WAIT blocks for up to waitMs by design; the call's deadline leaves room for it.
+      { timeoutMs: waitMs + this.#commandTimeoutMs },
+    );
+    // Outside execute(): replicas that are late say nothing about the primary's link, so this must
+    // not count against the breaker.
+    if (Number(acked) < acks) {
+      throw new RedisUnavailableError(
+        SessionErrorCode.NotReplicated,
+        `only ${Number(acked)} of ${acks} replica(s) confirmed the change within ${waitMs} ms; it was applied on the primary, retry to confirm`,
+        1,
+      );
+    }
+    return result;
   }
 
   close(): void {
@@ -108,20 +121,28 @@ async function scriptThenWait(
  * A connection for WAIT alone, with room in its command timeout for the wait itself. ioredis
  * re-resolves the Sentinel master and the Cluster slot map for it as for the original.
  */
-function duplicateFor(client: RedisClient, waitMs: number): RedisClient {
-  const base = client.isCluster
-    ? (client as Cluster).options.redisOptions?.commandTimeout
-    : (client as Redis).options.commandTimeout;
-  const commandTimeout = waitMs + (base ?? DEFAULT_COMMAND_TIMEOUT_MS);
+function duplicateFor(client: RedisClient, waitMs: number, baseTimeoutMs: number): RedisClient {
+  const commandTimeout = waitMs + baseTimeoutMs;
+  // A WAIT receives nothing until it returns: a socketTimeout inherited from the client (meant for
+  // quick commands) would cut every long wait, so the silence allowed grows with it.
+  const socketTimeout = 2 * commandTimeout;
   const connection: RedisClient = client.isCluster
     ? (client as Cluster).duplicate(undefined, {
-        redisOptions: { ...(client as Cluster).options.redisOptions, commandTimeout },
+        redisOptions: { ...(client as Cluster).options.redisOptions, commandTimeout, socketTimeout },
       })
-    : (client as Redis).duplicate({ commandTimeout });
+    : (client as Redis).duplicate({ commandTimeout, socketTimeout });
   // Its failures surface as rejected calls (503); the main client already logs the outage.
   connection.on('error', () => undefined);
   if (client.isCluster) connection.on('node error', () => undefined);
   return connection;
+}
+
+/** The client's own command timeout, the base of the WAIT connection's. */
+function commandTimeoutOf(client: RedisClient): number {
+  const ms = client.isCluster
+    ? (client as Cluster).options.redisOptions?.commandTimeout
+    : (client as Redis).options.commandTimeout;
+  return ms ?? DEFAULT_COMMAND_TIMEOUT_MS;
 }
 
 /** Waits for a connection that is still (re)connecting, but never longer than `ms`. */

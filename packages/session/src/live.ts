@@ -6,7 +6,8 @@ import type { SessionStore } from './store.js';
 
 /**
  * How a bound connection ends: 1008 (policy violation) when its session was revoked, expired or
- * evicted; 1013 (try again later) when Redis could not confirm the session in production.
+ * evicted; 1013 (try again later) when Redis could not confirm the session (unless the guard was
+ * created with `failClosed: false`).
  * @example ws.on('close', (code) => { if (code === CONNECTION_CLOSE.unavailable.code) retryLater() });
  */
 export const CONNECTION_CLOSE = {
@@ -96,8 +97,9 @@ function endFor(target: ConnectionTarget): (end: ConnectionEnd) => void {
  * - every `recheckMs` one batched read (an HMGET per user) confirms every bound session is still
  *   live, which catches what a lost Pub/Sub message (a subscriber reconnecting) or an expiry
  *   would miss.
- * When a re-check cannot be answered before the next one is due, a fail-closed guard (production
- * and staging) ends every connection with 1013; elsewhere it warns once and keeps them.
+ * When a re-check cannot be answered before the next one is due, a fail-closed guard (the default
+ * in every environment) ends every connection with 1013; a guard created with `failClosed: false`
+ * warns once and keeps them.
  */
 export class LiveConnections {
   readonly #settings: Settings;
@@ -252,7 +254,7 @@ export class LiveConnections {
     if (!guard.failClosed) {
       guard.warnOnce(
         'session.connections_unchecked',
-        `bound connections cannot be re-checked (Redis unavailable); keeping them open because ${guard.environment} does not fail closed. Production closes them with 1013.`,
+        'bound connections cannot be re-checked (Redis unavailable); keeping them open because the guard was created with failClosed: false. A fail-closed guard closes them with 1013.',
       );
       return;
     }

@@ -25,11 +25,13 @@ async function startWorker(
   redis: RedisServer,
   environment: Environment,
   extra: Partial<SessionManagerOptions> = {},
+  failClosed?: boolean,
 ) {
   const log = captureLogger();
   const guard: RedisGuard = createRedisGuard({
     config: { url: redis.url, password: PASSWORD, insecureAllowPlaintext: true, singleHost: true },
     environment,
+    ...(failClosed !== undefined && { failClosed }),
     logger: log.logger,
     breaker: { probeIntervalMs: 200 },
   });
@@ -227,15 +229,19 @@ describe('without any Pub/Sub (channel: false) the batched re-check alone closes
   });
 });
 
-describe.each(['production', 'development'] as const)(
-  'bound WebSockets while Redis cannot answer (%s)',
-  (environment) => {
+describe.each([
+  ['production', undefined],
+  ['development', undefined],
+  ['development', false],
+] as const)(
+  'bound WebSockets while Redis cannot answer (%s, failClosed: %s)',
+  (environment, failClosed) => {
     let redis: RedisServer;
     let a: Worker;
 
     beforeAll(async () => {
       redis = await startRedis({ password: PASSWORD });
-      a = await startWorker(redis, environment);
+      a = await startWorker(redis, environment, {}, failClosed);
     });
     afterAll(async () => {
       await redis?.resume();
@@ -257,7 +263,7 @@ describe.each(['production', 'development'] as const)(
         await expect(a.sessions.revoke(session.sessionId)).rejects.toMatchObject({
           retryAfterSeconds: expect.any(Number),
         });
-        if (environment === 'production') {
+        if (failClosed !== false) {
           // Nothing can vouch for the session any more: fail closed, with "try again later".
           expect(await closed).toMatchObject(CONNECTION_CLOSE.unavailable);
           expect(a.log.messages('warn').some((m) => m.includes('1013'))).toBe(true);
