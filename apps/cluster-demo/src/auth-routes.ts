@@ -1,6 +1,6 @@
 import type { LoginLimiter } from '@sec/rate-limit';
 import { isRedisUnavailable, sendServiceUnavailable } from '@sec/redis-guard';
-import { isUserId, parseSessionId, type SessionManager } from '@sec/session';
+import { parseSessionId, type SessionManager } from '@sec/session';
 import express, { type Request, type RequestHandler, type Response, type Router } from 'express';
 import type { UserDirectory } from './users.js';
 
@@ -120,7 +120,7 @@ export function authRoutes(
     admin,
     handler(manager, async (req, res) => {
       const userId = String(req.params.userId);
-      if (!isUserId(userId)) {
+      if (!users.has(userId)) {
         res.status(404).json({ error: 'not_found' });
         return;
       }
