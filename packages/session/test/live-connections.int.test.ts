@@ -233,55 +233,52 @@ describe.each([
   ['production', undefined],
   ['development', undefined],
   ['development', false],
-] as const)(
-  'bound WebSockets while Redis cannot answer (%s, failClosed: %s)',
-  (environment, failClosed) => {
-    let redis: RedisServer;
-    let a: Worker;
+] as const)('bound WebSockets while Redis cannot answer (%s, failClosed: %s)', (environment, failClosed) => {
+  let redis: RedisServer;
+  let a: Worker;
 
-    beforeAll(async () => {
-      redis = await startRedis({ password: PASSWORD });
-      a = await startWorker(redis, environment, {}, failClosed);
-    });
-    afterAll(async () => {
-      await redis?.resume();
-      await a?.close();
-      await redis?.stop();
-    });
+  beforeAll(async () => {
+    redis = await startRedis({ password: PASSWORD });
+    a = await startWorker(redis, environment, {}, failClosed);
+  });
+  afterAll(async () => {
+    await redis?.resume();
+    await a?.close();
+    await redis?.stop();
+  });
 
-    const outages = [
-      ['frozen (SIGSTOP)', () => redis.pause(), () => redis.resume()],
-      ['killed', () => redis.kill(), () => redis.restart()],
-    ] as const;
+  const outages = [
+    ['frozen (SIGSTOP)', () => redis.pause(), () => redis.resume()],
+    ['killed', () => redis.kill(), () => redis.restart()],
+  ] as const;
 
-    it.each(outages)('Redis %s', async (_name, stop, start) => {
-      const session = await a.sessions.create('ivy');
-      const { ws, closed } = await a.sockets.connect(session.accessToken);
-      await stop();
-      try {
-        // A revocation attempted now cannot be confirmed: it fails, and must not be taken as done.
-        await expect(a.sessions.revoke(session.sessionId)).rejects.toMatchObject({
-          retryAfterSeconds: expect.any(Number),
-        });
-        if (failClosed !== false) {
-          // Nothing can vouch for the session any more: fail closed, with "try again later".
-          expect(await closed).toMatchObject(CONNECTION_CLOSE.unavailable);
-          expect(a.log.messages('warn').some((m) => m.includes('1013'))).toBe(true);
-        } else {
-          await waitFor('the warning', async () =>
-            a.log.messages('warn').some((m) => m.includes('cannot be re-checked')),
-          );
-          expect(ws.readyState).toBe(ws.OPEN);
-          ws.close();
-        }
-      } finally {
-        await start();
-        await waitFor('the guard to recover', async () => a.guard.isAvailable(), 15_000);
+  it.each(outages)('Redis %s', async (_name, stop, start) => {
+    const session = await a.sessions.create('ivy');
+    const { ws, closed } = await a.sockets.connect(session.accessToken);
+    await stop();
+    try {
+      // A revocation attempted now cannot be confirmed: it fails, and must not be taken as done.
+      await expect(a.sessions.revoke(session.sessionId)).rejects.toMatchObject({
+        retryAfterSeconds: expect.any(Number),
+      });
+      if (failClosed !== false) {
+        // Nothing can vouch for the session any more: fail closed, with "try again later".
+        expect(await closed).toMatchObject(CONNECTION_CLOSE.unavailable);
+        expect(a.log.messages('warn').some((m) => m.includes('1013'))).toBe(true);
+      } else {
+        await waitFor('the warning', async () =>
+          a.log.messages('warn').some((m) => m.includes('cannot be re-checked')),
+        );
+        expect(ws.readyState).toBe(ws.OPEN);
+        ws.close();
       }
-    });
+    } finally {
+      await start();
+      await waitFor('the guard to recover', async () => a.guard.isAvailable(), 15_000);
+    }
+  });
 
-    it('never logged the password', () => {
-      expect(a.log.text()).not.toContain(PASSWORD);
-    });
-  },
-);
+  it('never logged the password', () => {
+    expect(a.log.text()).not.toContain(PASSWORD);
+  });
+});
