@@ -3,9 +3,10 @@ import { cacheResponse, createEncryptedCache } from '@sec/cache-crypto';
 import { createHealth, createMetrics, redisCheck } from '@sec/health';
 import { loginLimiter, rateLimit } from '@sec/rate-limit';
 import { createJsonLogger, createRedisGuard, type Logger, requireRedis, scrubError } from '@sec/redis-guard';
-import { createSessionManager } from '@sec/session';
+import { createSessionManager, sessionRouter } from '@sec/session';
 import express, { type ErrorRequestHandler } from 'express';
-import { authRoutes } from './auth-routes.js';
+import { credentialsOf } from './accounts.js';
+import { adminRoutes } from './admin-routes.js';
 import { workerMetrics } from './cluster-metrics.js';
 import { storeFrom } from './settings.js';
 import { parseUsers } from './users.js';
@@ -13,6 +14,12 @@ import { attachEchoSocket } from './ws.js';
 
 /** Access tokens live as long as the absolute session timeout. */
 const SESSION_SECONDS = 8 * 60 * 60;
+/**
+ * Live sessions per user. Above the package's default (50) because the long reliability run
+ * (`RELIABILITY_LONG=1`) holds 100 sessions per user at once, and a login past the cap would
+ * quietly revoke the least recently used one.
+ */
+export const DEMO_MAX_SESSIONS_PER_USER = 100;
 
 export interface DemoApp {
   /** Starts listening; errors (a busy port) arrive as the server's 'error' event. */
@@ -54,6 +61,7 @@ export async function createDemoApp(env: NodeJS.ProcessEnv, workerId: string): P
     audience: 'cluster-demo',
     idleTimeout: '30m',
     absoluteTimeout: `${SESSION_SECONDS}s`,
+    maxSessionsPerUser: DEMO_MAX_SESSIONS_PER_USER,
   });
   const cache = createEncryptedCache({
     redis: guard,
@@ -97,7 +105,11 @@ export async function createDemoApp(env: NodeJS.ProcessEnv, workerId: string): P
   app.get('/metrics', clusterMetrics.handler);
   app.use(globalLimit);
   app.use(['/auth', '/api'], requireRedis(guard, { service: 'session' }));
-  app.use('/auth', authRoutes(sessions, users, logins, SESSION_SECONDS));
+  app.use(
+    '/auth',
+    sessionRouter(sessions, { verifyCredentials: credentialsOf(users, 'api'), loginLimiter: logins }),
+    adminRoutes(sessions, users),
+  );
 
   const api = express.Router();
   api.use(sessions.authenticate(), perUser);
@@ -105,7 +117,7 @@ export async function createDemoApp(env: NodeJS.ProcessEnv, workerId: string): P
     res.json({
       user: req.auth!.userId,
       roles: req.auth!.roles,
-      session_id: req.auth!.sessionId,
+      sessionId: req.auth!.sessionId,
       worker: workerId,
     });
   });
@@ -119,8 +131,8 @@ export async function createDemoApp(env: NodeJS.ProcessEnv, workerId: string): P
       // Stands in for a slow lookup of personal data: the cached copy is Fernet-encrypted in Redis.
       res.json({
         user: req.auth!.userId,
-        display_name: req.auth!.userId.replace(/^./, (c) => c.toUpperCase()),
-        generated_at: new Date().toISOString(),
+        displayName: req.auth!.userId.replace(/^./, (c) => c.toUpperCase()),
+        generatedAt: new Date().toISOString(),
       });
     },
   );
@@ -134,7 +146,7 @@ export async function createDemoApp(env: NodeJS.ProcessEnv, workerId: string): P
   return {
     listen(port, host) {
       const server = app.listen(port, host);
-      attachEchoSocket(server, app, sessions, socketLimit);
+      attachEchoSocket(server, { app, sessions, limiter: socketLimit, workerId });
       servers.push(server);
       return server;
     },
