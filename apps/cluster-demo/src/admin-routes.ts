@@ -125,12 +125,10 @@ export function adminRoutes(manager: SessionManager, users: UserDirectory): Rout
         roles.length > 8 ||
         !roles.every((r) => typeof r === 'string' && KNOWN_ROLES.has(r))
       ) {
-        res
-          .status(400)
-          .json({
-            error: 'bad_request',
-            message: `roles must be an array of: ${[...KNOWN_ROLES].join(', ')}`,
-          });
+        res.status(400).json({
+          error: 'bad_request',
+          message: `roles must be an array of: ${[...KNOWN_ROLES].join(', ')}`,
+        });
         return;
       }
       const userId = userOf(req, res);
