@@ -46,6 +46,15 @@ function tokenOf(req: IncomingMessage, target: URL): string | undefined {
   return target.searchParams.get('access_token') || undefined;
 }
 
+/** WebSocket close code of a server going down (RFC 6455 §7.4.1). */
+const GOING_AWAY = 1001;
+
+/** The open echo sockets of one server. */
+export interface EchoSocket {
+  /** Closes every open socket with 1001 (the worker is shutting down). */
+  drain(): void;
+}
+
 /** What the echo socket needs from the worker's app. */
 export interface EchoSocketOptions {
   /** Its `trust proxy` setting keys upgrades as HTTP requests are keyed. */
@@ -64,7 +73,7 @@ export interface EchoSocketOptions {
  * An open socket stays bound to its session: a revoke, logout or revoke-all through any worker
  * closes it with 1008 within a second, and 1013 closes it when Redis cannot vouch for the session.
  */
-export function attachEchoSocket(server: Server, options: EchoSocketOptions): void {
+export function attachEchoSocket(server: Server, options: EchoSocketOptions): EchoSocket {
   const { app, sessions, limiter, workerId } = options;
   const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
   wss.on('headers', (headers) => headers.push(`X-Worker-Id: ${workerId}`));
@@ -99,4 +108,9 @@ export function attachEchoSocket(server: Server, options: EchoSocketOptions): vo
       )
       .catch(() => socket.destroy());
   });
+  return {
+    drain() {
+      for (const ws of wss.clients) ws.close(GOING_AWAY, 'server_shutdown');
+    },
+  };
 }
