@@ -106,6 +106,32 @@ if (!available) {
     expect(await page.evaluate('document.cookie')).toBe('');
   });
 
+  it('shows a hostile device description as text, then revokes all of that user’s sessions with one click', async () => {
+    const agent = `<img src=x onerror="document.title='pwned'"><script>document.title='pwned'</script>`;
+    const sessions: { sessionId: string; accessToken: string }[] = [];
+    for (const _ of [1, 2]) {
+      const answer = await fetch(`${demo.base}/auth/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'user-agent': agent },
+        body: JSON.stringify({ username: 'bob', password: 'bob-password' }),
+      });
+      expect(answer.status).toBe(201);
+      sessions.push((await answer.json()) as { sessionId: string; accessToken: string });
+    }
+    const device = page.locator(`#sessions tr[data-session-id="${sessions[1]!.sessionId}"] td.device`);
+    await device.waitFor();
+    expect(await device.getAttribute('title')).toBe(agent);
+    expect(await page.locator('#sessions img, #sessions script').count()).toBe(0);
+    expect(await page.title()).not.toBe('pwned');
+
+    await page.locator('#sessions [data-user="bob"] button', { hasText: 'Revoke all' }).click();
+    for (const { sessionId, accessToken } of sessions) {
+      await page.locator(`#sessions tr[data-session-id="${sessionId}"]`).waitFor({ state: 'detached' });
+      const me = await fetch(`${demo.base}/api/me`, { headers: { authorization: `Bearer ${accessToken}` } });
+      expect(me.status).toBe(401);
+    }
+  });
+
   it('creates sessions through the request panel; they appear in the session list; requests answer 200 and name their worker', async () => {
     await page.locator('#api-username').fill('alice');
     await page.locator('#api-password').fill('alice-password');
@@ -154,7 +180,7 @@ if (!available) {
   it('resumes Redis: every breaker closes, requests answer 200 again, and the screenshot is written', async () => {
     await page.locator('#resume').click();
     await page.locator('#redis-state[data-state="running"]').waitFor();
-    await eachWorker((id) => `#workers tr[data-worker="${id}"][data-breaker="closed"]`);
+    await eachWorker((id) => `#workers tr[data-worker="${id}"][data-breaker="closed"][data-redis="ok"]`);
     expect(await fire(panelSessions[1]!)).toBe('200');
     await page.locator('#stream-state[data-state="live"]').waitFor();
     await page.locator('#health [data-probe="detailed"][data-status="200"]').waitFor();

@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { type RedisServer, startRedis, waitFor } from '@sec/testing';
 import { type RunningDemo, startDemo } from './demo-process.js';
-import { bearer, type LoggedIn, login, send } from './reliability/support.js';
+import { bearer, type LoggedIn, login, send, workerPids } from './reliability/support.js';
 import { type EventStream, openEvents } from './sse-client.js';
 
 /**
@@ -15,7 +16,14 @@ const USERS =
 const WORKERS = 2;
 
 interface Snapshot {
-  readonly workers: { id: string; pid: number; stale: boolean; breaker: string; requests: number }[];
+  readonly workers: {
+    id: string;
+    pid: number;
+    stale: boolean;
+    breaker: string;
+    requests: number;
+    viewers: number;
+  }[];
   readonly redis: { owned: boolean; paused: boolean };
 }
 interface Sessions {
@@ -256,6 +264,35 @@ describe('the dashboard (development: the demo owns its throwaway Redis)', () =>
     });
     expect(control.status).toBe(204);
     expect((await call('GET', '/api/me', bearer(alice.token))).status).toBe(401);
+  });
+
+  it('streams reset by their clients at any moment leave nothing behind: no worker dies, every viewer is counted off', async () => {
+    for (const stream of streams.splice(0)) stream.close();
+    const pids = workerPids(demo.child.pid!);
+    const port = Number(new URL(demo.base).port);
+    const request = `GET /dashboard/api/events HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nCookie: ${admin.cookie}\r\n\r\n`;
+    const attempt = (i: number) =>
+      new Promise<void>((resolve) => {
+        const socket = connect(port, '127.0.0.1');
+        socket.on('error', () => undefined);
+        socket.on('close', () => resolve());
+        const reset = () => socket.resetAndDestroy();
+        // Staggered moments: before the answer, at its headers, mid-stream, after a snapshot.
+        socket.write(request, () => {
+          if (i % 4 === 0) reset();
+        });
+        if (i % 4 === 1) socket.once('data', reset);
+        if (i % 4 === 2) socket.on('data', (chunk: Buffer) => chunk.includes('event: sessions') && reset());
+        if (i % 4 === 3) socket.on('data', (chunk: Buffer) => chunk.includes('event: workers') && reset());
+        setTimeout(reset, 5_000).unref();
+      });
+    await Promise.all(Array.from({ length: 40 }, (_, i) => attempt(i)));
+
+    const watcher = await open(admin.cookie);
+    const viewers = (s: Snapshot) => s.workers.reduce((n, w) => n + w.viewers, 0);
+    await watcher.next<Snapshot>('workers', (s) => s.workers.length === WORKERS && viewers(s) === 1);
+    expect(workerPids(demo.child.pid!)).toEqual(pids);
+    expect(demo.output()).not.toMatch(/died|unhandled/i);
   });
 
   it('a stream ends with signed-out when its session is revoked, or its admin demoted, through any worker', async () => {

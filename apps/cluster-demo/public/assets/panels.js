@@ -13,7 +13,12 @@ export function renderWorkers(snapshot, streamWorker) {
       return h(
         'tr',
         {
-          dataset: { worker: w.id, breaker: w.breaker, stale: String(w.stale) },
+          dataset: {
+            worker: w.id,
+            breaker: w.breaker,
+            stale: String(w.stale),
+            redis: w.redisLatencyMs === null ? 'error' : 'ok',
+          },
           class: w.stale ? 'stale' : undefined,
         },
         h(

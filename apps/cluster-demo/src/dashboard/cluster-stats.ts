@@ -57,7 +57,7 @@ export function serveClusterStats(redis: () => RedisControlState): void {
         latest.clear();
       }
     }
-    if (active) publish();
+    if (active && latest.size > 0) publish();
   };
 
   cluster.on('online', (worker) => send(worker, { type: MESSAGES.watch, active }));

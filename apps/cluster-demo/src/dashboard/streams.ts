@@ -92,6 +92,8 @@ export class DashboardStreams {
   }
 
   #open(req: Request, res: Response): void {
+    // The client may have gone while its session was checked; its 'close' has already been emitted.
+    if (res.destroyed || req.socket.destroyed) return;
     res.status(200).set({
       'Content-Type': 'text/event-stream; charset=utf-8',
       'Cache-Control': 'no-store',

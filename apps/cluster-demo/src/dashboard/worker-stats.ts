@@ -76,6 +76,7 @@ export class WorkerStatsReporter {
       requests: this.#requests,
       breaker: state,
       redisLatencyMs: waiting ? null : this.#latency.ms,
+      ...(this.#guard.mode === 'memory' && { redisError: 'memory mode: no Redis' }),
       ...(waiting
         ? { redisError: 'no answer' }
         : this.#latency.error !== undefined && { redisError: this.#latency.error }),
