@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { Agent } from 'node:http';
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { type RedisServer, startRedis, waitFor } from '@sec/testing';
@@ -114,6 +115,16 @@ describe('the dashboard (development: the demo owns its throwaway Redis)', () =>
     expect((await fetch(`${demo.base}/assets/dashboard.css`)).headers.get('content-type')).toMatch(
       /^text\/css/,
     );
+    // The request panel's way of landing on the next worker: the answer closes its connection.
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const kept = await send(demo.base, { path: '/health/live', agent });
+    const closing = await send(demo.base, {
+      path: '/health/live',
+      agent,
+      headers: { 'x-demo-connection': 'close' },
+    });
+    agent.destroy();
+    expect([kept.headers.connection, closing.headers.connection]).toEqual(['keep-alive', 'close']);
     expect((await fetch(`${demo.base}/assets/../package.json`)).status).toBe(404);
     expect((await fetch(`${demo.base}/assets/%2e%2e%2fpackage.json`)).status).toBe(404);
   });
