@@ -3,20 +3,25 @@ import { cacheResponse, createEncryptedCache } from '@sec/cache-crypto';
 import { createHealth, createMetrics, redisCheck } from '@sec/health';
 import { loginLimiter, rateLimit } from '@sec/rate-limit';
 import { createJsonLogger, createRedisGuard, type Logger, requireRedis, scrubError } from '@sec/redis-guard';
-import { createSessionManager } from '@sec/session';
-import express, { type ErrorRequestHandler } from 'express';
-import { authRoutes } from './auth-routes.js';
+import { sessionRouter } from '@sec/session';
+import express, { type ErrorRequestHandler, type RequestHandler } from 'express';
+import { credentialsOf } from './accounts.js';
+import { adminRoutes } from './admin-routes.js';
 import { workerMetrics } from './cluster-metrics.js';
+import { RedisControlClient } from './dashboard/control-client.js';
+import { dashboardRoutes } from './dashboard/routes.js';
+import { DashboardStreams } from './dashboard/streams.js';
+import { WorkerStatsReporter } from './dashboard/worker-stats.js';
+import { createDemoSessions } from './sessions.js';
 import { storeFrom } from './settings.js';
 import { parseUsers } from './users.js';
-import { attachEchoSocket } from './ws.js';
-
-/** Access tokens live as long as the absolute session timeout. */
-const SESSION_SECONDS = 8 * 60 * 60;
+import { attachEchoSocket, type EchoSocket } from './ws.js';
 
 export interface DemoApp {
   /** Starts listening; errors (a busy port) arrive as the server's 'error' event. */
   listen(port: number, host: string): Server;
+  /** Ends the long-lived connections (dashboard streams, WebSockets), so the server can close. */
+  drain(): void;
   close(): Promise<void>;
 }
 
@@ -36,6 +41,20 @@ function errorHandler(logger: Logger, secrets: () => readonly string[]): ErrorRe
 }
 
 /**
+ * Every answer names its worker. A client that sends `X-Demo-Connection: close` gets its
+ * connection closed after the answer, so its next request is a new connection that node:cluster
+ * hands to the next worker: browsers cannot send `Connection: close` themselves, and the
+ * dashboard's request panel uses this to show requests spreading over the workers.
+ */
+function workerHeader(workerId: string): RequestHandler {
+  return (req, res, next) => {
+    res.set('X-Worker-Id', workerId);
+    if (req.headers['x-demo-connection'] === 'close') res.set('Connection', 'close');
+    next();
+  };
+}
+
+/**
  * One worker's app: every @sec package composed with app.use(), from the environment the primary
  * prepared (shared secrets, Redis settings, users).
  */
@@ -47,14 +66,7 @@ export async function createDemoApp(env: NodeJS.ProcessEnv, workerId: string): P
   const points = Number(env.RATE_LIMIT_POINTS);
   const duration = Number(env.RATE_LIMIT_DURATION);
 
-  const sessions = createSessionManager({
-    redis: guard,
-    signingKeys: [{ kid: 'demo-1', secret: env.SESSION_SECRET! }],
-    issuer: 'cluster-demo',
-    audience: 'cluster-demo',
-    idleTimeout: '30m',
-    absoluteTimeout: `${SESSION_SECONDS}s`,
-  });
+  const { api: sessions, dashboard: dashboardSessions } = createDemoSessions(guard, env.SESSION_SECRET!);
   const cache = createEncryptedCache({
     redis: guard,
     namespace: 'demo-profile',
@@ -78,26 +90,35 @@ export async function createDemoApp(env: NodeJS.ProcessEnv, workerId: string): P
     keyBy: (req) => `user:${req.auth?.userId ?? req.ip}`,
   });
   const socketLimit = rateLimit({ redis: guard, name: 'ws-upgrade', points, duration });
-  // Users are looked up by the exact username (users.ts), so the limiter keys by it as sent.
+  // Users are looked up by the exact username (users.ts), so the limiter keys by it as sent. One
+  // limiter for the API and the dashboard: guesses through either count against the same budget.
   const logins = loginLimiter({
     redis: guard,
     name: 'login',
     maxConsecutiveFailsByUsernameAndIp: 5,
     blockDuration: 60,
   });
+  const reporter = new WorkerStatsReporter(workerId, guard);
+  const streams = new DashboardStreams({ manager: dashboardSessions, users, reporter, workerId });
+  const control = new RedisControlClient();
 
   const app = express();
   app.disable('x-powered-by');
-  app.use((_req, res, next) => {
-    res.set('X-Worker-Id', workerId);
-    next();
-  });
+  app.use(workerHeader(workerId), reporter.count);
   // Probes are never rate limited or gated: orchestrators must always be able to ask.
   app.use('/health', health.router());
   app.get('/metrics', clusterMetrics.handler);
+  // Before the per-IP limiter, which answers 503 while Redis is down: the page must load and its
+  // resume button must work while Redis is paused. Its API is admin-only and its sign-in goes
+  // through the login limiter.
+  app.use(dashboardRoutes({ manager: dashboardSessions, users, logins, streams, control, workerId }));
   app.use(globalLimit);
   app.use(['/auth', '/api'], requireRedis(guard, { service: 'session' }));
-  app.use('/auth', authRoutes(sessions, users, logins, SESSION_SECONDS));
+  app.use(
+    '/auth',
+    sessionRouter(sessions, { verifyCredentials: credentialsOf(users, 'api'), loginLimiter: logins }),
+    adminRoutes(sessions, users),
+  );
 
   const api = express.Router();
   api.use(sessions.authenticate(), perUser);
@@ -105,7 +126,7 @@ export async function createDemoApp(env: NodeJS.ProcessEnv, workerId: string): P
     res.json({
       user: req.auth!.userId,
       roles: req.auth!.roles,
-      session_id: req.auth!.sessionId,
+      sessionId: req.auth!.sessionId,
       worker: workerId,
     });
   });
@@ -119,8 +140,8 @@ export async function createDemoApp(env: NodeJS.ProcessEnv, workerId: string): P
       // Stands in for a slow lookup of personal data: the cached copy is Fernet-encrypted in Redis.
       res.json({
         user: req.auth!.userId,
-        display_name: req.auth!.userId.replace(/^./, (c) => c.toUpperCase()),
-        generated_at: new Date().toISOString(),
+        displayName: req.auth!.userId.replace(/^./, (c) => c.toUpperCase()),
+        generatedAt: new Date().toISOString(),
       });
     },
   );
@@ -130,15 +151,22 @@ export async function createDemoApp(env: NodeJS.ProcessEnv, workerId: string): P
   });
   app.use(errorHandler(logger, () => guard.secrets()));
 
-  const servers: Server[] = [];
+  const sockets: EchoSocket[] = [];
   return {
     listen(port, host) {
       const server = app.listen(port, host);
-      attachEchoSocket(server, app, sessions, socketLimit);
-      servers.push(server);
+      sockets.push(attachEchoSocket(server, { app, sessions, limiter: socketLimit, workerId }));
       return server;
     },
+    drain() {
+      streams.drain();
+      for (const socket of sockets) socket.drain();
+    },
     async close() {
+      streams.drain();
+      reporter.close();
+      control.close();
+      await dashboardSessions.close();
       await sessions.close();
       await metrics.close();
       await guard.close();

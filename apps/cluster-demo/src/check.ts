@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { call, onEveryWorker } from './http-probe.js';
 import { storeFrom } from './settings.js';
+import { socketOnEveryWorker } from './socket-probe.js';
 
 /**
  * `pnpm demo:check`: proves (or, with --store memory, disproves) that a revocation through one
@@ -24,6 +25,10 @@ const workers = Number(option('--workers') ?? 4);
 const store = storeFrom(args, {});
 const failures: string[] = [];
 const steps: Step[] = [];
+/** How soon after a revoke returns an open WebSocket of that session must be closed, on every worker. */
+const SOCKET_CLOSE_MS = 1_000;
+/** WebSocket close code of a connection whose session ended (policy violation). */
+const SESSION_ENDED = 1008;
 
 async function freePort(): Promise<number> {
   return new Promise((resolve) => {
@@ -69,21 +74,15 @@ async function login(
     username,
     password: `${username}-password`,
   });
-  const body = response.body as { access_token?: string; session_id?: string };
-  if (response.status !== 200 || !body.access_token || !body.session_id) {
+  const body = response.body as { accessToken?: string; sessionId?: string };
+  if (response.status !== 201 || !body.accessToken || !body.sessionId) {
     throw new Error(`login as ${username} failed with ${response.status}: ${JSON.stringify(response.body)}`);
   }
-  return { token: body.access_token, sessionId: body.session_id, worker: response.worker };
+  return { token: body.accessToken, sessionId: body.sessionId, worker: response.worker };
 }
 
-async function expectEverywhere(
-  base: string,
-  label: string,
-  path: string,
-  token: string,
-  expected: number,
-): Promise<void> {
-  const statuses = await onEveryWorker(base, workers, 'GET', path, token);
+/** Records a step of the table; every worker must show `expected`. */
+function record(label: string, expected: number, statuses: Map<string, number>): void {
   steps.push({ label, expected, statuses });
   if (statuses.size < workers) failures.push(`${label}: reached only ${statuses.size} of ${workers} workers`);
   const wrong = [...statuses].filter(([, status]) => status !== expected);
@@ -94,6 +93,42 @@ async function expectEverywhere(
   }
 }
 
+async function expectEverywhere(
+  base: string,
+  label: string,
+  path: string,
+  token: string,
+  expected: number,
+): Promise<void> {
+  record(label, expected, await onEveryWorker(base, workers, 'GET', path, token));
+}
+
+/**
+ * Open WebSockets of one session, one on each worker; one revoke through any worker must close
+ * every one of them (1008) within a second. In the table, 0 means still open.
+ */
+async function liveSockets(base: string, adminToken: string): Promise<void> {
+  const alice = await login(base, 'alice');
+  const sockets = await socketOnEveryWorker(base, alice.token, workers);
+  const revoke = await call(
+    base,
+    'DELETE',
+    `/auth/users/alice/sessions/${encodeURIComponent(alice.sessionId)}`,
+    adminToken,
+  );
+  if (revoke.status !== 204) failures.push(`revoke for the socket test answered ${revoke.status}`);
+  const statuses = new Map<string, number>();
+  const deadline = new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), SOCKET_CLOSE_MS));
+  await Promise.all(
+    [...sockets].map(async ([worker, socket]) => {
+      const closed = await Promise.race([socket.closed, deadline]);
+      statuses.set(worker, closed?.code ?? 0);
+      socket.close();
+    }),
+  );
+  record(`open WebSocket, 1 s after revoke via worker ${revoke.worker}`, SESSION_ENDED, statuses);
+}
+
 /** Logs in and revokes through a different worker than the one that created the session. */
 async function revokeElsewhere(
   base: string,
@@ -101,7 +136,12 @@ async function revokeElsewhere(
 ): Promise<{ token: string; loginWorker: string; revokeWorker: string }> {
   for (let attempt = 0; attempt < 8; attempt++) {
     const alice = await login(base, 'alice');
-    const revoke = await call(base, 'DELETE', `/auth/sessions/${alice.sessionId}`, adminToken);
+    const revoke = await call(
+      base,
+      'DELETE',
+      `/auth/users/alice/sessions/${encodeURIComponent(alice.sessionId)}`,
+      adminToken,
+    );
     if (revoke.worker !== alice.worker) {
       if (revoke.status !== 204)
         failures.push(`revoke through worker ${revoke.worker} answered ${revoke.status}`);
@@ -147,9 +187,10 @@ async function run(base: string): Promise<void> {
   const first = await login(base, 'alice');
   const second = await login(base, 'alice');
   const all = await call(base, 'DELETE', '/auth/users/alice/sessions', admin.token);
-  if (all.status !== 204) failures.push(`revoke-all answered ${all.status}`);
+  if (all.status !== 200) failures.push(`revoke-all answered ${all.status}`);
   await expectEverywhere(base, 'after revoke-all, session 1', '/api/me', first.token, 401);
   await expectEverywhere(base, 'after revoke-all, session 2', '/api/me', second.token, 401);
+  await liveSockets(base, admin.token);
 
   const bob = await login(base, 'bob');
   await expectEverywhere(base, 'bob on /api/admin as user', '/api/admin', bob.token, 403);
@@ -175,7 +216,7 @@ try {
   printTable();
   if (failures.length === 0) {
     process.stdout.write(
-      '\nPASS: revocation, revoke-all and role changes took effect on every worker at once\n',
+      '\nPASS: revocation, revoke-all, open WebSockets and role changes took effect on every worker at once\n',
     );
     exitCode = 0;
   } else {

@@ -2,6 +2,8 @@ import cluster, { type Worker } from 'node:cluster';
 import type { AddressInfo } from 'node:net';
 import { createJsonLogger, isStrictEnvironment, SecError } from '@sec/redis-guard';
 import { serveClusterMetrics } from './cluster-metrics.js';
+import { serveClusterStats } from './dashboard/cluster-stats.js';
+import { serveRedisControl } from './dashboard/redis-control.js';
 import { type DemoSettings, readSettings, workerEnv } from './settings.js';
 import { startupGate } from './startup.js';
 import { hasRedisServer, startThrowawayRedis, type ThrowawayRedis } from './throwaway-redis.js';
@@ -73,6 +75,7 @@ export async function runPrimary(): Promise<void> {
     await startupGate(settings, redis.env);
 
     serveClusterMetrics();
+    serveClusterStats(serveRedisControl(throwaway));
     let shuttingDown = false;
     const workers = new Map<Worker, number>();
     const fork = (id: number) => {

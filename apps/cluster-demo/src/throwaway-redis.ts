@@ -5,6 +5,10 @@ import { createServer } from 'node:net';
 export interface ThrowawayRedis {
   readonly url: string;
   readonly password: string;
+  /** Freezes the server (SIGSTOP): connections stay open and nothing answers, like a stuck host. */
+  pause(): void;
+  /** Thaws a paused server (SIGCONT). */
+  resume(): void;
   stop(): void;
 }
 
@@ -58,8 +62,16 @@ export async function startThrowawayRedis(): Promise<ThrowawayRedis> {
   return {
     url: `redis://127.0.0.1:${port}`,
     password,
+    pause: () => {
+      child.kill('SIGSTOP');
+    },
+    resume: () => {
+      child.kill('SIGCONT');
+    },
     stop: () => {
       child.kill('SIGTERM');
+      // A stopped process keeps a pending SIGTERM until it runs again.
+      child.kill('SIGCONT');
     },
   };
 }

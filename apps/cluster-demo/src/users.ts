@@ -73,4 +73,9 @@ export class UserDirectory {
   has(username: string): boolean {
     return this.users.has(username);
   }
+
+  /** Every username, in the order DEMO_USERS lists them. */
+  usernames(): string[] {
+    return [...this.users.keys()];
+  }
 }

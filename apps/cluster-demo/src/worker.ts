@@ -34,6 +34,7 @@ export async function runWorker(): Promise<void> {
     closing = true;
     // Stop accepting, let in-flight requests finish, then release Redis.
     server.close();
+    demo.drain();
     server.closeIdleConnections();
     const force = setTimeout(() => server.closeAllConnections(), 5_000);
     force.unref();

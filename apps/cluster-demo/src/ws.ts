@@ -46,19 +46,37 @@ function tokenOf(req: IncomingMessage, target: URL): string | undefined {
   return target.searchParams.get('access_token') || undefined;
 }
 
+/** WebSocket close code of a server going down (RFC 6455 §7.4.1). */
+const GOING_AWAY = 1001;
+
+/** The open echo sockets of one server. */
+export interface EchoSocket {
+  /** Closes every open socket with 1001 (the worker is shutting down). */
+  drain(): void;
+}
+
+/** What the echo socket needs from the worker's app. */
+export interface EchoSocketOptions {
+  /** Its `trust proxy` setting keys upgrades as HTTP requests are keyed. */
+  readonly app: Express;
+  readonly sessions: SessionManager;
+  readonly limiter: RateLimiter;
+  /** Sent as `X-Worker-Id` on the handshake, as every HTTP answer carries it. */
+  readonly workerId: string;
+}
+
 /**
  * `GET /ws`: an authenticated WebSocket echo. Upgrades pass the rate limiter first (429/503 on the
  * raw socket, before any handshake), then need a valid, unrevoked session. Every path through
  * the listener ends in a handshake or a refused, destroyed socket; none can throw, and a client
  * reset at any moment only loses that client's socket (guardUpgrade keeps an 'error' listener).
+ * An open socket stays bound to its session: a revoke, logout or revoke-all through any worker
+ * closes it with 1008 within a second, and 1013 closes it when Redis cannot vouch for the session.
  */
-export function attachEchoSocket(
-  server: Server,
-  app: Express,
-  sessions: SessionManager,
-  limiter: RateLimiter,
-): void {
+export function attachEchoSocket(server: Server, options: EchoSocketOptions): EchoSocket {
+  const { app, sessions, limiter, workerId } = options;
   const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
+  wss.on('headers', (headers) => headers.push(`X-Worker-Id: ${workerId}`));
   guardUpgrade(server, limiter, { app });
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const target = parseTarget(req);
@@ -75,9 +93,12 @@ export function attachEchoSocket(
           wss.handleUpgrade(req, socket, head, (ws) => {
             // ws emits 'error' for invalid frames and oversized messages; unheard, it would crash.
             ws.on('error', () => ws.terminate());
-            ws.on('message', (data, isBinary) =>
-              ws.send(isBinary ? data : `${auth.userId}: ${data.toString()}`),
-            );
+            const binding = sessions.bindConnection(auth, ws);
+            ws.on('message', (data, isBinary) => {
+              // Frames the peer sent before it saw the close frame are not acted on.
+              if (!binding.active) return;
+              ws.send(isBinary ? data : `${auth.userId}: ${data.toString()}`);
+            });
           });
         },
         (error: unknown) =>
@@ -87,4 +108,9 @@ export function attachEchoSocket(
       )
       .catch(() => socket.destroy());
   });
+  return {
+    drain() {
+      for (const ws of wss.clients) ws.close(GOING_AWAY, 'server_shutdown');
+    },
+  };
 }

@@ -41,12 +41,20 @@ export interface RunningDemo {
   stop(): Promise<number | null>;
 }
 
-/** Starts the cluster and waits until every worker (`WORKERS`, default 4) answers `/health/live`. */
-export async function startDemo(env: NodeJS.ProcessEnv, args: string[] = []): Promise<RunningDemo> {
+/**
+ * Starts the cluster and waits until every worker (`WORKERS`, default 4) answers `/health/live`.
+ * `cwd` is the working directory of the demo (default: this process's).
+ */
+export async function startDemo(
+  env: NodeJS.ProcessEnv,
+  args: string[] = [],
+  cwd?: string,
+): Promise<RunningDemo> {
   const port = await freePort();
   const child = spawn(process.execPath, [join(DIST, 'main.js'), ...args], {
     env: { ...env, PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],
+    ...(cwd && { cwd }),
   });
   let output = '';
   child.stdout?.on('data', (c: Buffer) => (output += c.toString()));

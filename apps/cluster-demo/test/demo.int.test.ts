@@ -45,10 +45,11 @@ describe('cluster-demo', () => {
   it('demo:check passes on 4 production workers over TLS: revocation, revoke-all and role changes everywhere at once', async () => {
     const { code, output } = await runScript('check.js', [], production());
     expect(output).toContain(
-      'PASS: revocation, revoke-all and role changes took effect on every worker at once',
+      'PASS: revocation, revoke-all, open WebSockets and role changes took effect on every worker at once',
     );
     for (const id of ['1', '2', '3', '4']) expect(output).toContain(`worker ${id}`);
     expect(output).toMatch(/revoked session, at once\s+401\s+401 ok\s+401 ok\s+401 ok\s+401 ok/);
+    expect(output).toMatch(/open WebSocket, 1 s after revoke via worker \d\s+1008(\s+1008 ok){4}/);
     expect(output).not.toContain(PASSWORD);
     expect(code).toBe(0);
   });
@@ -133,14 +134,15 @@ describe('cluster-demo', () => {
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ username: 'alice', password: 'alice-password' }),
       });
-      const body = (await response.json()) as {
-        access_token: string;
-        token_type: string;
-        expires_in: number;
-      };
-      expect(response.status).toBe(200);
-      expect(body).toMatchObject({ token_type: 'Bearer', expires_in: expect.any(Number) });
-      token = body.access_token;
+      const body = (await response.json()) as { accessToken: string; sessionId: string };
+      expect(response.status).toBe(201);
+      expect(body).toEqual({
+        accessToken: expect.any(String),
+        tokenType: 'Bearer',
+        sessionId: expect.stringMatching(/^alice\./),
+        expiresAt: expect.any(String),
+      });
+      token = body.accessToken;
     });
     afterAll(async () => {
       await demo?.stop();
@@ -159,6 +161,64 @@ describe('cluster-demo', () => {
       });
     });
 
+    it('sessions: device metadata listed, sign-out-others for oneself, and the admin routes for anyone', async () => {
+      const login = async (username: string, agent: string) => {
+        const response = await fetch(`${demo.base}/auth/login`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'user-agent': agent },
+          body: JSON.stringify({ username, password: `${username}-password` }),
+        });
+        expect(response.status).toBe(201);
+        return (await response.json()) as { accessToken: string; sessionId: string };
+      };
+      const call = (method: string, path: string, bearer: string) =>
+        fetch(`${demo.base}${path}`, { method, headers: { authorization: `Bearer ${bearer}` } });
+      const admin = await login('admin', 'admin-laptop');
+      const phone = await login('bob', 'bob-phone');
+      const laptop = await login('bob', 'bob-laptop');
+      const tablet = await login('bob', 'bob-tablet');
+
+      const own = (await (await call('GET', '/auth/sessions', phone.accessToken)).json()) as {
+        sessions: { sessionId: string; metadata: Record<string, string>; current: boolean }[];
+      };
+      expect(own.sessions.map((s) => [s.metadata.device, s.metadata.channel, s.current])).toEqual([
+        ['bob-phone', 'api', true],
+        ['bob-laptop', 'api', false],
+        ['bob-tablet', 'api', false],
+      ]);
+
+      // The admin sees bob's sessions and keeps only the laptop's.
+      const listed = await call('GET', '/auth/users/bob/sessions', admin.accessToken);
+      expect(listed.status).toBe(200);
+      const { sessions } = (await listed.json()) as { sessions: { sessionId: string }[] };
+      expect(sessions.map((s) => s.sessionId)).toEqual([phone.sessionId, laptop.sessionId, tablet.sessionId]);
+      const others = await call(
+        'DELETE',
+        `/auth/users/bob/sessions/${laptop.sessionId}/others`,
+        admin.accessToken,
+      );
+      expect(await others.json()).toEqual({ revoked: 2 });
+      expect((await get('/api/me', phone.accessToken)).status).toBe(401);
+      expect((await get('/api/me', tablet.accessToken)).status).toBe(401);
+      expect((await get('/api/me', laptop.accessToken)).status).toBe(200);
+
+      // Bob signs out his other devices himself; then the admin revokes the laptop.
+      const fresh = await login('bob', 'bob-desktop');
+      expect(await (await call('DELETE', '/auth/sessions/others', fresh.accessToken)).json()).toEqual({
+        revoked: 1,
+      });
+      expect((await get('/api/me', laptop.accessToken)).status).toBe(401);
+      const revoke = (id: string, user = 'bob') =>
+        call('DELETE', `/auth/users/${user}/sessions/${encodeURIComponent(id)}`, admin.accessToken);
+      expect((await revoke(fresh.sessionId, 'alice')).status).toBe(404);
+      expect((await revoke(fresh.sessionId, 'nobody')).status).toBe(404);
+      expect((await revoke(fresh.sessionId)).status).toBe(204);
+      expect((await revoke(fresh.sessionId)).status).toBe(404);
+      expect((await get('/api/me', fresh.accessToken)).status).toBe(401);
+      const all = await call('DELETE', '/auth/users/bob/sessions', admin.accessToken);
+      expect(await all.json()).toEqual({ revoked: 0 });
+    });
+
     it('GET /api/profile is cached encrypted per user (MISS then HIT)', async () => {
       const first = await get('/api/profile');
       const second = await get('/api/profile');
@@ -175,7 +235,7 @@ describe('cluster-demo', () => {
           body,
         });
       expect((await post('{"username": ')).status).toBe(400);
-      expect((await post('{"username": 1, "password": []}')).status).toBe(400);
+      expect((await post('{"username": 1, "password": []}')).status).toBe(401);
       expect((await post(JSON.stringify({ username: 'alice', password: 'x'.repeat(20_000) }))).status).toBe(
         413,
       );
@@ -184,8 +244,11 @@ describe('cluster-demo', () => {
       const del = (path: string) =>
         fetch(`${demo.base}${path}`, { method: 'DELETE', headers: { authorization: `Bearer ${token}` } });
       expect((await del('/auth/sessions/alice.AAAAAAAAAAAAAAAAAAAAAA')).status).toBe(404);
-      expect((await del('/auth/sessions/bob.AAAAAAAAAAAAAAAAAAAAAA')).status).toBe(403);
+      // Another user's session is answered exactly like an unknown one.
+      expect((await del('/auth/sessions/bob.AAAAAAAAAAAAAAAAAAAAAA')).status).toBe(404);
       expect((await del('/auth/users/bob/sessions')).status).toBe(403);
+      expect((await del('/auth/users/bob/sessions/bob.AAAAAAAAAAAAAAAAAAAAAA')).status).toBe(403);
+      expect((await get('/auth/users/bob/sessions')).status).toBe(403);
       expect((await get('/api/me', 'not-a-jwt')).status).toBe(401);
     });
 

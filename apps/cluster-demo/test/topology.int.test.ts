@@ -27,7 +27,7 @@ describe('cluster-demo on Redis Cluster', () => {
     };
     const { code, output } = await runScript('check.js', [], env);
     expect(output).toContain(
-      'PASS: revocation, revoke-all and role changes took effect on every worker at once',
+      'PASS: revocation, revoke-all, open WebSockets and role changes took effect on every worker at once',
     );
     expect(code).toBe(0);
   });
@@ -57,7 +57,8 @@ describe('cluster-demo on Redis Sentinel, through a failover', () => {
           headers: { 'content-type': 'application/json' },
           body: JSON.stringify({ username, password: `${username}-password` }),
         });
-        return (await response.json()) as { access_token: string; session_id: string };
+        expect(response.status).toBe(201);
+        return (await response.json()) as { accessToken: string; sessionId: string };
       };
       const me = (token: string) =>
         fetch(`${demo.base}/api/me`, {
@@ -66,12 +67,12 @@ describe('cluster-demo on Redis Sentinel, through a failover', () => {
       const admin = await login('admin');
       const revoked = await login('alice');
       const live = await login('alice');
-      const del = await fetch(`${demo.base}/auth/sessions/${revoked.session_id}`, {
+      const del = await fetch(`${demo.base}/auth/users/alice/sessions/${revoked.sessionId}`, {
         method: 'DELETE',
-        headers: { authorization: `Bearer ${admin.access_token}` },
+        headers: { authorization: `Bearer ${admin.accessToken}` },
       });
       expect(del.status).toBe(204);
-      expect(await me(live.access_token)).toBe(200);
+      expect(await me(live.accessToken)).toBe(200);
 
       await sentinel.killMaster();
       const failover = sentinel.waitForFailover();
@@ -82,8 +83,8 @@ describe('cluster-demo on Redis Sentinel, through a failover', () => {
         done = true;
       });
       while (!done) {
-        during.push(await me(live.access_token));
-        revokedDuring.push(await me(revoked.access_token));
+        during.push(await me(live.accessToken));
+        revokedDuring.push(await me(revoked.accessToken));
         await new Promise((r) => setTimeout(r, 50));
       }
       await failover;
@@ -93,11 +94,11 @@ describe('cluster-demo on Redis Sentinel, through a failover', () => {
 
       let recovered = 0;
       for (let i = 0; i < 100 && recovered !== 200; i++) {
-        recovered = await me(live.access_token);
+        recovered = await me(live.accessToken);
         if (recovered !== 200) await new Promise((r) => setTimeout(r, 100));
       }
       expect(recovered).toBe(200);
-      expect(await me(revoked.access_token)).toBe(401);
+      expect(await me(revoked.accessToken)).toBe(401);
     } finally {
       expect(await demo.stop()).toBe(0);
     }

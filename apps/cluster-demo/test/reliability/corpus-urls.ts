@@ -65,8 +65,22 @@ export function urlCases(ctx: HttpContext): HostileCase[] {
   for (const id of sessionIds)
     add('admin, nothing to revoke', 'DELETE', `/auth/sessions/${id}`, ctx.admin.token);
 
+  for (const id of sessionIds) {
+    add('admin, nothing to revoke', 'DELETE', `/auth/users/alice/sessions/${id}`, ctx.admin.token);
+    add('admin, nothing to keep', 'DELETE', `/auth/users/alice/sessions/${id}/others`, ctx.admin.token);
+  }
+  const bobSession = encodeURIComponent(ctx.bob.sessionId);
+  add(
+    "admin, bob's session under alice",
+    'DELETE',
+    `/auth/users/alice/sessions/${bobSession}`,
+    ctx.admin.token,
+  );
+  add("alice on bob's real session", 'DELETE', `/auth/users/bob/sessions/${bobSession}`, ctx.alice.token);
+  add("alice, bob's others", 'DELETE', `/auth/users/bob/sessions/${bobSession}/others`, ctx.alice.token);
   for (const user of ['*', 'bob', 'admin', '%2A', '..', '__proto__']) {
     add('alice', 'DELETE', `/auth/users/${user}/sessions`, ctx.alice.token);
+    add('alice', 'GET', `/auth/users/${user}/sessions`, ctx.alice.token);
   }
   for (const user of [
     '*',

@@ -23,8 +23,8 @@ import {
 /**
  * Revocation under load: many sessions hammered on all four workers while an admin revokes half of
  * them, one by one, through whichever worker takes the call. The promise: once DELETE
- * /auth/sessions/:id has returned, no worker accepts that session again, not even a request sent
- * the same millisecond to another worker.
+ * /auth/users/:userId/sessions/:id has returned, no worker accepts that session again, not even a
+ * request sent the same millisecond to another worker.
  */
 const SECRETS = newSecrets();
 const SESSIONS = scale(100, 1_000);
@@ -116,7 +116,7 @@ describe(`revocation under load (${LONG ? 'long' : 'short'} form)`, () => {
         if (performance.now() > deadline) break;
         const call = await send(demo.base, {
           method: 'DELETE',
-          path: `/auth/sessions/${encodeURIComponent(sessions[session]!.sessionId)}`,
+          path: `/auth/users/${sessions[session]!.user}/sessions/${encodeURIComponent(sessions[session]!.sessionId)}`,
           headers: bearer(admin.token),
         });
         revocations.push({ session, call });

@@ -149,7 +149,7 @@ export interface LoggedIn {
   readonly sessionId: string;
 }
 
-/** POST /auth/login; throws with the answer when it is not a 200. */
+/** POST /auth/login; throws with the answer when it is not a 201. */
 export async function login(base: string, user: string, password = `${user}-password`): Promise<LoggedIn> {
   const answer = await send(base, {
     method: 'POST',
@@ -157,9 +157,9 @@ export async function login(base: string, user: string, password = `${user}-pass
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ username: user, password }),
   });
-  if (answer.status !== 200) throw new Error(`login ${user}: ${answer.status} ${answer.body}`);
-  const body = JSON.parse(answer.body) as { access_token: string; session_id: string };
-  return { user, token: body.access_token, sessionId: body.session_id };
+  if (answer.status !== 201) throw new Error(`login ${user}: ${answer.status} ${answer.body}`);
+  const body = JSON.parse(answer.body) as { accessToken: string; sessionId: string };
+  return { user, token: body.accessToken, sessionId: body.sessionId };
 }
 
 export const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
