@@ -85,7 +85,7 @@ export {
   type RedisErrorKind,
 } from './outage.js';
 export { type AssertPostureOptions, assertRedisPosture } from './posture/assert.js';
-export { auditRedisPosture, DEFAULT_POSTURE_TIMEOUT_MS } from './posture/audit.js';
+export { auditRedisPosture, DEFAULT_POSTURE_TIMEOUT_MS, POSTURE_RULES } from './posture/audit.js';
 export type {
   PostureOptions,
   PostureReport,

@@ -37,7 +37,12 @@ export const RULES: readonly RuleDefinition[] = [
   protectedMode,
 ];
 
-const RULE_NAMES = RULES.map((r) => r.rule);
+/**
+ * Every rule's name, in report order.
+ * @example POSTURE_RULES.includes('eviction') // true
+ */
+export const POSTURE_RULES: readonly PostureRule[] = RULES.map((r) => r.rule);
+const RULE_NAMES = POSTURE_RULES;
 
 /** The options every posture entry point takes. */
 export const POSTURE_OPTIONS: OptionSchema = {
