@@ -11,6 +11,9 @@ import { storeFrom } from './settings.js';
 import { parseUsers } from './users.js';
 import { attachEchoSocket } from './ws.js';
 
+/** The encrypted cache's namespace: its keys are `cache:demo-profile:*`. */
+export const CACHE_NAMESPACE = 'demo-profile';
+
 /** Access tokens live as long as the absolute session timeout. */
 const SESSION_SECONDS = 8 * 60 * 60;
 
@@ -57,7 +60,7 @@ export async function createDemoApp(env: NodeJS.ProcessEnv, workerId: string): P
   });
   const cache = createEncryptedCache({
     redis: guard,
-    namespace: 'demo-profile',
+    namespace: CACHE_NAMESPACE,
     defaultTtl: 60,
     env,
     logger,
