@@ -129,9 +129,14 @@ function printPosture(
   io: CheckIo,
 ): number {
   row('posture', `${report.environment}, ACL user ${report.user ?? 'unknown'}`);
+  // Wide enough for the longest rule name, so statuses line up under each other.
+  const width = Math.max(...report.results.map((r) => r.rule.length)) + 3;
   for (const result of report.results) {
-    row(`  ${result.rule}`, `${result.status}${result.observed ? ` (${result.observed})` : ''}`);
-    if (result.status !== 'pass') row('', `${result.message} [${result.code}]`);
+    row(
+      `  ${result.rule}`.padEnd(width),
+      `${result.status}${result.observed ? ` (${result.observed})` : ''}`,
+    );
+    if (result.status !== 'pass') row(''.padEnd(width), `${result.message} [${result.code}]`);
   }
   const refused = report.results.filter((r) => r.status === 'refuse');
   if (refused.length > 0) {

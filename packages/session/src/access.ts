@@ -1,4 +1,4 @@
-import { checkOptions, type RedisAccess, scriptCommands } from '@sec/redis-guard';
+import { checkOptions, OptionError, type RedisAccess, scriptCommands } from '@sec/redis-guard';
 import { DEFAULT_EVENT_CHANNEL } from './events.js';
 import { SCRIPTS } from './lua.js';
 import { DEFAULT_KEY_PREFIX } from './options.js';
@@ -26,6 +26,13 @@ export interface SessionAccessOptions {
  */
 export function redisAccess(options: SessionAccessOptions = {}): RedisAccess {
   checkOptions('redisAccess', options, { keyPrefix: 'string', channel: ['string', 'boolean'] });
+  // As createSessionManager() refuses it: a brace would move the Cluster hash tag.
+  if (options.keyPrefix !== undefined && /[{}\s]/.test(options.keyPrefix)) {
+    throw new OptionError(
+      'keyPrefix',
+      'redisAccess(): option "keyPrefix" must not contain braces or whitespace',
+    );
+  }
   const channel = options.channel === false ? undefined : (options.channel ?? DEFAULT_EVENT_CHANNEL);
   return {
     name: '@sec/session',

@@ -29,5 +29,6 @@ describe('redisAccess: what the session store sends', () => {
     });
     expect(redisAccess({ channel: 'audit' }).channels).toEqual(['audit']);
     expect(() => redisAccess({ keyprefix: 'x' } as never)).toThrow(/did you mean "keyPrefix"/);
+    expect(() => redisAccess({ keyPrefix: '{app}:' })).toThrow(/must not contain braces/);
   });
 });
