@@ -31,11 +31,8 @@ function level(result: PostureResult, report: PostureReport): 'error' | 'warn' |
   }
 }
 
-/**
- * Logs one finding per rule that did not pass (`event: 'redis.posture'`, with its `code`).
- * @example logPosture(report, guard.logger, guard.name);
- */
-export function logPosture(report: PostureReport, logger: Logger, name: string): void {
+/** Logs one finding per rule that did not pass (`event: 'redis.posture'`, with its `code`). */
+function logPosture(report: PostureReport, logger: Logger, name: string): void {
   for (const result of report.results) {
     const at = level(result, report);
     if (!at) continue;

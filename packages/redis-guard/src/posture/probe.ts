@@ -190,10 +190,7 @@ async function readDefaultUser(asker: Asker, dryrun: DryRun): Promise<boolean | 
   return set.has('off') || !set.has('nopass');
 }
 
-/**
- * Reads one server. Never rejects: what cannot be read is a reason, shown as "unknown".
- * @example const readings = await readNode(client, '127.0.0.1:6379', 'standalone', 2000, guard.secrets());
- */
+/** Reads one server. Never rejects: what cannot be read is a reason, shown as "unknown". */
 export async function readNode(
   node: Redis,
   address: string,
