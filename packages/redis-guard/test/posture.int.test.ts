@@ -436,3 +436,20 @@ describe('Redis Cluster: every primary is read', () => {
     }
   });
 });
+
+describe('a server that stops answering', () => {
+  it('frozen (SIGSTOP): the gate finishes with every rule unknown, naming the timeout, and the breaker untouched', async () => {
+    const redis = await server(SAFE);
+    const { guard } = await connect(redis, 'production');
+    redis.pause();
+    try {
+      const report = await assertRedisPosture(guard, { timeoutMs: 300 });
+      expect(new Set(Object.values(statuses(report)))).toEqual(new Set(['unknown']));
+      expect(result(report, 'eviction').message).toMatch(/no answer within 300 ms/);
+      expect(guard.breaker.snapshot()).toMatchObject({ state: 'closed', failureCount: 0 });
+    } finally {
+      redis.resume();
+    }
+    await waitFor('the guard to answer again', async () => (await guard.ping()) > 0);
+  });
+});
