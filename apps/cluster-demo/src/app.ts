@@ -17,6 +17,9 @@ import { storeFrom } from './settings.js';
 import { parseUsers } from './users.js';
 import { attachEchoSocket, type EchoSocket } from './ws.js';
 
+/** The encrypted cache's namespace: its keys are `cache:demo-profile:*`. */
+export const CACHE_NAMESPACE = 'demo-profile';
+
 export interface DemoApp {
   /** Starts listening; errors (a busy port) arrive as the server's 'error' event. */
   listen(port: number, host: string): Server;
@@ -69,7 +72,7 @@ export async function createDemoApp(env: NodeJS.ProcessEnv, workerId: string): P
   const { api: sessions, dashboard: dashboardSessions } = createDemoSessions(guard, env.SESSION_SECRET!);
   const cache = createEncryptedCache({
     redis: guard,
-    namespace: 'demo-profile',
+    namespace: CACHE_NAMESPACE,
     defaultTtl: 60,
     env,
     logger,

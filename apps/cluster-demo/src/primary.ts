@@ -59,7 +59,15 @@ async function redisEnvironment(
     { event: 'demo.redis.started', url: throwaway.url },
     `started a throwaway redis-server at ${throwaway.url}`,
   );
-  return { env: { ...process.env, REDIS_URL: throwaway.url, REDIS_PASSWORD: throwaway.password }, throwaway };
+  return {
+    env: {
+      ...process.env,
+      REDIS_URL: throwaway.url,
+      REDIS_USERNAME: throwaway.username,
+      REDIS_PASSWORD: throwaway.password,
+    },
+    throwaway,
+  };
 }
 
 /**

@@ -95,6 +95,77 @@ describe('cluster-demo', () => {
     expect(result.code).toBe(1);
   });
 
+  it('production refuses to start on a Redis that evicts (allkeys-lru), naming maxmemory-policy; on noeviction it starts and shows the audit', async () => {
+    const evicting = await startRedis({
+      password: PASSWORD,
+      tls: true,
+      config: { 'maxmemory-policy': 'allkeys-lru' },
+    });
+    try {
+      const env = { ...production(), REDIS_URL: evicting.url, REDIS_TLS_CA_CERT: evicting.tls!.caFile };
+      const refused = await runScript('main.js', [], env, 30_000);
+      expect(refused.output).toMatch(/cluster-demo refused to start: .*maxmemory-policy is allkeys-lru/);
+      expect(refused.output).toContain('[ERR_SEC_REDIS_EVICTION_POLICY]');
+      expect(refused.output).toContain('REDIS_ACCEPT_EVICTION=true');
+      expect(refused.output).not.toContain('demo.started');
+      expect(refused.output).not.toContain(PASSWORD);
+      expect(refused.code).toBe(1);
+    } finally {
+      await evicting.stop();
+    }
+
+    const demo = await startDemo({ ...production(), WORKERS: '2' });
+    try {
+      let posture: { rules?: { rule: string; status: string }[] } = {};
+      await waitFor('a worker to show the audit', async () => {
+        const body = (await (await fetch(`${demo.base}/health/detailed`)).json()) as {
+          services: { posture: typeof posture }[];
+        };
+        posture = body.services[0]!.posture;
+        return posture.rules !== undefined;
+      });
+      expect(posture.rules!.find((r) => r.rule === 'eviction')?.status).toBe('pass');
+      expect(demo.output()).not.toContain(PASSWORD);
+    } finally {
+      expect(await demo.stop()).toBe(0);
+    }
+  });
+
+  it('development without REDIS_URL starts a throwaway Redis set up to pass the audit: its own ACL user, noeviction, AOF', async () => {
+    const demo = await startDemo({ ...baseEnv, NODE_ENV: 'development', WORKERS: '2' });
+    try {
+      await waitFor('the start-up line', async () => demo.output().includes('workers on'));
+      expect(demo.output()).toContain('started a throwaway redis-server');
+      const findings = demo
+        .output()
+        .split('\n')
+        .filter((line) => line.includes('"event":"redis.posture"'))
+        .map((line) => JSON.parse(line) as { level: string; rule: string; status: string });
+      // Only what a least-privilege user cannot read (CONFIG): notes, not warnings.
+      expect(findings.map((f) => [f.level, f.rule, f.status])).toEqual([
+        ['info', 'tls', 'unknown'],
+        ['info', 'protected-mode', 'unknown'],
+      ]);
+      const detailed = async () =>
+        (
+          (await (await fetch(`${demo.base}/health/detailed`)).json()) as {
+            services: { posture: { user?: string; rules?: { rule: string; status: string }[] } }[];
+          }
+        ).services[0]!.posture;
+      await waitFor('a worker to show the audit', async () => (await detailed()).rules !== undefined);
+      const posture = await detailed();
+      expect(posture.user).toBe('demo');
+      expect(Object.fromEntries(posture.rules!.map((r) => [r.rule, r.status]))).toMatchObject({
+        eviction: 'pass',
+        persistence: 'pass',
+        'dangerous-commands': 'pass',
+        replication: 'pass',
+      });
+    } finally {
+      expect(await demo.stop()).toBe(0);
+    }
+  });
+
   it('replaces a crashed worker, keeps every X-Worker-Id served, and drains on SIGTERM with exit 0', async () => {
     const demo = await startDemo(development());
     try {

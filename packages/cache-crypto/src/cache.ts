@@ -32,7 +32,7 @@ export const KEY_PREFIX = 'cache:';
  * @example if (key.length > MAX_KEY_LENGTH) key = sha256(key)
  */
 export const MAX_KEY_LENGTH = 1024;
-const NAMESPACE_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;
+export const NAMESPACE_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;
 /** Distinct tampered keys remembered so each is logged once. */
 const REPORTED_LIMIT = 1000;
 /** Redis answered but refused the call: not an outage, so reads go on while writes are skipped. */

@@ -1,3 +1,4 @@
+export { type CacheAccessOptions, redisAccess } from './access.js';
 export { decodeBase64UrlStrict, encodeBase64Url } from './base64url.js';
 export {
   createEncryptedCache,

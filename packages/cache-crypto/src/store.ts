@@ -21,7 +21,7 @@ export interface EntryStore {
 
 // KEEPTTL (Redis >= 6.0) keeps the remaining TTL atomically; comparing inside the script means a
 // value written between our GET and this write is never overwritten by a rotation.
-const REPLACE_SCRIPT = `if redis.call('GET', KEYS[1]) == ARGV[1] then
+export const REPLACE_SCRIPT = `if redis.call('GET', KEYS[1]) == ARGV[1] then
   redis.call('SET', KEYS[1], ARGV[2], 'KEEPTTL')
   return 1
 end
@@ -69,6 +69,9 @@ async function scanCluster(
   const following = masters[index + 1];
   return { keys, cursor: following === undefined ? undefined : `${address(following)}${CLUSTER_CURSOR}0` };
 }
+
+/** Commands the store sends itself; the replace script's own calls are read from its source. */
+export const STORE_COMMANDS = ['get', 'set', 'del', 'scan', 'evalsha', 'eval'];
 
 /**
  * Entries in Redis; every call goes through the guard's breaker and timeout.

@@ -1,4 +1,4 @@
-import type { Environment, RedisGuard } from '@sec/redis-guard';
+import type { Environment, Logger, RedisGuard } from '@sec/redis-guard';
 
 /**
  * Each check gets this long before it is reported failed, so no endpoint waits on a stuck dependency.
@@ -33,6 +33,17 @@ export interface CheckContext {
   readonly required: boolean;
   /** Aborted when the check's time is up; pass it to anything cancellable. */
   readonly signal: AbortSignal;
+}
+
+/**
+ * Passed to a check's `startup` hook, once, by `assertStartupHealthy()`.
+ * @example startup: async ({ environment, logger }) => { if (environment === 'production') await verifySchema(logger) }
+ */
+export interface StartupContext {
+  readonly environment: Environment;
+  readonly required: boolean;
+  /** The health object's logger, secrets masked. */
+  readonly logger: Logger;
 }
 
 /**
@@ -71,6 +82,12 @@ export interface HealthCheck {
   /** The guard this check exercises: its secrets are masked and it receives the `health.check` events. */
   readonly guard?: RedisGuard;
   check(context: CheckContext): Promise<CheckOutcome>;
+  /**
+   * Runs once in `assertStartupHealthy()`, after this check passed: the place to refuse a
+   * dependency that answers but is unsafe to run on. Throw to stop start-up (the gate rethrows);
+   * log to warn. `redisCheck()` audits the Redis server's posture here.
+   */
+  startup?(context: StartupContext): Promise<void>;
 }
 
 /**

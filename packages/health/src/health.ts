@@ -55,6 +55,8 @@ export interface Health {
   readonly version: string | undefined;
   /** Guards the checks exercise (deduplicated). */
   readonly guards: readonly RedisGuard[];
+  /** The registered checks, as given. */
+  readonly checks: readonly HealthCheck[];
   readonly logger: Logger;
   /** Whether Redis checks are required in every environment (option or REQUIRE_REDIS_SESSIONS). */
   readonly requireRedis: boolean;
@@ -75,6 +77,7 @@ function validateChecks(checks: readonly HealthCheck[]): void {
       componentType: 'string',
       guard: 'object',
       check: 'function',
+      startup: 'function',
     });
     if (typeof check.check !== 'function')
       throw new OptionError('checks', `${where}: "check" must be an async function`);
@@ -172,6 +175,7 @@ export function createHealth(options: HealthOptions): Health {
     environment,
     version: options.version,
     guards,
+    checks: [...options.checks],
     logger,
     requireRedis,
     check({ fresh = false } = {}) {

@@ -8,6 +8,7 @@ export {
   type RequirementContext,
   type ServiceReport,
   type ServiceStatus,
+  type StartupContext,
 } from './check.js';
 export { HealthErrorCode, StartupHealthError } from './errors.js';
 export { createHealth, DEFAULT_CACHE_MS, type Health, type HealthOptions } from './health.js';
@@ -19,6 +20,7 @@ export {
   type MetricsOptions,
   type MetricsRegistry,
 } from './metrics.js';
+export { DEFAULT_POSTURE_REFRESH_MS, type RedisPostureOptions } from './posture.js';
 export { type RedisCheckOptions, redisCheck, redisRequired } from './redis-check.js';
 export { REQUIRE_REDIS_VARIABLE, requireRedisFromEnv } from './require-redis.js';
 export {

@@ -9,6 +9,7 @@ import {
   toGuard,
 } from '@sec/redis-guard';
 import type { CheckContext, CheckOutcome, HealthCheck, RequirementContext } from './check.js';
+import { checkPostureOption, PostureMonitor, type RedisPostureOptions } from './posture.js';
 
 /** @example redisCheck(guard, { name: 'sessions-redis', timeoutMs: 500 }) */
 export interface RedisCheckOptions {
@@ -20,6 +21,13 @@ export interface RedisCheckOptions {
   /** Default: the guard's name ('redis'). */
   readonly name?: string;
   readonly timeoutMs?: number;
+  /**
+   * Audit the Redis server's own settings (eviction policy, persistence, the ACL user's commands,
+   * replication, TLS, protected mode; see @sec/redis-guard's `auditRedisPosture`): enforced by
+   * `assertStartupHealthy()` (production refuses an eviction policy other than noeviction) and
+   * shown in `/detailed`. Default true; `false` turns it off.
+   */
+  readonly posture?: boolean | RedisPostureOptions;
 }
 
 /** Seed wording operators alert on; kept verbatim. */
@@ -76,11 +84,29 @@ export function redisCheck(redis: RedisGuard | RedisClient, options: RedisCheckO
   if (redis === undefined || redis === null || typeof redis !== 'object') {
     throw new OptionError('redis', 'redisCheck(): pass the RedisGuard (or ioredis client) to check');
   }
-  checkOptions('redisCheck', options, { required: 'boolean', name: 'string', timeoutMs: positiveInteger });
+  checkOptions('redisCheck', options, {
+    required: 'boolean',
+    name: 'string',
+    timeoutMs: positiveInteger,
+    posture: ['boolean', 'object'],
+  });
+  checkPostureOption(options.posture);
   const guard = toGuard(redis);
+  const posture =
+    options.posture === false || guard.isMock
+      ? undefined
+      : new PostureMonitor(
+          guard,
+          options.posture === true || options.posture === undefined ? {} : options.posture,
+        );
   const details = () => {
     const snapshot = guard.breaker.snapshot();
-    return { circuit_state: snapshot.state, failure_count: snapshot.failureCount, is_mock: guard.isMock };
+    return {
+      circuit_state: snapshot.state,
+      failure_count: snapshot.failureCount,
+      is_mock: guard.isMock,
+      ...(posture && { posture: posture.details() }),
+    };
   };
   return {
     name: options.name ?? guard.name,
@@ -98,6 +124,7 @@ export function redisCheck(redis: RedisGuard | RedisClient, options: RedisCheckO
       }
       try {
         await guard.ping();
+        posture?.refresh(environment);
         return { healthy: true, message: HEALTHY_MESSAGE, details: details() };
       } catch (error) {
         const reason = error instanceof Error ? error.message : String(error);
@@ -108,5 +135,6 @@ export function redisCheck(redis: RedisGuard | RedisClient, options: RedisCheckO
         };
       }
     },
+    ...(posture && { startup: (context) => posture.gate(context) }),
   };
 }

@@ -25,11 +25,42 @@ export interface StartupOptions {
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
+ * Each check's `startup` hook, for the services that answered (one that is down in development
+ * has nothing to judge). A hook that throws blocks start-up like a required service that is down.
+ */
+async function runStartupHooks(health: Health, report: HealthReport): Promise<void> {
+  for (const check of health.checks) {
+    const service = report.services.find((s) => s.name === check.name);
+    if (!check.startup || !service?.healthy) continue;
+    try {
+      await check.startup({
+        environment: report.environment,
+        required: service.required,
+        logger: health.logger,
+      });
+    } catch (error) {
+      health.logger.error(
+        {
+          event: 'service.startup.blocked',
+          environment: report.environment,
+          dependency: check.name,
+          code: (error as { code?: unknown }).code,
+        },
+        `Start-up refused by the ${check.name} check: ${(error as Error).message}`,
+      );
+      throw error;
+    }
+  }
+}
+
+/**
  * The boot-time gate. When a required service is down (Redis in production and staging, or
  * anywhere with REQUIRE_REDIS_SESSIONS=true) it throws a StartupHealthError listing the failed
  * required services, so the process exits instead of serving requests whose revocations would
  * not be shared. When only optional services are down (development) it logs a warning and
- * returns the report.
+ * returns the report. Then each check's `startup` hook runs: `redisCheck()` audits the Redis
+ * server's posture there, so production also refuses an eviction policy that would delete
+ * sessions (a ConfigurationError with ERR_SEC_REDIS_EVICTION_POLICY), and logs the other findings.
  * @example
  * const health = createHealth({ checks: [redisCheck(guard)] });
  * await assertStartupHealthy(health, { waitMs: 10_000 }); // throws in production if Redis stays down
@@ -60,6 +91,7 @@ export async function assertStartupHealthy(
     );
     throw error;
   }
+  await runStartupHooks(health, report);
   if (!report.healthy) {
     const messages = report.services.filter((s) => !s.healthy).map((s) => `${s.name}: ${s.message}`);
     health.logger.warn(

@@ -58,6 +58,23 @@ describe('published tarballs', () => {
 
   afterAll(() => rm(work, { recursive: true, force: true }));
 
+  it('sec-redis acl, installed, finds the installed packages and prints their ACL rule', async () => {
+    const bin = join(work, 'node_modules', '@sec', 'redis-guard', 'bin', 'sec-redis.js');
+    const { stdout } = await run(process.execPath, [bin, 'acl', '--rule-only'], { cwd: work });
+    expect(stdout.trim()).toMatch(/^resetkeys resetchannels -@all \+/);
+    for (const grant of [
+      '~sec:sess:*',
+      '~sec:user:*',
+      '~sec:rl:*',
+      '~cache:*',
+      '&sec:session:events',
+      '+wait',
+      '+scan',
+    ]) {
+      expect(stdout).toContain(grant);
+    }
+  });
+
   describe.each(Object.entries(PACKAGES))('@sec/%s', (name, symbol) => {
     it(`loads with require() and exposes ${symbol}`, async () => {
       const script = `const m = require('@sec/${name}'); if (typeof m.${symbol} !== 'function') throw new Error('missing ${symbol}'); console.log('ok')`;

@@ -1,3 +1,4 @@
+export { redisAccess } from './access.js';
 export { DEFAULT_IPV6_SUBNET, ipKey, UNKNOWN_CLIENT_KEY } from './client-ip.js';
 export type { RateLimitDecision, RateLimitInfo } from './decision.js';
 export { RateLimitErrorCode, RateLimitNameError } from './errors.js';

@@ -5,7 +5,7 @@ import type { RedisClient } from '@sec/redis-guard';
  * limit replaces it with the block duration (rate-limiter-flexible's semantics, in one script so
  * that no concurrent call sees a half-applied block). KEYS[1] counter; ARGV limit, windowMs, blockMs.
  */
-const RESERVE_SCRIPT = `
+export const RESERVE_SCRIPT = `
 local used = redis.call('INCR', KEYS[1])
 local limit = tonumber(ARGV[1])
 if used == 1 then
@@ -22,7 +22,7 @@ return {used, ttl}
 `;
 
 /** Gives one attempt back, but never to a counter that has expired (that would start below zero). */
-const REFUND_SCRIPT = `
+export const REFUND_SCRIPT = `
 local used = tonumber(redis.call('GET', KEYS[1]) or '0')
 if used and used > 0 then return redis.call('DECR', KEYS[1]) end
 return 0

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Cluster } from 'ioredis';
+import { CHECK_KEY_PREFIX } from './acl.js';
 import { createRedisClient, DEFAULT_CONNECT_TIMEOUT_MS } from './client.js';
 import { configFromEnv } from './config.js';
 import { diagnoseConnectError } from './connect-diagnosis.js';
@@ -8,6 +9,8 @@ import { detectEnvironment } from './environment.js';
 import { RedisGuardErrorCode as Code, ConfigurationError } from './errors.js';
 import { createRedisGuard } from './guard.js';
 import { maskSecret, maskText, scrubError } from './mask.js';
+import { auditRedisPosture } from './posture/audit.js';
+import type { PostureReport } from './posture/types.js';
 import { urlPasswordForms } from './redis-url.js';
 import { validateRedisConfig } from './validate.js';
 
@@ -85,7 +88,7 @@ export async function runCheck(io: CheckIo, envFile: string | undefined): Promis
     });
     connected = true;
     row('ping', `ok ${(await guard.ping()).toFixed(1)} ms`);
-    const key = `sec-redis:check:${randomUUID()}`;
+    const key = `${CHECK_KEY_PREFIX}${randomUUID()}`;
     const value = await guard.execute(async (c) => {
       await c.set(key, 'probe', 'PX', 10_000);
       const read = await c.get(key);
@@ -94,8 +97,7 @@ export async function runCheck(io: CheckIo, envFile: string | undefined): Promis
     });
     if (value !== 'probe') throw new Error(`probe key read back ${JSON.stringify(value)}`);
     row('set/get/del', 'ok');
-    io.out('result: OK\n');
-    return 0;
+    return printPosture(await auditRedisPosture(guard, { environment: detected.name, env }), row, io);
   } catch (error) {
     // After the connection was up, the failing command is the cause; before, the client's last error.
     const cause = connected ? ((error as { cause?: unknown }).cause ?? error) : error;
@@ -115,4 +117,35 @@ export async function runCheck(io: CheckIo, envFile: string | undefined): Promis
   } finally {
     await guard.close();
   }
+}
+
+/**
+ * The server's posture, one row per rule, with the message for each that did not pass. A refusal
+ * (what production and staging would not start with) fails the check, naming the setting.
+ */
+function printPosture(
+  report: PostureReport,
+  row: (label: string, value: string) => void,
+  io: CheckIo,
+): number {
+  row('posture', `${report.environment}, ACL user ${report.user ?? 'unknown'}`);
+  // Wide enough for the longest rule name, so statuses line up under each other.
+  const width = Math.max(...report.results.map((r) => r.rule.length)) + 3;
+  for (const result of report.results) {
+    row(
+      `  ${result.rule}`.padEnd(width),
+      `${result.status}${result.observed ? ` (${result.observed})` : ''}`,
+    );
+    if (result.status !== 'pass') row(''.padEnd(width), `${result.message} [${result.code}]`);
+  }
+  const refused = report.results.filter((r) => r.status === 'refuse');
+  if (refused.length > 0) {
+    io.out(
+      `result: REFUSED in ${report.environment}: ${refused.map((r) => `${r.setting} (${r.code})`).join(', ')}\n`,
+    );
+    return 1;
+  }
+  const warnings = report.results.filter((r) => r.status === 'warn').length;
+  io.out(`result: OK${warnings > 0 ? ` (${warnings} posture warning${warnings === 1 ? '' : 's'})` : ''}\n`);
+  return 0;
 }

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { type AclValues, runAcl } from './cli-acl.js';
 import { runCheck } from './cli-check.js';
 import { writeFileAtomically } from './cli-files.js';
 import { detectEnvironment, ENVIRONMENTS, type Environment } from './environment.js';
@@ -11,6 +12,8 @@ export interface CliIo {
   readonly out: (text: string) => void;
   readonly err: (text: string) => void;
   readonly env: NodeJS.ProcessEnv;
+  /** Where `acl` looks for the app's packages; default the working directory. */
+  readonly cwd?: string;
 }
 
 const USAGE = `Usage: sec-redis <command> [options]
@@ -23,7 +26,11 @@ Commands:
                                  in --ca-dir (created once, never replaced, kept out of --out)
   gen-env [--env production] [--out .env] [--force]          a .env with all of the above (mode 600)
   check [--env-file .env]                                    validate this environment, connect, PING,
-                                                             SET/GET/DEL a probe key; exit 1 on failure
+                                                             SET/GET/DEL a probe key, audit the server's
+                                                             settings; exit 1 on failure or a refusal
+  acl [--user app] [--env-file .env] [--packages session,rate-limit,cache-crypto]
+      [--session-prefix sec:] [--session-channel name] [--cache-namespace ns ...] [--no-audit] [--rule-only]
+                                 the least-privilege ACL user for the @sec packages installed here
 
 Files are never overwritten without --force; secret files always end at mode 600.
 `;
@@ -39,6 +46,16 @@ const COMMAND_OPTIONS = {
   },
   'gen-env': { env: { type: 'string' }, out: { type: 'string' }, force: { type: 'boolean' } },
   check: { 'env-file': { type: 'string' } },
+  acl: {
+    user: { type: 'string' },
+    'env-file': { type: 'string' },
+    packages: { type: 'string' },
+    'session-prefix': { type: 'string' },
+    'session-channel': { type: 'string' },
+    'cache-namespace': { type: 'string', multiple: true },
+    'no-audit': { type: 'boolean' },
+    'rule-only': { type: 'boolean' },
+  },
 } as const;
 
 type Command = keyof typeof COMMAND_OPTIONS;
@@ -56,7 +73,7 @@ function parse<C extends Command>(command: C, args: readonly string[]) {
       host?: string[];
       force?: boolean;
       'env-file'?: string;
-    };
+    } & AclValues;
   } catch (error) {
     throw usageError(`${(error as Error).message.replace(/\. To specify.*$/s, '')} (see sec-redis help)`);
   }
@@ -135,6 +152,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
         return 0;
       case 'check':
         return await runCheck(io, parse(command, args)['env-file']);
+      case 'acl':
+        return await runAcl(io, parse(command, args));
       case undefined:
       case 'help':
       case '--help':

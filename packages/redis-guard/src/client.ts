@@ -91,6 +91,9 @@ function baseOptions(config: ResolvedRedisConfig, source: RedisConnectionConfig)
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,
     enableAutoPipelining: true,
+    // CLIENT SETINFO on every connect: Redis 7.0 does not know it, and on 7.2 a least-privilege ACL
+    // user (sec-redis acl) is denied it, leaving an ACL LOG entry per connection.
+    disableClientInfo: true,
     retryStrategy: (times: number) => Math.min(times * 100, MAX_RECONNECT_DELAY_MS),
   };
 }

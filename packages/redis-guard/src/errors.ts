@@ -130,6 +130,15 @@ export const RedisGuardErrorCode = {
   CliUsage: 'ERR_SEC_CLI_USAGE',
   CliFileExists: 'ERR_SEC_CLI_FILE_EXISTS',
   CliCaRefused: 'ERR_SEC_CLI_CA_REFUSED',
+  CliNoPackages: 'ERR_SEC_CLI_NO_PACKAGES',
+  // Posture rules: each finding carries its rule's code; only EvictionPolicy is thrown (production
+  // and staging start-up), the others are warnings.
+  EvictionPolicy: 'ERR_SEC_REDIS_EVICTION_POLICY',
+  Persistence: 'ERR_SEC_REDIS_PERSISTENCE',
+  DangerousCommands: 'ERR_SEC_REDIS_DANGEROUS_COMMANDS',
+  AsyncReplication: 'ERR_SEC_REDIS_ASYNC_REPLICATION',
+  TlsProtocols: 'ERR_SEC_REDIS_TLS_PROTOCOLS',
+  ProtectedMode: 'ERR_SEC_REDIS_PROTECTED_MODE',
 } as const;
 
 /**

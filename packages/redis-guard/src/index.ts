@@ -1,4 +1,12 @@
 export {
+  aclRule,
+  CHECK_KEY_PREFIX,
+  type GuardAccessOptions,
+  type RedisAccess,
+  redisAccess,
+  scriptCommands,
+} from './acl.js';
+export {
   type BreakerSnapshot,
   type BreakerState,
   type BreakerTransition,
@@ -76,6 +84,15 @@ export {
   isOutageError,
   type RedisErrorKind,
 } from './outage.js';
+export { type AssertPostureOptions, assertRedisPosture } from './posture/assert.js';
+export { auditRedisPosture, DEFAULT_POSTURE_TIMEOUT_MS, POSTURE_RULES } from './posture/audit.js';
+export type {
+  PostureOptions,
+  PostureReport,
+  PostureResult,
+  PostureRule,
+  PostureStatus,
+} from './posture/types.js';
 export { type ParsedRedisUrl, parseRedisUrl } from './redis-url.js';
 export {
   MIN_PASSWORD_LENGTH,

@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { freePort, type RedisServer, startRedis } from '@sec/testing';
+import { freePort, PRODUCTION_ON_LOOPBACK, type RedisServer, startRedis } from '@sec/testing';
 import { runCli } from '../src/cli-commands.js';
 
 const run = promisify(execFile);
@@ -343,5 +343,153 @@ describe('sec-redis check names the underlying cause', () => {
     const { code, err } = await cli(['check', '--env-file', join(dir, 'missing.env')], {});
     expect(code).toBe(1);
     expect(err).toMatch(/cannot be read \(ENOENT\)/);
+  });
+});
+
+describe('sec-redis check audits the server posture', () => {
+  let lru: RedisServer;
+  let safe: RedisServer;
+  beforeAll(async () => {
+    [lru, safe] = await Promise.all([
+      startRedis({ password: PASSWORD, config: { 'maxmemory-policy': 'allkeys-lru', appendonly: 'yes' } }),
+      startRedis({ password: PASSWORD, config: { appendonly: 'yes' } }),
+    ]);
+  });
+  afterAll(async () => {
+    await Promise.all([lru?.stop(), safe?.stop()]);
+  });
+  const production = (server: RedisServer, extra: NodeJS.ProcessEnv = {}) =>
+    cli(['check'], {
+      ...PRODUCTION_ON_LOOPBACK,
+      REDIS_URL: server.url,
+      REDIS_PASSWORD: PASSWORD,
+      ...extra,
+    });
+
+  it('production on allkeys-lru: exit 1, naming maxmemory-policy and the code, after a successful round trip', async () => {
+    const { code, out } = await production(lru);
+    expect(out).toMatch(/set\/get\/del +ok/);
+    expect(out).toMatch(/eviction +refuse \(allkeys-lru\)/);
+    expect(out).toMatch(/maxmemory-policy is allkeys-lru: .* \[ERR_SEC_REDIS_EVICTION_POLICY\]/);
+    expect(out).toContain('result: REFUSED in production: maxmemory-policy (ERR_SEC_REDIS_EVICTION_POLICY)');
+    expect(out).not.toContain(PASSWORD);
+    expect(code).toBe(1);
+  });
+
+  it('the same server with REDIS_ACCEPT_EVICTION=true, or in development: exit 0, the finding still shown', async () => {
+    const accepted = await production(lru, { REDIS_ACCEPT_EVICTION: 'true' });
+    expect(accepted.out).toMatch(/eviction +accepted \(allkeys-lru\)/);
+    expect(accepted.code).toBe(0);
+    const development = await cli(['check'], {
+      NODE_ENV: 'development',
+      REDIS_URL: lru.url,
+      REDIS_PASSWORD: PASSWORD,
+    });
+    expect(development.out).toMatch(/eviction +warn \(allkeys-lru\)/);
+    expect(development.out).toMatch(/result: OK \(\d posture warnings?\)/);
+    expect(development.code).toBe(0);
+  });
+
+  it('production on noeviction with AOF: exit 0; the default user +@all is a warning with its fix', async () => {
+    const { code, out } = await production(safe);
+    expect(out).toMatch(/posture +production, ACL user default/);
+    expect(out).toMatch(/eviction +pass \(noeviction\)/);
+    expect(out).toMatch(/persistence +pass/);
+    expect(out).toMatch(/dangerous-commands +warn \(user default: FLUSHALL/);
+    expect(out).toContain('npx sec-redis acl');
+    expect(out).toContain('result: OK (1 posture warning)');
+    expect(code).toBe(0);
+  });
+});
+
+describe('sec-redis acl', () => {
+  let app: string;
+  /** A stand-in for an installed @sec package: only its redisAccess() matters here. */
+  async function fakePackage(name: string, source: string) {
+    const dir = join(app, 'node_modules', '@sec', name);
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, 'package.json'), JSON.stringify({ name: `@sec/${name}`, main: 'index.cjs' }));
+    await writeFile(join(dir, 'index.cjs'), source);
+  }
+  beforeAll(async () => {
+    app = await mkdtemp(join(tmpdir(), 'sec-acl-app-'));
+    await writeFile(join(app, 'package.json'), '{"name":"app","private":true}');
+    await fakePackage(
+      'session',
+      `exports.redisAccess = (o = {}) => ({ name: '@sec/session', commands: ['evalsha', 'hget', 'subscribe'],
+        keyPrefixes: [(o.keyPrefix ?? 'sec:') + 'sess:'], channels: o.channel === false ? [] : [o.channel ?? 'sec:session:events'] });`,
+    );
+    await fakePackage(
+      'rate-limit',
+      `exports.redisAccess = () => ({ name: '@sec/rate-limit', commands: ['incr'], keyPrefixes: ['sec:rl:'], channels: [] });`,
+    );
+  });
+  afterAll(async () => {
+    await rm(app, { recursive: true, force: true });
+  });
+  const acl = async (args: string[], env: NodeJS.ProcessEnv = {}, cwd = app) => {
+    let out = '';
+    let err = '';
+    const code = await runCli(['acl', ...args], { out: (t) => (out += t), err: (t) => (err += t), env, cwd });
+    return { code, out, err };
+  };
+
+  it('prints ACL SETUSER and the ACL-file line for the packages installed where it runs', async () => {
+    const { code, out } = await acl([]);
+    expect(code).toBe(0);
+    const rule =
+      'resetkeys resetchannels -@all +acl|dryrun +acl|whoami +del +evalsha +get +hget +incr +info +ping +set +subscribe ' +
+      '~sec-redis:check:* ~sec:rl:* ~sec:sess:* &sec:session:events';
+    expect(out).toContain(`ACL SETUSER app reset on ><password> ${rule}\n`);
+    expect(out).toContain(`user app on ><password> ${rule}\n`);
+    expect(out).toContain('@sec/redis-guard, @sec/session, @sec/rate-limit');
+    expect(out).toContain('then set REDIS_USERNAME=app');
+    expect(out).not.toContain('cache-crypto');
+  });
+
+  it('honours the prefixes and channel, the user and Cluster from the env file, and --no-audit', async () => {
+    const file = join(app, '.env');
+    await writeFile(file, 'REDIS_USERNAME=web\nREDIS_CLUSTER_NODES=10.0.0.1:6379\n');
+    const { out } = await acl([
+      '--env-file',
+      file,
+      '--session-prefix',
+      'app1:',
+      '--session-channel',
+      '',
+      '--no-audit',
+      '--packages',
+      'session',
+    ]);
+    expect(out).toContain('ACL SETUSER web reset on ><password> ');
+    expect(out).not.toContain('REDIS_USERNAME=');
+    expect(out).toContain('+cluster|slots +del');
+    expect(out).toContain('+asking');
+    expect(out).toContain('~app1:sess:*');
+    expect(out).not.toMatch(/acl\||&|sec:rl/);
+  });
+
+  it('--rule-only prints the rule alone, for scripts', async () => {
+    const { out } = await acl(['--rule-only', '--packages', 'rate-limit']);
+    expect(out).toBe(
+      'resetkeys resetchannels -@all +acl|dryrun +acl|whoami +del +get +incr +info +ping +set ~sec-redis:check:* ~sec:rl:*\n',
+    );
+  });
+
+  it('refuses to guess: no package installed, one asked for but missing, an unknown name', async () => {
+    const empty = await mkdtemp(join(tmpdir(), 'sec-acl-empty-'));
+    try {
+      const none = await acl([], {}, empty);
+      expect(none.code).toBe(1);
+      expect(none.err).toContain('ERR_SEC_CLI_NO_PACKAGES');
+      expect(none.err).toContain('--packages');
+    } finally {
+      await rm(empty, { recursive: true, force: true });
+    }
+    const missing = await acl(['--packages', 'cache-crypto']);
+    expect(missing.err).toMatch(/@sec\/cache-crypto is not installed where sec-redis acl runs/);
+    const unknown = await acl(['--packages', 'sessions']);
+    expect(unknown.err).toMatch(/--packages takes .*unknown: @sec\/sessions/);
+    expect(unknown.err).toContain('ERR_SEC_CLI_USAGE');
   });
 });

@@ -1,3 +1,4 @@
+export { redisAccess, type SessionAccessOptions } from './access.js';
 export type { AuthContext, CreatedSession, SessionInfo } from './auth-context.js';
 export { DEFAULT_COOKIE_NAME, type ResolvedCookie, type SessionCookieOptions } from './cookies.js';
 export {

@@ -23,6 +23,30 @@ import {
 } from './store.js';
 
 /**
+ * The two key families, each followed by a user's hash tag: the sessions hash and the user hash.
+ * @example keyFamilies('sec:') // ['sec:sess:', 'sec:user:']
+ */
+export function keyFamilies(keyPrefix: string): readonly [sessions: string, user: string] {
+  return [`${keyPrefix}sess:`, `${keyPrefix}user:`];
+}
+
+/**
+ * Commands the store sends itself; its scripts' own calls are read from their source.
+ * Durability adds WAIT, and the subscriber connection SUBSCRIBE.
+ */
+export const STORE_COMMANDS = [
+  'evalsha',
+  'eval',
+  'multi',
+  'exec',
+  'hget',
+  'hmget',
+  'publish',
+  'subscribe',
+  'wait',
+];
+
+/**
  * Key prefix and event channel of a RedisSessionStore.
  * @example new RedisSessionStore(guard, { keyPrefix: 'sec:', channel: 'sec:session:events', replicaAcks: 'auto', replicaWaitMs: 500 });
  */
@@ -60,7 +84,8 @@ export class RedisSessionStore implements SessionStore {
 
   #keys(userId: string): [sessions: string, user: string] {
     const tag = `{u:${userKey(userId)}}`;
-    return [`${this.#settings.keyPrefix}sess:${tag}`, `${this.#settings.keyPrefix}user:${tag}`];
+    const [sessions, user] = keyFamilies(this.#settings.keyPrefix);
+    return [`${sessions}${tag}`, `${user}${tag}`];
   }
 
   async create(
