@@ -109,6 +109,11 @@ describe('a fresh npm project on Express 4', () => {
     expect(found[0]).toMatch(/:express@4\.\d+\.\d+/);
   }, 60_000);
 
+  it('`npx sec-redis` runs the installed CLI (never a registry lookup)', async () => {
+    const { stdout } = await run('npx', ['--no', 'sec-redis', 'gen-key'], { cwd: appDir(), env: userEnv() });
+    expect(stdout.trim()).toMatch(/^[A-Za-z0-9_-]{43}=$/);
+  }, 60_000);
+
   it('installs the LICENSE with every package', async () => {
     const license = await readFile(join(root, 'LICENSE'), 'utf8');
     expect(license).toMatch(/^MIT License/);
