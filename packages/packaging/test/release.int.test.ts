@@ -21,14 +21,13 @@ interface Manifest {
 
 async function workspaces(base: string): Promise<Map<string, { dir: string; manifest: Manifest }>> {
   const found = new Map<string, { dir: string; manifest: Manifest }>();
+  const dirs = ['bench'];
   for (const group of ['packages', 'apps']) {
-    for (const name of await readdir(join(base, group))) {
-      const dir = join(group, name);
-      const manifest = JSON.parse(
-        await readFile(join(base, dir, 'package.json'), 'utf8').catch(() => 'null'),
-      );
-      if (manifest) found.set(manifest.name, { dir, manifest });
-    }
+    for (const name of await readdir(join(base, group))) dirs.push(join(group, name));
+  }
+  for (const dir of dirs) {
+    const manifest = JSON.parse(await readFile(join(base, dir, 'package.json'), 'utf8').catch(() => 'null'));
+    if (manifest) found.set(manifest.name, { dir, manifest });
   }
   return found;
 }
