@@ -153,14 +153,11 @@ function secretMissing(kid: string, secret: unknown): ConfigurationError {
 
 function importEntry(input: SigningKeyInput): KeyEntry {
   const kid = input.kid;
-  const asymmetricFields = 'privateKey' in input || 'publicKey' in input;
-  if (
-    (input.alg === undefined || input.alg === 'HS256') &&
-    !asymmetricFields &&
-    (!('secret' in input) || input.secret === undefined || input.secret === null || input.secret === '')
-  ) {
-    throw secretMissing(kid, (input as Partial<SecretKeyInput>).secret);
-  }
+  const secret: unknown = (input as Partial<SecretKeyInput>).secret;
+  const meantAsHmac =
+    (input.alg === undefined || input.alg === 'HS256') && !('privateKey' in input || 'publicKey' in input);
+  if (meantAsHmac && (secret === undefined || secret === null || secret === ''))
+    throw secretMissing(kid, secret);
   if ('secret' in input && input.secret !== undefined) {
     if (input.alg !== undefined && input.alg !== 'HS256')
       throw invalid(kid, 'a `secret` is only valid with alg HS256');
