@@ -73,14 +73,32 @@ async function redisEnvironment(
 /**
  * The cluster primary: checks settings and Redis once (refusing to start on insecure config or a
  * down Redis in production), forks the workers, replaces crashed ones, and shuts down gracefully.
+ * `pendingSignal` is a SIGINT/SIGTERM that arrived while the modules were loading: the primary
+ * then stops as soon as it can, with exit code 0.
  */
-export async function runPrimary(): Promise<void> {
+export async function runPrimary(pendingSignal?: NodeJS.Signals): Promise<void> {
   let throwaway: ThrowawayRedis | undefined;
+  // Ctrl-C reaches every process of the terminal's group at once, at any moment. Until the
+  // workers run, a signal is only remembered: start-up then stops and the primary exits 0, rather
+  // than dying of the signal (which `pnpm demo` would report as a failed command).
+  let stopSignal = pendingSignal;
+  let onSignal = (signal: NodeJS.Signals) => {
+    stopSignal ??= signal;
+  };
+  process.on('SIGTERM', () => onSignal('SIGTERM'));
+  process.on('SIGINT', () => onSignal('SIGINT'));
+  const stopBeforeStart = (signal: NodeJS.Signals): never => {
+    log.info({ event: 'demo.shutdown', signal }, `${signal}: stopped during start-up`);
+    throwaway?.stop();
+    process.exit(0);
+  };
   try {
     const settings = readSettings(process.argv, process.env);
     const redis = await redisEnvironment(settings.store, settings.environment);
     throwaway = redis.throwaway;
+    if (stopSignal) stopBeforeStart(stopSignal);
     await startupGate(settings, redis.env);
+    if (stopSignal) stopBeforeStart(stopSignal);
 
     serveClusterMetrics();
     serveClusterStats(serveRedisControl(throwaway));
@@ -169,20 +187,22 @@ export async function runPrimary(): Promise<void> {
     });
     for (let id = 1; id <= settings.workers; id++) fork(id);
 
-    const shutdown = (signal: string) => {
+    onSignal = (signal) => {
       if (shuttingDown) return;
       shuttingDown = true;
       log.info({ event: 'demo.shutdown', signal }, `${signal}: draining ${workers.size} workers`);
-      for (const worker of workers.keys()) worker.send('shutdown');
+      // A signal rather than a message: a worker still starting has no message listener yet and
+      // would miss it, while SIGTERM ends it either way (its handler drains, or it dies unstarted).
+      for (const worker of workers.keys()) worker.process.kill('SIGTERM');
       setTimeout(() => {
         for (const worker of workers.keys()) worker.process.kill('SIGKILL');
         throwaway?.stop();
         process.exit(1);
       }, SHUTDOWN_GRACE_MS).unref();
     };
-    process.on('SIGTERM', () => shutdown('SIGTERM'));
-    process.on('SIGINT', () => shutdown('SIGINT'));
   } catch (error) {
+    // A signal during start-up can take the throwaway Redis down with it: that is a stop, not a failure.
+    if (stopSignal) stopBeforeStart(stopSignal);
     throwaway?.stop();
     const code = error instanceof SecError ? ` [${error.code}]` : '';
     process.stderr.write(`cluster-demo refused to start: ${(error as Error).message}${code}\n`);

@@ -1,9 +1,11 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from '@jest/globals';
 import { parse } from 'yaml';
+import { enabledServices, interpolateFile } from './compose-spec.js';
 
 const file = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'docker-compose.yml');
 const compose = parse(readFileSync(file, 'utf8'), { merge: true }) as {
@@ -15,8 +17,11 @@ const compose = parse(readFileSync(file, 'utf8'), { merge: true }) as {
       command?: string[] | string;
       profiles?: string[];
       environment?: Record<string, string>;
+      depends_on?: Record<string, unknown> | string[];
+      volumes?: string[];
     }
   >;
+  volumes?: Record<string, unknown>;
 };
 
 describe('docker-compose.yml', () => {
@@ -64,14 +69,101 @@ describe('docker-compose.yml', () => {
     process.stderr.write(
       '\n[notice] `docker compose` is not installed: skipping `docker compose config`.\n\n',
     );
-  (hasCompose ? it : it.skip)('is valid for `docker compose config`', () => {
-    const env = {
-      ...process.env,
-      REDIS_PASSWORD: 'x',
-      SESSION_SECRET: 'y',
-      REDIS_ENCRYPTION_KEY: 'z',
-      DEMO_USERS: 'a:b:user',
-    };
-    execFileSync('docker', ['compose', '-f', file, '--profile', 'tls', 'config', '-q'], { env });
+  (hasCompose ? it : it.skip)(
+    'is valid for `docker compose config`, plain with REDIS_PASSWORD alone and with the tls profile',
+    () => {
+      const env = { PATH: process.env.PATH, HOME: process.env.HOME, REDIS_PASSWORD: 'x' };
+      execFileSync('docker', ['compose', '-f', file, 'config', '-q'], { env });
+      execFileSync('docker', ['compose', '-f', file, '--profile', 'tls', 'config', '-q'], { env });
+    },
+  );
+});
+
+describe('docker-compose.yml against the Compose Specification', () => {
+  const raw = compose as unknown as Record<string, unknown>;
+
+  it('`REDIS_PASSWORD=… docker compose up` needs nothing else set', () => {
+    // Compose interpolates the whole file before it applies profiles: a required variable in any
+    // service, profiled or not, stops every run.
+    expect(interpolateFile(raw, { REDIS_PASSWORD: 'x' }).missing).toEqual([]);
+    const missing = interpolateFile(raw, {}).missing;
+    expect([...new Set(missing.map((m) => m.name))]).toEqual(['REDIS_PASSWORD']);
+    expect(missing[0]!.message).toContain('sec-redis gen-password');
+  });
+
+  it('the tls profile asks for its own variables when it runs, naming each, before installing anything', () => {
+    const { result } = interpolateFile(compose, { REDIS_PASSWORD: 'x' });
+    const command = result.services['demo-tls']!.command as string[];
+    expect(command.slice(0, 2)).toEqual(['sh', '-c']);
+    const stubs = mkdtempSync(join(tmpdir(), 'sec-compose-'));
+    try {
+      // npm and pnpm stand-ins record that the install started; the real ones never run.
+      const log = join(stubs, 'calls.log');
+      for (const tool of ['npm', 'pnpm']) {
+        writeFileSync(join(stubs, tool), `#!/bin/sh\necho "${tool} $*" >> "${log}"\n`);
+        chmodSync(join(stubs, tool), 0o755);
+      }
+      const runCommand = (env: Record<string, string>) =>
+        spawnSync('sh', ['-c', command[2]!], {
+          env: { PATH: `${stubs}:${process.env.PATH}`, ...env },
+          encoding: 'utf8',
+        });
+      const all = { SESSION_SECRET: 's'.repeat(48), REDIS_ENCRYPTION_KEY: 'k', DEMO_USERS: 'a:b:user' };
+      for (const name of Object.keys(all)) {
+        for (const value of [undefined, '']) {
+          const env: Record<string, string> = { ...all };
+          if (value === undefined) delete env[name];
+          else env[name] = value;
+          const run = runCommand(env);
+          expect(run.status).not.toBe(0);
+          expect(run.stderr).toContain(`set ${name}`);
+        }
+      }
+      expect(() => readFileSync(log)).toThrow();
+      const ok = runCommand(all);
+      expect(ok.status).toBe(0);
+      expect(readFileSync(log, 'utf8')).toBe(
+        'npm install -g pnpm@10.34.8\npnpm install --frozen-lockfile\npnpm demo\n',
+      );
+    } finally {
+      rmSync(stubs, { recursive: true, force: true });
+    }
+  });
+
+  it('profiles: a plain run starts Redis and the demo, `--profile tls` adds the TLS pair', () => {
+    expect(enabledServices(compose.services, []).sort()).toEqual(['demo', 'redis']);
+    expect(enabledServices(compose.services, ['tls']).sort()).toEqual([
+      'demo',
+      'demo-tls',
+      'redis',
+      'redis-tls',
+    ]);
+  });
+
+  it('every service depends only on services enabled in the same run', () => {
+    for (const profiles of [[], ['tls']]) {
+      const enabled = enabledServices(compose.services, profiles);
+      for (const name of enabled) {
+        const dependsOn = compose.services[name]!.depends_on ?? [];
+        const targets = Array.isArray(dependsOn) ? dependsOn : Object.keys(dependsOn);
+        for (const target of targets) expect(enabled).toContain(target);
+      }
+    }
+  });
+
+  it('has only top-level keys that docker compose v2 and docker-compose v1 accept', () => {
+    // v1 refuses `name`; `version` is obsolete and v2 warns about it.
+    const keys = Object.keys(raw).filter((key) => !key.startsWith('x-'));
+    expect(keys.sort()).toEqual(['services', 'volumes']);
+  });
+
+  it('declares every named volume a service mounts', () => {
+    const declared = Object.keys(compose.volumes ?? {});
+    for (const service of Object.values(compose.services)) {
+      for (const volume of service.volumes ?? []) {
+        const source = volume.split(':')[0]!;
+        if (!source.startsWith('.') && !source.startsWith('/')) expect(declared).toContain(source);
+      }
+    }
   });
 });

@@ -189,7 +189,13 @@ export async function createMetrics(options: MetricsOptions): Promise<Metrics> {
     // Not async: Express 4 does not catch a rejected handler.
     handler: (_req, res, next) => {
       register.metrics().then((body) => {
-        res.set('Content-Type', register.contentType).set('Cache-Control', 'no-store').send(body);
+        // Node's own setHeader/end: Express 4's res.set() and res.send() rewrite the Content-Type
+        // (charset appended, parameters reordered); scrapers get prom-client's exact value on 4 and 5.
+        res.statusCode = 200;
+        res.setHeader('Content-Type', register.contentType);
+        res.setHeader('Cache-Control', 'no-store');
+        res.setHeader('Content-Length', Buffer.byteLength(body));
+        res.end(body);
       }, next);
     },
     close() {

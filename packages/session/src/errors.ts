@@ -10,6 +10,7 @@ export const SessionErrorCode = {
   NoSigningKeys: 'ERR_SEC_SESSION_NO_SIGNING_KEYS',
   KeyInvalid: 'ERR_SEC_SESSION_KEY_INVALID',
   KeyTooShort: 'ERR_SEC_SESSION_KEY_TOO_SHORT',
+  SecretMissing: 'ERR_SEC_SESSION_SECRET_MISSING',
   DuplicateKid: 'ERR_SEC_SESSION_DUPLICATE_KID',
   FirstKeyCannotSign: 'ERR_SEC_SESSION_FIRST_KEY_CANNOT_SIGN',
   InvalidTimeouts: 'ERR_SEC_SESSION_INVALID_TIMEOUTS',

@@ -136,8 +136,28 @@ function settle<T>(promise: Promise<T>): Promise<T> {
   return promise;
 }
 
+/**
+ * `secret: process.env.SESSION_SECRET` with the variable unset (or set to nothing) is the most
+ * common first-run mistake; name it, rather than let it fall through to the algorithm checks.
+ */
+function secretMissing(kid: string, secret: unknown): ConfigurationError {
+  const what = secret === undefined ? 'has no secret' : 'has an empty secret';
+  return new ConfigurationError(
+    Code.SecretMissing,
+    `signing key "${kid}" ${what}. If it is read from an environment variable (e.g. SESSION_SECRET), ` +
+      'that variable is not set: set it to at least 32 random bytes (`openssl rand -base64 48`), ' +
+      'or pass signingKeys: [{ kid, alg, privateKey }] for EdDSA / ES256.',
+    'signingKeys',
+  );
+}
+
 function importEntry(input: SigningKeyInput): KeyEntry {
   const kid = input.kid;
+  const secret: unknown = (input as Partial<SecretKeyInput>).secret;
+  const meantAsHmac =
+    (input.alg === undefined || input.alg === 'HS256') && !('privateKey' in input || 'publicKey' in input);
+  if (meantAsHmac && (secret === undefined || secret === null || secret === ''))
+    throw secretMissing(kid, secret);
   if ('secret' in input && input.secret !== undefined) {
     if (input.alg !== undefined && input.alg !== 'HS256')
       throw invalid(kid, 'a `secret` is only valid with alg HS256');

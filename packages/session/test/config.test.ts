@@ -218,3 +218,35 @@ describe('signing keys', () => {
     await expect(sessions.verifyRequestToken(accessToken)).resolves.toMatchObject({ userId: 'alice' });
   });
 });
+
+describe('a secret read from an unset environment variable', () => {
+  // `secret: process.env.SESSION_SECRET` is how the README's example reads it: unset, or set to
+  // nothing, it must be named as such at creation, not reported as an algorithm problem.
+  it.each<[string, SigningKeyInput]>([
+    ['undefined', { kid: '2025-06', secret: process.env.SEC_TEST_UNSET_SECRET as never }],
+    ['an empty string', { kid: '2025-06', secret: '' }],
+    ['absent', { kid: '2025-06' } as never],
+    ['absent with alg HS256', { kid: '2025-06', alg: 'HS256' } as never],
+  ])('%s: ERR_SEC_SESSION_SECRET_MISSING naming SESSION_SECRET and signingKeys', (_what, key) => {
+    let error: unknown;
+    try {
+      keys(key);
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toMatchObject({
+      code: 'ERR_SEC_SESSION_SECRET_MISSING',
+      name: 'ConfigurationError',
+      variable: 'signingKeys',
+    });
+    expect((error as Error).message).toContain('SESSION_SECRET');
+    expect((error as Error).message).not.toMatch(/alg must be/);
+  });
+
+  it('a verify-only asymmetric key without a secret is not mistaken for a missing secret', () => {
+    const publicKey = pem(ed.publicKey);
+    expect(() =>
+      keys({ kid: 'new', secret: randomBytes(32) }, { kid: 'old', alg: 'EdDSA', publicKey }),
+    ).not.toThrow();
+  });
+});
