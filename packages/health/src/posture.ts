@@ -18,6 +18,8 @@ import type { StartupContext } from './check.js';
  * @example redisCheck(guard, { posture: { refreshMs: DEFAULT_POSTURE_REFRESH_MS / 5 } })
  */
 export const DEFAULT_POSTURE_REFRESH_MS = 300_000;
+/** A report in which the server answered nothing (it was not reachable then) is retried this soon. */
+const BLANK_REPORT_RETRY_MS = 5_000;
 
 /** @example redisCheck(guard, { posture: { accept: ['persistence'], refreshMs: 60_000 } }) */
 export interface RedisPostureOptions {
@@ -76,8 +78,13 @@ export class PostureMonitor {
 
   /** Starts a background audit when the last one is older than `refreshMs`; never waits for it. */
   refresh(environment: Environment): void {
+    // While Redis cannot answer, an audit would only say "unknown" everywhere: keep the last one.
+    if (this.#running || !this.#guard.isAvailable()) return;
     const age = this.#latest ? Date.now() - Date.parse(this.#latest.checkedAt) : Number.POSITIVE_INFINITY;
-    if (this.#running || age < (this.#options.refreshMs ?? DEFAULT_POSTURE_REFRESH_MS)) return;
+    const refreshMs = this.#options.refreshMs ?? DEFAULT_POSTURE_REFRESH_MS;
+    // A blank report (the connection dropped mid-audit) must not stand for the posture for minutes.
+    const blank = this.#latest?.results.every((r) => r.status === 'unknown') ?? false;
+    if (age < (blank ? Math.min(BLANK_REPORT_RETRY_MS, refreshMs) : refreshMs)) return;
     this.#running = auditRedisPosture(this.#guard, { ...this.#audit(), environment })
       .then(
         (report) => {

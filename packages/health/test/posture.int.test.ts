@@ -147,6 +147,41 @@ describe('the Redis server posture in the health check and the start-up gate', (
     }
   });
 
+  it('an audit that could read nothing is retried within seconds, not minutes: a fixed ACL shows at once', async () => {
+    // The app's user may PING but ask nothing about the server: every rule is unknown.
+    const narrow = await startRedis({
+      password: PASSWORD,
+      users: [{ name: 'app', password: PASSWORD, rules: '~* &* -@all +ping +hello +auth +client|setname' }],
+    });
+    const guard = createRedisGuard({
+      config: {
+        url: narrow.url,
+        username: 'app',
+        password: PASSWORD,
+        insecureAllowPlaintext: true,
+        singleHost: true,
+      },
+      environment: 'development',
+      logger: captureLogger().logger,
+    });
+    guards.push(guard);
+    try {
+      const health = createHealth({ checks: [redisCheck(guard)], cacheMs: 0, env: {} });
+      const app = express().use('/health', health.router());
+      const posture = async () => (await request(app).get('/health/detailed')).body.services[0].posture;
+      await waitFor('a blank audit', async () => {
+        const p = await posture();
+        return p.rules?.every((r: { status: string }) => r.status === 'unknown') === true;
+      });
+      // The operator lets the user read the server's settings.
+      await redisCli(narrow, 'ACL', 'SETUSER', 'app', '+info', '+acl|whoami', '+acl|dryrun', '+config|get');
+      await waitFor('a complete audit', async () => (await posture()).user === 'app', 10_000);
+    } finally {
+      await guard.close();
+      await narrow.stop();
+    }
+  });
+
   it('posture: false turns the audit off; overrides and bad options', async () => {
     const off = deploy(lru, 'production', { posture: false });
     await expect(assertStartupHealthy(off.health, { waitMs: 2_000 })).resolves.toMatchObject({ ready: true });
