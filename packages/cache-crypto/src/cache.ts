@@ -1,17 +1,14 @@
 import { createHash } from 'node:crypto';
 import {
-  checkOptions,
   type Logger,
-  maskingLogger,
   OptionError,
-  positiveInteger,
   type RedisClient,
   type RedisGuard,
   RedisGuardErrorCode,
   RedisUnavailableError,
-  scrubError,
-  toGuard,
+  type SecErrorCode,
 } from '@sec/redis-guard';
+import { checkOptions, maskingLogger, positiveInteger, scrubError, toGuard } from '@sec/redis-guard/internal';
 import { openEntry, type RefusalReason, sealEntry } from './envelope.js';
 import type { Fernet } from './fernet.js';
 import { resolveKeys } from './keys.js';
@@ -36,7 +33,7 @@ const NAMESPACE_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;
 /** Distinct tampered keys remembered so each is logged once. */
 const REPORTED_LIMIT = 1000;
 /** Redis answered but refused the call: not an outage, so reads go on while writes are skipped. */
-const REFUSALS: ReadonlySet<string> = new Set([
+const REFUSALS: ReadonlySet<SecErrorCode> = new Set([
   RedisGuardErrorCode.WriteRefused,
   RedisGuardErrorCode.PermissionDenied,
 ]);
@@ -124,13 +121,16 @@ export function createEncryptedCache(options: EncryptedCacheOptions): EncryptedC
   checkOptions('createEncryptedCache', options, {
     redis: 'object',
     keys: ['string', 'array'],
-    namespace: 'string',
+    namespace: {
+      kind: 'string',
+      required: 'entries live under cache:<namespace>:, e.g. { namespace: "profiles" }',
+    },
     defaultTtl: positiveInteger,
     compressAbove: positiveInteger,
     logger: 'object',
     env: 'object',
   });
-  if (options.namespace === undefined || !NAMESPACE_PATTERN.test(options.namespace)) {
+  if (!NAMESPACE_PATTERN.test(options.namespace)) {
     throw new OptionError(
       'namespace',
       `createEncryptedCache(): option "namespace" must be 1-64 letters, digits, "_", "." or "-", got ${String(options.namespace)}`,

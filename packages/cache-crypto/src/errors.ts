@@ -1,14 +1,26 @@
 import { ConfigurationError, SecError } from '@sec/redis-guard';
 
 /**
- * Every code this package throws, for exhaustive handling and the README table.
- * @example if (error.code === CacheCryptoErrorCode.KeyMissing) console.error('set REDIS_ENCRYPTION_KEY')
+ * Every code this package throws (each is in the README's table), and the type of those codes.
+ * @example
+ * try {
+ *   createEncryptedCache({ redis: guard, namespace: 'profiles' });
+ * } catch (error) {
+ *   if (error instanceof SecError && error.code === CacheCryptoErrorCode.KeyMissing) console.error('set REDIS_ENCRYPTION_KEY');
+ *   throw error;
+ * }
  */
 export const CacheCryptoErrorCode = {
   InvalidToken: 'ERR_SEC_INVALID_TOKEN',
   InvalidKey: 'ERR_SEC_CACHE_INVALID_KEY',
   KeyMissing: 'ERR_SEC_CACHE_KEY_MISSING',
 } as const;
+
+export type CacheCryptoErrorCode = (typeof CacheCryptoErrorCode)[keyof typeof CacheCryptoErrorCode];
+
+declare module '@sec/redis-guard' {
+  interface SecErrorCodes extends Record<CacheCryptoErrorCode, true> {}
+}
 
 /**
  * A Fernet token was rejected: malformed, not base64url, wrong version, bad HMAC, bad padding,
@@ -24,10 +36,7 @@ export class InvalidToken extends SecError {
   }
 }
 
-/**
- * A Fernet key is not 32 bytes of strict, padded url-safe base64. The message never contains the key.
- * @example new Fernet('too-short') // throws InvalidKeyError (ERR_SEC_CACHE_INVALID_KEY)
- */
+/** A Fernet key is not 32 bytes of strict, padded url-safe base64. The message never contains the key. */
 export function invalidKeyError(problem: string, variable?: string): ConfigurationError {
   return new ConfigurationError(
     CacheCryptoErrorCode.InvalidKey,

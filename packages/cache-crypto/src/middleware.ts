@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { checkOptions, OptionError, positiveInteger } from '@sec/redis-guard';
+import { checkOptions, positiveInteger } from '@sec/redis-guard/internal';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { EncryptedCache } from './cache.js';
 
@@ -68,15 +68,13 @@ const digest = (text: string) => createHash('sha256').update(text).digest('base6
  */
 export function cacheResponse(options: CacheResponseOptions): RequestHandler {
   checkOptions('cacheResponse', options, {
-    cache: 'object',
+    cache: { kind: 'object', required: 'the EncryptedCache to store responses in (createEncryptedCache())' },
     ttl: positiveInteger,
     key: 'function',
     varyByUser: 'function',
     isAuthenticated: 'function',
   });
   const { cache, ttl, varyByUser } = options;
-  if (cache === undefined)
-    throw new OptionError('cache', 'cacheResponse(): option "cache" is required (createEncryptedCache())');
   const keyOf = options.key ?? ((req: Request) => req.originalUrl);
   const isAuthenticated = options.isAuthenticated ?? defaultIsAuthenticated;
 

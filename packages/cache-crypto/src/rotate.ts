@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { checkOptions, positiveInteger } from '@sec/redis-guard';
+import { checkOptions, positiveInteger } from '@sec/redis-guard/internal';
 import { cacheInternals, type EncryptedCache } from './cache.js';
 import { InvalidToken } from './errors.js';
 import { fernetInternals } from './fernet.js';

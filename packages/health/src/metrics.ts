@@ -1,12 +1,11 @@
 import {
   type BreakerState,
   ConfigurationError,
-  checkOptions,
-  isRedisGuard,
   OptionError,
   type RedisGuard,
   type SecEvent,
 } from '@sec/redis-guard';
+import { checkOptions, isRedisGuard } from '@sec/redis-guard/internal';
 import type { RequestHandler } from 'express';
 import type { Registry } from 'prom-client';
 import { HealthErrorCode } from './errors.js';
@@ -24,6 +23,16 @@ export const HEALTH_CHECK_BUCKETS: readonly number[] = [
 ];
 
 const STATE_VALUE: Readonly<Record<BreakerState, number>> = { closed: 0, 'half-open': 1, open: 2 };
+
+/**
+ * The events counted here. Those of @sec/rate-limit and @sec/session are declared by those
+ * packages (SecEvents); they are named here by their wire shape, so this package depends on
+ * neither. An app without them simply never reports them.
+ */
+type CountedEvent =
+  | SecEvent<'breaker.transition' | 'unavailable.response' | 'health.check'>
+  | { readonly type: 'ratelimit.rejected'; readonly limiter: string }
+  | { readonly type: 'session.revoked'; readonly scope: string; readonly count: number };
 
 /**
  * The part of a prom-client `Registry` used here. Typed structurally so the declarations do not
@@ -162,7 +171,8 @@ export async function createMetrics(options: MetricsOptions): Promise<Metrics> {
     aggregator: 'min',
   });
 
-  const onEvent = (event: SecEvent) => {
+  const onEvent = (reported: SecEvent) => {
+    const event = reported as CountedEvent;
     switch (event.type) {
       case 'breaker.transition':
         transitions.inc({ guard: event.name, from: event.from, to: event.to });

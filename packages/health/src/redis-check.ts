@@ -1,13 +1,11 @@
 import {
-  checkOptions,
   type Environment,
   isStrictEnvironment,
   OptionError,
-  positiveInteger,
   type RedisClient,
   type RedisGuard,
-  toGuard,
 } from '@sec/redis-guard';
+import { checkOptions, positiveInteger, toGuard } from '@sec/redis-guard/internal';
 import type { CheckContext, CheckOutcome, HealthCheck, RequirementContext } from './check.js';
 
 /** @example redisCheck(guard, { name: 'sessions-redis', timeoutMs: 500 }) */
@@ -22,7 +20,7 @@ export interface RedisCheckOptions {
   readonly timeoutMs?: number;
 }
 
-/** Seed wording operators alert on; kept verbatim. */
+/** Operators alert on this exact wording; keep it stable. */
 const HEALTHY_MESSAGE = 'Redis connection successful';
 
 function critical(environment: Environment): string {

@@ -1,4 +1,4 @@
-import { readFlag } from '@sec/redis-guard';
+import { readFlag } from '@sec/redis-guard/internal';
 
 /**
  * The variable operators set to make Redis mandatory outside production too.

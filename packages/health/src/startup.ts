@@ -1,4 +1,4 @@
-import { checkOptions, nonNegativeInteger, positiveInteger } from '@sec/redis-guard';
+import { checkOptions, nonNegativeInteger, positiveInteger } from '@sec/redis-guard/internal';
 import type { HealthReport } from './check.js';
 import { StartupHealthError } from './errors.js';
 import type { Health } from './health.js';

@@ -15,14 +15,9 @@ export const KEY_PREFIX = 'sec:rl';
 const READABLE_KEY = /^[A-Za-z0-9._:@/+=-]{1,128}$/;
 const NAME = /^[A-Za-z0-9._-]{1,64}$/;
 
-// Shared by the ESM and CJS copies of this module, so a name taken in one is taken in both.
-const REGISTRY = Symbol.for('@sec/rate-limit.names');
-
-function registry(): WeakMap<RedisGuard, Set<string>> {
-  const slot = globalThis as Record<symbol, WeakMap<RedisGuard, Set<string>> | undefined>;
-  slot[REGISTRY] ??= new WeakMap();
-  return slot[REGISTRY];
-}
+// The names taken on each guard. One instance of this module per process (the require() entry
+// loads the ES module build), so a name taken by an import caller is taken for require() callers too.
+const takenNames = new WeakMap<RedisGuard, Set<string>>();
 
 /**
  * Validates a limiter name and reserves it on the guard: two limiters with one name would share
@@ -36,8 +31,8 @@ export function reserveName(guard: RedisGuard, name: string, factory: string): v
       'name',
     );
   }
-  const names = registry().get(guard) ?? new Set<string>();
-  registry().set(guard, names);
+  const names = takenNames.get(guard) ?? new Set<string>();
+  takenNames.set(guard, names);
   if (names.has(name)) {
     throw new RateLimitNameError(
       Code.DuplicateName,

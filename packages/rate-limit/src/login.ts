@@ -1,14 +1,11 @@
 import { createHash } from 'node:crypto';
 import {
-  checkOptions,
-  positiveInteger,
   type RedisClient,
   type RedisGuard,
   type RedisUnavailableError,
-  scrubError,
   sendServiceUnavailable,
-  toGuard,
 } from '@sec/redis-guard';
+import { checkOptions, positiveInteger, scrubError, toGuard } from '@sec/redis-guard/internal';
 import type { Request, Response } from 'express';
 import { DEFAULT_IPV6_SUBNET } from './client-ip.js';
 import { clientKeyer } from './client-key.js';

@@ -1,13 +1,11 @@
+import { type RedisClient, type RedisGuard, sendServiceUnavailable } from '@sec/redis-guard';
 import {
   checkOptions,
   nonNegativeInteger,
   positiveInteger,
-  type RedisClient,
-  type RedisGuard,
   scrubError,
-  sendServiceUnavailable,
   toGuard,
-} from '@sec/redis-guard';
+} from '@sec/redis-guard/internal';
 import type { Request, RequestHandler } from 'express';
 import { DEFAULT_IPV6_SUBNET } from './client-ip.js';
 import { clientKeyer } from './client-key.js';
@@ -16,6 +14,13 @@ import { sendTooManyRequests, setRateLimitHeaders } from './headers.js';
 import { reserveName, storageKey } from './keys.js';
 import { checkCostWithinPoints, costOption, ipv6SubnetOption, redisOption } from './options.js';
 import { type CounterPolicy, CounterStore } from './store.js';
+
+declare module '@sec/redis-guard' {
+  interface SecEvents {
+    /** A request refused with 429 by the named limiter (for a login limiter: the budget that was spent). */
+    'ratelimit.rejected': { readonly limiter: string };
+  }
+}
 
 /** Name of a limiter created without `name`. */
 export const DEFAULT_LIMITER_NAME = 'global';

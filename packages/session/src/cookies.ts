@@ -1,11 +1,6 @@
 import type { IncomingMessage } from 'node:http';
-import {
-  ConfigurationError,
-  checkOptions,
-  type Environment,
-  isStrictEnvironment,
-  OptionError,
-} from '@sec/redis-guard';
+import { ConfigurationError, type Environment, isStrictEnvironment, OptionError } from '@sec/redis-guard';
+import { checkOptions } from '@sec/redis-guard/internal';
 import type { Response } from 'express';
 import { SessionErrorCode as Code, InvalidTokenError } from './errors.js';
 

@@ -1,26 +1,36 @@
 import { SecError } from '@sec/redis-guard';
 
 /**
- * Every code thrown by @sec/session, for exhaustive handling and the README table.
- * @example if (error.code === SessionErrorCode.KeyTooShort) console.error('SESSION_SECRET is too short');
+ * Every code thrown by @sec/session (each is in the README's table), and the type of those codes.
+ * @example
+ * try {
+ *   createSessionManager(options);
+ * } catch (error) {
+ *   if (error instanceof SecError && error.code === SessionErrorCode.KeyTooShort) console.error('SESSION_SECRET is too short');
+ *   throw error;
+ * }
  */
 export const SessionErrorCode = {
   InvalidToken: 'ERR_SEC_SESSION_INVALID_TOKEN',
   InvalidArgument: 'ERR_SEC_SESSION_INVALID_ARGUMENT',
-  NoSigningKeys: 'ERR_SEC_SESSION_NO_SIGNING_KEYS',
   KeyInvalid: 'ERR_SEC_SESSION_KEY_INVALID',
   KeyTooShort: 'ERR_SEC_SESSION_KEY_TOO_SHORT',
   DuplicateKid: 'ERR_SEC_SESSION_DUPLICATE_KID',
   FirstKeyCannotSign: 'ERR_SEC_SESSION_FIRST_KEY_CANNOT_SIGN',
   InvalidTimeouts: 'ERR_SEC_SESSION_INVALID_TIMEOUTS',
   InsecureCookie: 'ERR_SEC_SESSION_INSECURE_COOKIE',
-  IssuerAudienceMissing: 'ERR_SEC_SESSION_ISSUER_AUDIENCE_MISSING',
   NotReplicated: 'ERR_SEC_SESSION_NOT_REPLICATED',
   SessionLimit: 'ERR_SEC_SESSION_LIMIT_REACHED',
   CrossOrigin: 'ERR_SEC_SESSION_CROSS_ORIGIN',
   CookiePrefix: 'ERR_SEC_SESSION_COOKIE_PREFIX',
   CookieUnprotected: 'ERR_SEC_SESSION_COOKIE_UNPROTECTED',
 } as const;
+
+export type SessionErrorCode = (typeof SessionErrorCode)[keyof typeof SessionErrorCode];
+
+declare module '@sec/redis-guard' {
+  interface SecErrorCodes extends Record<SessionErrorCode, true> {}
+}
 
 /**
  * Why a token was refused. Logged (once per token) for operators; never sent to the client,

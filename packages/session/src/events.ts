@@ -2,10 +2,14 @@ import { hostname } from 'node:os';
 import type { Logger } from '@sec/redis-guard';
 import { randomId } from './ids.js';
 
-/**
- * Redis Pub/Sub channel that carries audit events between processes.
- * @example subscriber.subscribe(DEFAULT_EVENT_CHANNEL);
- */
+declare module '@sec/redis-guard' {
+  interface SecEvents {
+    /** Sessions ended by a revocation: one session, or every session of a user (`count` of them). */
+    'session.revoked': { readonly scope: 'session' | 'user'; readonly count: number };
+  }
+}
+
+/** Redis Pub/Sub channel that carries audit events between processes. */
 export const DEFAULT_EVENT_CHANNEL = 'sec:session:events';
 
 interface EventBase {

@@ -1,5 +1,5 @@
 import { createPrivateKey, createPublicKey, type JsonWebKey, KeyObject, webcrypto } from 'node:crypto';
-import { ConfigurationError } from '@sec/redis-guard';
+import { ConfigurationError, OptionError } from '@sec/redis-guard';
 import { SessionErrorCode as Code } from './errors.js';
 
 /**
@@ -182,17 +182,15 @@ function importEntry(input: SigningKeyInput): KeyEntry {
 }
 
 /**
- * Validates and imports the configured keys once, at start-up. Throws ConfigurationError for an
- * empty list, duplicate or malformed `kid`, short secrets, wrong curves, or a first key that
- * cannot sign.
- * @example const ring = importKeys([{ kid: '2025-01', secret: process.env.SESSION_SECRET! }]);
+ * Validates and imports the configured keys once, at start-up. Throws ConfigurationError for a
+ * duplicate or malformed `kid`, short secrets, wrong curves, or a first key that cannot sign (an
+ * empty or missing list is an OptionError, found by the option schema first).
  */
 export function importKeys(inputs: readonly SigningKeyInput[] | undefined): KeyRing {
   if (!Array.isArray(inputs) || inputs.length === 0) {
-    throw new ConfigurationError(
-      Code.NoSigningKeys,
-      'createSessionManager() needs signingKeys: at least one { kid, secret } (HS256, >= 32 bytes) or { kid, alg, privateKey }.',
+    throw new OptionError(
       'signingKeys',
+      'createSessionManager(): option "signingKeys" must hold at least one key',
     );
   }
   const entries = new Map<string, KeyEntry>();

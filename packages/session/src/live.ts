@@ -1,4 +1,5 @@
-import { type Logger, type RedisGuard, scrubError } from '@sec/redis-guard';
+import { type Logger, OptionError, type RedisGuard } from '@sec/redis-guard';
+import { scrubError } from '@sec/redis-guard/internal';
 import type { AuthContext } from './auth-context.js';
 import type { SessionEvent } from './events.js';
 import { parseSessionId } from './ids.js';
@@ -124,7 +125,8 @@ export class LiveConnections {
   bind(auth: AuthContext, target: ConnectionTarget): ConnectionBinding {
     const parsed = parseSessionId(auth?.sessionId);
     if (!parsed || (typeof target !== 'function' && typeof target?.close !== 'function')) {
-      throw new TypeError(
+      throw new OptionError(
+        'connection',
         'bindConnection(auth, connection): auth must come from authenticateRequest() and connection must have close(code, reason) or be a function',
       );
     }

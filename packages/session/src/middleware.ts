@@ -1,12 +1,11 @@
 import type { IncomingMessage } from 'node:http';
 import {
-  checkOptions,
-  isRedisUnavailable,
   type Logger,
   type RedisGuard,
-  scrubError,
+  RedisUnavailableError,
   sendServiceUnavailable,
 } from '@sec/redis-guard';
+import { checkOptions, scrubError } from '@sec/redis-guard/internal';
 import type { Request, RequestHandler, Response } from 'express';
 import type { AuthContext } from './auth-context.js';
 import { CrossOriginRequestError, InvalidTokenError, SessionArgumentError } from './errors.js';
@@ -72,7 +71,7 @@ export function createAuthenticate(
     if (error instanceof InvalidTokenError)
       return sendUnauthorized(res, manager.realm, error.reason !== 'missing');
     if (error instanceof CrossOriginRequestError) return sendCrossOrigin(res);
-    if (!isRedisUnavailable(error)) {
+    if (!(error instanceof RedisUnavailableError)) {
       // Not an outage (a script or data error): still answer 503, and tell the operator once.
       const safe = scrubError(error, manager.guard.secrets());
       if (!reported.has(safe.message)) {

@@ -1,14 +1,16 @@
 import {
   ConfigurationError,
-  checkOptions,
   type Logger,
-  nonNegativeInteger,
   OptionError,
-  type OptionRule,
-  positiveInteger,
   type RedisClient,
   type RedisGuard,
 } from '@sec/redis-guard';
+import {
+  checkOptions,
+  nonNegativeInteger,
+  type OptionRule,
+  positiveInteger,
+} from '@sec/redis-guard/internal';
 import type { SessionCookieOptions } from './cookies.js';
 import { SessionErrorCode as Code } from './errors.js';
 import { DEFAULT_EVENT_CHANNEL } from './events.js';
@@ -170,16 +172,13 @@ export function toMs(value: unknown): number | undefined {
 
 const QUOTED_SAFE = /^[\x21\x23-\x5b\x5d-\x7e]{1,64}$/;
 
-function required(name: 'issuer' | 'audience', value: unknown): string {
-  if (typeof value !== 'string' || value.length === 0) {
-    throw new ConfigurationError(
-      Code.IssuerAudienceMissing,
-      `createSessionManager() needs \`${name}\`: tokens are bound to one issuer and one audience, so a token ` +
-        `minted for another service is refused. Set it to e.g. ${name === 'issuer' ? "'https://auth.example.com'" : "'my-api'"}.`,
-      name,
-    );
-  }
-  return value;
+/** `issuer` and `audience`: tokens are bound to both, so a token minted for another service is refused. */
+function boundClaim(example: string): OptionRule {
+  return {
+    kind: 'string',
+    required: `tokens are bound to one issuer and one audience, so a token minted for another service is refused; e.g. ${example}`,
+    check: (v) => ((v as string).length > 0 ? undefined : 'must not be empty'),
+  };
 }
 
 /**
@@ -191,9 +190,14 @@ function required(name: 'issuer' | 'audience', value: unknown): string {
 export function resolveOptions(options: SessionManagerOptions): ResolvedOptions {
   checkOptions('createSessionManager', options, {
     redis: 'object',
-    signingKeys: 'array',
-    issuer: 'string',
-    audience: 'string',
+    signingKeys: {
+      kind: 'array',
+      required:
+        "at least one { kid, secret } (HS256, >= 32 bytes) or { kid, alg, privateKey }, e.g. [{ kid: '2025-06', secret: process.env.SESSION_SECRET }]",
+      check: (v) => ((v as unknown[]).length > 0 ? undefined : 'must hold at least one key'),
+    },
+    issuer: boundClaim("'https://auth.example.com'"),
+    audience: boundClaim("'my-api'"),
     idleTimeout: duration,
     absoluteTimeout: duration,
     touchInterval: duration,
@@ -272,8 +276,8 @@ export function resolveOptions(options: SessionManagerOptions): ResolvedOptions 
     );
   }
   return {
-    issuer: required('issuer', options.issuer),
-    audience: required('audience', options.audience),
+    issuer: options.issuer,
+    audience: options.audience,
     idleMs,
     absoluteMs,
     touchAfterMs: Math.min(touchMs, Math.floor(idleMs / 2)),

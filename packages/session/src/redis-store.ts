@@ -1,5 +1,5 @@
 import type { RedisClient, RedisGuard } from '@sec/redis-guard';
-import { scrubError } from '@sec/redis-guard';
+import { scrubError } from '@sec/redis-guard/internal';
 import type { Cluster, Redis } from 'ioredis';
 import { Durability } from './durability.js';
 import { dispatch, parseEvent, type SessionEvent, type SessionEventListener } from './events.js';

@@ -1,9 +1,5 @@
-import {
-  checkOptions,
-  isRedisUnavailable,
-  isStrictEnvironment,
-  sendServiceUnavailable,
-} from '@sec/redis-guard';
+import { isStrictEnvironment, RedisUnavailableError, sendServiceUnavailable } from '@sec/redis-guard';
+import { checkOptions } from '@sec/redis-guard/internal';
 import express, {
   type ErrorRequestHandler,
   type Request,
@@ -83,19 +79,22 @@ function fieldsOf(body: unknown): Record<string, unknown> {
  */
 export function sessionRouter(manager: SessionManager, options: SessionRouterOptions): Router {
   checkOptions('sessionRouter', options, {
-    verifyCredentials: 'function',
-    loginLimiter: 'object',
+    verifyCredentials: {
+      kind: 'function',
+      required: 'verifyCredentials(body, req) checks a login and names the user',
+    },
+    loginLimiter: {
+      kind: 'object',
+      check: (value) => {
+        const limiter = value as Partial<RouterLoginLimiter>;
+        return typeof limiter.reserve === 'function' && typeof limiter.respond === 'function'
+          ? undefined
+          : 'must have reserve(req, account) and respond(res, attempt)';
+      },
+    },
     account: 'function',
   });
-  if (typeof options?.verifyCredentials !== 'function') {
-    throw new TypeError('sessionRouter(): the verifyCredentials(body, req) option is required');
-  }
   const limiter = options.loginLimiter;
-  if (limiter && (typeof limiter.reserve !== 'function' || typeof limiter.respond !== 'function')) {
-    throw new TypeError(
-      'sessionRouter(): loginLimiter must have reserve(req, account) and respond(res, attempt)',
-    );
-  }
   const guard = manager.guard;
   if (!limiter && isStrictEnvironment(guard.environment)) {
     guard.warnOnce(
@@ -114,7 +113,7 @@ export function sessionRouter(manager: SessionManager, options: SessionRouterOpt
     (handler: Handler): RequestHandler =>
     (req, res, next) => {
       handler(req, res).catch((error: unknown) => {
-        if (isRedisUnavailable(error)) return sendServiceUnavailable(res, guard, 'session');
+        if (error instanceof RedisUnavailableError) return sendServiceUnavailable(res, guard, 'session');
         if (error instanceof CrossOriginRequestError) return sendCrossOrigin(res);
         if (error instanceof SessionLimitError) {
           res.status(409).json({ error: 'session_limit_reached' });

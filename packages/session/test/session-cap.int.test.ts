@@ -4,12 +4,8 @@ import { captureLogger, type RedisServer, startRedis, waitFor } from '@sec/testi
 import express from 'express';
 import { Redis } from 'ioredis';
 import request from 'supertest';
-import {
-  DEFAULT_MAX_SESSIONS_PER_USER,
-  type SessionEvent,
-  SessionLimitError,
-  sessionRouter,
-} from '../src/index.js';
+import { type SessionEvent, SessionLimitError, sessionRouter } from '../src/index.js';
+import { DEFAULT_MAX_SESSIONS_PER_USER } from '../src/options.js';
 import { appFor, bearer, manager } from './helpers.js';
 
 describe('maxSessionsPerUser on a real redis-server', () => {
