@@ -16,17 +16,14 @@ import { type EntryStore, memoryStore, redisStore } from './store.js';
 
 /**
  * Entry lifetime when `set` and `wrap` are given none: five minutes.
- * @example createEncryptedCache({ namespace: 'n', defaultTtl: DEFAULT_TTL_SECONDS * 2 })
  */
 export const DEFAULT_TTL_SECONDS = 300;
 /**
  * Every entry's Redis key is `cache:<namespace>:<key>`.
- * @example await redis.pttl(`${KEY_PREFIX}profiles:user:42`)
  */
 export const KEY_PREFIX = 'cache:';
 /**
  * Longest accepted cache key, in characters.
- * @example if (key.length > MAX_KEY_LENGTH) key = sha256(key)
  */
 export const MAX_KEY_LENGTH = 1024;
 const NAMESPACE_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;
@@ -60,7 +57,9 @@ export interface EncryptedCacheOptions {
 
 /**
  * JSON values in and out, encrypted with Fernet in between.
- * @example await cache.set('user:42', profile); const again = await cache.get<Profile>('user:42');
+ * @example
+ * await cache.set('user:42', { name: 'Ada' });
+ * const profile = await cache.get<{ name: string }>('user:42'); // undefined on a miss
  */
 export interface EncryptedCache {
   readonly namespace: string;
@@ -96,7 +95,6 @@ const registry = new WeakMap<EncryptedCache, CacheInternals>();
 
 /**
  * The store, keys and logger behind a cache, for rotateNamespace.
- * @example const { store } = cacheInternals(cache);
  */
 export function cacheInternals(cache: EncryptedCache): CacheInternals {
   const internals = registry.get(cache);
@@ -115,7 +113,7 @@ function checkTtl(ttl: unknown): number | undefined {
  * Creates a cache whose values are Fernet tokens in Redis, readable by Python's `cryptography.fernet`.
  * @example
  * const cache = createEncryptedCache({ redis: guard, namespace: 'profiles', defaultTtl: 600 });
- * const profile = await cache.wrap(`user:${id}`, undefined, () => db.loadProfile(id));
+ * const profile = await cache.wrap(`user:${userId}`, undefined, async () => ({ id: userId, name: 'Ada' }));
  */
 export function createEncryptedCache(options: EncryptedCacheOptions): EncryptedCache {
   checkOptions('createEncryptedCache', options, {

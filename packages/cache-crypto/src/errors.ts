@@ -27,7 +27,14 @@ declare module '@sec/redis-guard' {
  * expired or from the future. One class and one message for every cause, as in Python's
  * `cryptography.fernet`, so that callers (and attackers) learn nothing about which check failed.
  * @example
- * try { fernet.decrypt(token, { ttl: 60 }) } catch (e) { if (e instanceof InvalidToken) return undefined }
+ * function open(token: string): Buffer | undefined {
+ *   try {
+ *     return fernet.decrypt(token, { ttl: 60 });
+ *   } catch (error) {
+ *     if (error instanceof InvalidToken) return undefined;
+ *     throw error;
+ *   }
+ * }
  */
 export class InvalidToken extends SecError {
   constructor() {

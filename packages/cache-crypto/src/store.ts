@@ -72,7 +72,6 @@ async function scanCluster(
 
 /**
  * Entries in Redis; every call goes through the guard's breaker and timeout.
- * @example const store = redisStore(guard);
  */
 export function redisStore(guard: RedisGuard): EntryStore {
   return {
@@ -94,7 +93,6 @@ export function redisStore(guard: RedisGuard): EntryStore {
 /**
  * Entries in this process (memory mode, development and test only). Expired entries are dropped
  * when read and swept every 1000 writes, so the Map cannot grow without bound on unread keys.
- * @example const store = memoryStore();
  */
 export function memoryStore(now: () => number = Date.now): EntryStore {
   const entries = new Map<string, { token: string; expiresAt: number }>();

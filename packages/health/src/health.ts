@@ -30,7 +30,6 @@ declare module '@sec/redis-guard' {
 /**
  * Results are reused this long: every replica's kubelet, the load balancer and a dashboard probing
  * at once then cost Redis one PING a second, not one per probe.
- * @example createHealth({ checks, cacheMs: DEFAULT_CACHE_MS * 2 })
  */
 export const DEFAULT_CACHE_MS = 1_000;
 

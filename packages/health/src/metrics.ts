@@ -12,11 +12,9 @@ import { HealthErrorCode } from './errors.js';
 
 type PromClient = typeof import('prom-client');
 
-/** @example createMetrics({ guards, prefix: DEFAULT_METRICS_PREFIX }) // sec_redis_breaker_state, … */
 export const DEFAULT_METRICS_PREFIX = 'sec_';
 /**
  * Histogram buckets in seconds; Redis health checks sit in the low milliseconds, timeouts at 1 s.
- * @example histogram_quantile(0.99, rate(sec_health_check_duration_seconds_bucket[5m]))
  */
 export const HEALTH_CHECK_BUCKETS: readonly number[] = [
   0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5,
@@ -37,7 +35,10 @@ type CountedEvent =
 /**
  * The part of a prom-client `Registry` used here. Typed structurally so the declarations do not
  * need prom-client installed; prom-client's `Registry` and global `register` fit.
- * @example const metrics = await createMetrics({ guards, register: new Registry() });
+ * @example
+ * import { Registry } from 'prom-client';
+ * const register: MetricsRegistry = new Registry();
+ * const metrics = await createMetrics({ guards: [guard], register });
  */
 export interface MetricsRegistry {
   readonly contentType: string;
@@ -45,7 +46,11 @@ export interface MetricsRegistry {
   removeSingleMetric(name: string): void;
 }
 
-/** @example await createMetrics({ guards: [guard], register: promClient.register }) */
+/**
+ * @example
+ * import { register } from 'prom-client';
+ * const options: MetricsOptions = { guards: [guard], register }; // next to the app's own metrics
+ */
 export interface MetricsOptions {
   /** Guards whose events are counted: every @sec package reports through the guard it was given. */
   readonly guards: readonly RedisGuard[];
@@ -55,7 +60,12 @@ export interface MetricsOptions {
   readonly prefix?: string;
 }
 
-/** @example app.get('/metrics', metrics.handler); process.on('SIGTERM', () => metrics.close()); */
+/**
+ * @example
+ * const metrics: Metrics = await createMetrics({ guards: [guard] });
+ * app.get('/metrics', metrics.handler);
+ * process.on('SIGTERM', () => metrics.close());
+ */
 export interface Metrics {
   readonly register: MetricsRegistry;
   /** Serves the registry in the Prometheus text format: `app.get('/metrics', metrics.handler)`. */
@@ -66,7 +76,6 @@ export interface Metrics {
 
 /**
  * Loads prom-client on first use so apps without metrics need not install it. Exported for tests.
- * @example const client = await importPromClient();
  */
 export async function importPromClient(
   load: () => Promise<unknown> = () => import('prom-client'),

@@ -55,7 +55,12 @@ function whileDown(guard: RedisGuard): string {
 /**
  * Redis is required where the guard fails closed, or wherever the operator demands it. The default
  * `required` of `redisCheck()`; reuse it for other checks that guard session state.
- * @example const queue: HealthCheck = { name: 'queue', required: redisRequired, check: pingQueue };
+ * @example
+ * const queue: HealthCheck = {
+ *   name: 'queue',
+ *   required: redisRequired,
+ *   check: async () => ({ healthy: (await guard.execute((redis) => redis.llen('jobs'))) < 10_000 }),
+ * };
  */
 export function redisRequired(context: RequirementContext): boolean {
   return context.requireRedis || isStrictEnvironment(context.environment);

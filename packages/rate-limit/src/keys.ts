@@ -4,7 +4,6 @@ import { RateLimitErrorCode as Code, RateLimitNameError } from './errors.js';
 
 /**
  * Every Redis key this package writes starts with this, so operators can SCAN for them.
- * @example redis-cli --scan --pattern 'sec:rl:login.*'
  */
 export const KEY_PREFIX = 'sec:rl';
 
@@ -48,7 +47,6 @@ export function reserveName(guard: RedisGuard, name: string, factory: string): v
  * The key rate-limiter-flexible stores under `sec:rl:<name>:`. The braces make the limiter name
  * and client key the Redis Cluster hash tag, so one client's counter never spans slots while
  * different clients spread over the cluster.
- * @example storageKey('api', '203.0.113.9') // '{api:203.0.113.9}'
  */
 export function storageKey(name: string, key: string): string {
   const safe = READABLE_KEY.test(key) ? key : `#${createHash('sha256').update(key).digest('base64url')}`;

@@ -71,7 +71,7 @@ export type RateLimitOptions = Readonly<{
  * @example
  * const perUser = rateLimit({ redis, name: 'per-user', points: 50 });
  * const decision = await perUser.checkKey(`user:${userId}`);
- * if (decision.outcome !== 'allowed') throw new GraphQLError('slow down');
+ * if (decision.outcome !== 'allowed') throw new Error('slow down'); // e.g. a GraphQL error
  */
 export interface RateLimiter extends RequestHandler {
   readonly limiterName: string;
@@ -102,7 +102,7 @@ const SKIPPED: RateLimitDecision = { outcome: 'skipped' };
  * const app = express();
  * app.set('trust proxy', 1);
  * app.use(rateLimit({ redis, name: 'global', points: 300, duration: 60 }));
- * app.post('/api/search', authenticate, rateLimit({ redis, name: 'search', points: 10, duration: 60, keyBy: (req) => req.user?.id }));
+ * app.post('/api/search', rateLimit({ redis, name: 'search', points: 10, duration: 60, keyBy: (req) => req.get('x-api-key') }));
  */
 export function rateLimit(options: RateLimitOptions = {}): RateLimiter {
   checkOptions('rateLimit', options, {

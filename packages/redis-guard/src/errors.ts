@@ -1,7 +1,7 @@
 /**
  * Every code thrown by @sec/redis-guard (each is in the README's table), and the type of those codes.
  * @example
- * if (error instanceof SecError && error.code === RedisGuardErrorCode.CircuitOpen) breakerOpen.inc();
+ * if (error instanceof SecError && error.code === RedisGuardErrorCode.CircuitOpen) console.warn('Redis circuit open');
  */
 export const RedisGuardErrorCode = {
   InvalidOption: 'ERR_SEC_INVALID_OPTION',

@@ -30,7 +30,7 @@ export function unavailable(
  *   concerns one command, not the link; it does not count.
  * - `caller`: a bug in the call (`WRONGTYPE`, `CROSSSLOT`, a syntax error), thrown as it is.
  * Everything but `caller` reaches callers as a RedisUnavailableError (503).
- * @example if (classifyRedisError(error) === 'write-refused') metrics.writeRefusals.inc();
+ * @example if (classifyRedisError(error) === 'write-refused') console.warn('Redis refuses writes; reads still work');
  */
 export type RedisErrorKind = 'outage' | 'write-refused' | 'permission' | 'caller';
 
@@ -53,7 +53,12 @@ export function decisiveReply(error: Error): string {
 
 /**
  * Sorts an error from a Redis call into one of the RedisErrorKind classes.
- * @example if (classifyRedisError(error) !== 'caller') throw new RedisUnavailableError(...)
+ * @example
+ * try {
+ *   await redisClient.set('greeting', 'hello');
+ * } catch (error) {
+ *   console.log(classifyRedisError(error)); // 'outage', 'write-refused', 'permission' or 'caller'
+ * }
  */
 export function classifyRedisError(error: unknown): RedisErrorKind {
   if (!(error instanceof Error)) return 'outage';

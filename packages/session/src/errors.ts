@@ -4,7 +4,7 @@ import { SecError } from '@sec/redis-guard';
  * Every code thrown by @sec/session (each is in the README's table), and the type of those codes.
  * @example
  * try {
- *   createSessionManager(options);
+ *   createSessionManager({ redis: guard, signingKeys: [{ kid: '1', secret: 'short' }], issuer: 'a', audience: 'b' });
  * } catch (error) {
  *   if (error instanceof SecError && error.code === SessionErrorCode.KeyTooShort) console.error('SESSION_SECRET is too short');
  *   throw error;
@@ -35,7 +35,10 @@ declare module '@sec/redis-guard' {
 /**
  * Why a token was refused. Logged (once per token) for operators; never sent to the client,
  * which only ever sees `invalid_token`.
- * @example logger.on('session.token_rejected', ({ reason }: { reason: TokenRejection }) => metrics.inc(reason));
+ * @example
+ * sessions.verifyRequestToken(token).catch((error) => {
+ *   if (error instanceof InvalidTokenError) console.log(error.reason satisfies TokenRejection);
+ * });
  */
 export type TokenRejection =
   | 'missing'
@@ -58,8 +61,11 @@ export type TokenRejection =
  * The access token is missing, malformed, forged, expired, or names a session that no longer
  * exists. HTTP status 401 with a `WWW-Authenticate` challenge; `reason` is for logs only.
  * @example
- * try { await sessions.verifyRequestToken(token) }
- * catch (e) { if (e instanceof InvalidTokenError) socket.destroy() }
+ * try {
+ *   await sessions.verifyRequestToken(token);
+ * } catch (error) {
+ *   if (error instanceof InvalidTokenError) socket.destroy();
+ * }
  */
 export class InvalidTokenError extends SecError {
   readonly reason: TokenRejection;
@@ -94,8 +100,11 @@ export class SessionArgumentError extends SecError {
  * create() under `sessionLimitPolicy: 'refuse'` for a user who already holds maxSessionsPerUser
  * live sessions. The router answers 409 `{ error: 'session_limit_reached' }`.
  * @example
- * try { await sessions.create(id) }
- * catch (e) { if (e instanceof SessionLimitError) res.status(409).json({ error: 'session_limit_reached' }) }
+ * try {
+ *   await sessions.create(userId);
+ * } catch (error) {
+ *   if (error instanceof SessionLimitError) res.status(409).json({ error: 'session_limit_reached' });
+ * }
  */
 export class SessionLimitError extends SecError {
   readonly limit: number;

@@ -9,7 +9,7 @@ import type { SessionStore } from './store.js';
  * How a bound connection ends: 1008 (policy violation) when its session was revoked, expired or
  * evicted; 1013 (try again later) when Redis could not confirm the session (unless the guard was
  * created with `failClosed: false`).
- * @example ws.on('close', (code) => { if (code === CONNECTION_CLOSE.unavailable.code) retryLater() });
+ * @example ws.on('close', (code) => { if (code === CONNECTION_CLOSE.unavailable.code) console.log('reconnect later') });
  */
 export const CONNECTION_CLOSE = {
   sessionEnded: { code: 1008, reason: 'session_ended' },
@@ -18,7 +18,6 @@ export const CONNECTION_CLOSE = {
 
 /**
  * Why a bound connection was ended.
- * @example sessions.bindConnection(auth, (end: ConnectionEnd) => stream.end(end.reason));
  */
 export type ConnectionEnd = (typeof CONNECTION_CLOSE)[keyof typeof CONNECTION_CLOSE];
 
@@ -35,7 +34,9 @@ export interface LiveConnection {
 
 /**
  * The tie between one connection and its session.
- * @example ws.on('message', (data) => { if (binding.active) handle(data) });
+ * @example
+ * const binding: ConnectionBinding = sessions.bindConnection(req.auth!, ws);
+ * ws.on('message', (data) => { if (binding.active) ws.send(data) });
  */
 export interface ConnectionBinding {
   readonly sessionId: string;
@@ -50,7 +51,9 @@ export interface ConnectionBinding {
 
 /**
  * What bindConnection() accepts: a connection to close, or a function to call instead.
- * @example sessions.bindConnection(auth, ws); sessions.bindConnection(auth, (end) => sse.end());
+ * @example
+ * sessions.bindConnection(req.auth!, ws); // a WebSocket: closed with end.code and end.reason
+ * sessions.bindConnection(req.auth!, (end) => res.end(`event: end\ndata: ${end.reason}\n\n`)); // server-sent events
  */
 export type ConnectionTarget = LiveConnection | ((end: ConnectionEnd) => void);
 

@@ -33,7 +33,7 @@ import { createTokenCodec } from './tokens.js';
 
 /**
  * Options of create().
- * @example await sessions.create(user.id, { roles: ['editor'], metadata: { userAgent: req.get('user-agent') } });
+ * @example await sessions.create(userId, { roles: ['editor'], metadata: { userAgent: req.get('user-agent') } });
  */
 export interface CreateSessionOptions {
   /** The user's roles; omitted: keep the roles already stored for this user (none for a new user). */

@@ -24,7 +24,6 @@ import {
 
 /**
  * Key prefix and event channel of a RedisSessionStore.
- * @example new RedisSessionStore(guard, { keyPrefix: 'sec:', channel: 'sec:session:events', replicaAcks: 'auto', replicaWaitMs: 500 });
  */
 export interface RedisStoreSettings {
   /** Prefix of every key, e.g. 'sec:'. */
@@ -43,7 +42,6 @@ export interface RedisStoreSettings {
  *   user's last session, never longer than maxSessionsPerUser;
  * - `<prefix>user:{u:<key>}` — hash with the user's `roles`, read with the session on each request.
  * Every call goes through `guard.execute`, so an outage fails fast through the breaker.
- * @example const store = new RedisSessionStore(guard, { keyPrefix: 'sec:', channel: '', replicaAcks: 0, replicaWaitMs: 500 });
  */
 export class RedisSessionStore implements SessionStore {
   readonly #guard: RedisGuard;

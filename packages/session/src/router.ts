@@ -16,7 +16,7 @@ import { checkOrigin } from './origin.js';
 
 /**
  * Who verifyCredentials says the caller is.
- * @example verifyCredentials: async ({ username }) => ({ userId: username, roles: ['user'] })
+ * @example const user: VerifiedUser = { userId: '42', roles: ['user'], metadata: { plan: 'pro' } };
  */
 export interface VerifiedUser {
   /** Any string of 1-512 UTF-8 bytes without control characters; anything else is answered 400. */
@@ -28,7 +28,9 @@ export interface VerifiedUser {
 
 /**
  * Checks a login body against your user store.
- * @example const verify: CredentialsVerifier = ({ username, password }) => users.check(username, password);
+ * @example
+ * const verify: CredentialsVerifier = async ({ username, password }) =>
+ *   (await checkPassword(username, password)) ? { userId: String(username) } : undefined;
  */
 export type CredentialsVerifier = (
   body: Readonly<Record<string, unknown>>,
@@ -37,7 +39,12 @@ export type CredentialsVerifier = (
 
 /**
  * Options of sessionRouter().
- * @example sessionRouter(sessions, { verifyCredentials: (body) => users.check(body), loginLimiter: loginLimiter({ redis }) });
+ * @example
+ * const options: SessionRouterOptions = {
+ *   verifyCredentials: async ({ username, password }) =>
+ *     (await checkPassword(username, password)) ? { userId: String(username) } : undefined,
+ *   loginLimiter: loginLimiter({ redis: guard }),
+ * };
  */
 export interface SessionRouterOptions {
   /**
@@ -73,7 +80,8 @@ function fieldsOf(body: unknown): Record<string, unknown> {
  * trusted origin, so a forged form cannot log the browser into someone else's account.
  * @example
  * app.use('/auth', sessionRouter(sessions, {
- *   verifyCredentials: async ({ username, password }) => users.check(username, password),
+ *   verifyCredentials: async ({ username, password }) =>
+ *     (await checkPassword(username, password)) ? { userId: String(username) } : undefined,
  *   loginLimiter: loginLimiter({ redis: guard }),
  * }));
  */
