@@ -129,6 +129,14 @@ describe('published tarballs', () => {
     }, 60_000);
   });
 
+  it('the sec-redis CLI (an ES module with top-level await) runs from the installed package', async () => {
+    const bin = join(work, 'node_modules', '@sec', 'redis-guard', 'bin', 'sec-redis.js');
+    const password = await node(work, [bin, 'gen-password', '--env', 'test']);
+    expect(password.stdout.trim()).toMatch(/^[A-Za-z0-9]{12}$/);
+    const key = await node(work, [bin, 'gen-key']);
+    expect(key.stdout.trim()).toMatch(/^[A-Za-z0-9_-]{43}=$/);
+  });
+
   describe('one instance of each package in a process loaded both ways', () => {
     // Each case loads half of the stack with require() and half with import(), then checks that
     // state and class identity are shared across the two.
