@@ -1,13 +1,15 @@
 #!/usr/bin/env node
 // Proves that a fresh clone tests and type-checks without building: clones the committed HEAD,
 // installs, then runs one package's jest and tsc with no dist/ anywhere, and checks that neither
-// created one. Usage: node scripts/fresh-clone-check.mjs [package dir, default packages/health]
+// created one. Usage: node scripts/fresh-clone-check.mjs [package dir] [jest arguments...]
+// (default: every test of packages/health). Run from the repository root.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 
 const target = process.argv[2] ?? 'packages/health';
+const jestArgs = process.argv.slice(3);
 const clone = mkdtempSync(join(tmpdir(), 'sec-fresh-'));
 
 const run = (command, args, cwd = clone) => {
@@ -41,7 +43,12 @@ try {
   const dir = join(clone, target);
   run(
     'node',
-    ['--experimental-vm-modules', '--disable-warning=ExperimentalWarning', './node_modules/jest/bin/jest.js'],
+    [
+      '--experimental-vm-modules',
+      '--disable-warning=ExperimentalWarning',
+      './node_modules/jest/bin/jest.js',
+      ...jestArgs,
+    ],
     dir,
   );
   run('./node_modules/.bin/tsc', ['--noEmit', '-p', '.'], dir);
