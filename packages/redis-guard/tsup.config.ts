@@ -1,14 +1,7 @@
-import { defineConfig } from 'tsup';
+import { packageBuild } from '../../scripts/tsup-package.js';
 
-// The library ships ESM + CJS with types; the CLI is ESM only (it uses top-level await).
-export default defineConfig([
-  {
-    entry: ['src/index.ts'],
-    format: ['esm', 'cjs'],
-    dts: true,
-    clean: true,
-    sourcemap: true,
-    target: 'node20',
-  },
-  { entry: ['src/cli.ts'], format: ['esm'], sourcemap: true, target: 'node20' },
-]);
+// The library entries, plus the CLI: ESM only (it uses top-level await, so nothing may require() it).
+export default packageBuild(
+  ['index', 'internal'],
+  [{ entry: ['src/cli.ts'], format: ['esm'], sourcemap: true, target: 'node20' }],
+);

@@ -2,6 +2,10 @@
 // node_modules would need a second transformer. Packages opt in with `"jest": {"preset": "@sec/testing"}`.
 module.exports = {
   testEnvironment: 'node',
+  // Workspace packages resolve to their TypeScript sources through the development-only "@sec/source"
+  // export condition: tests need no build and never run a stale dist. Code spawned as a child
+  // process with plain node still loads the built packages.
+  testEnvironmentOptions: { customExportConditions: ['@sec/source', 'node', 'node-addons'] },
   extensionsToTreatAsEsm: ['.ts'],
   // Sources use NodeNext-style `./x.js` specifiers; map them back to the .ts files.
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },

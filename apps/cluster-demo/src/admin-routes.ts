@@ -1,4 +1,4 @@
-import { isRedisUnavailable, sendServiceUnavailable } from '@sec/redis-guard';
+import { RedisUnavailableError, sendServiceUnavailable } from '@sec/redis-guard';
 import { parseSessionId, type SessionInfo, type SessionManager } from '@sec/session';
 import express, { type Request, type RequestHandler, type Response, type Router } from 'express';
 import type { UserDirectory } from './users.js';
@@ -12,7 +12,9 @@ function handler(
 ): RequestHandler {
   return (req, res, next) => {
     run(req, res).catch((error: unknown) =>
-      isRedisUnavailable(error) ? sendServiceUnavailable(res, manager.guard, 'session') : next(error),
+      error instanceof RedisUnavailableError
+        ? sendServiceUnavailable(res, manager.guard, 'session')
+        : next(error),
     );
   };
 }

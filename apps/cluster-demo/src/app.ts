@@ -2,7 +2,7 @@ import type { Server } from 'node:http';
 import { cacheResponse, createEncryptedCache } from '@sec/cache-crypto';
 import { createHealth, createMetrics, redisCheck } from '@sec/health';
 import { loginLimiter, rateLimit } from '@sec/rate-limit';
-import { createJsonLogger, createRedisGuard, type Logger, requireRedis, scrubError } from '@sec/redis-guard';
+import { createJsonLogger, createRedisGuard, type Logger, requireRedis } from '@sec/redis-guard';
 import { sessionRouter } from '@sec/session';
 import express, { type ErrorRequestHandler, type RequestHandler } from 'express';
 import { credentialsOf } from './accounts.js';
@@ -28,7 +28,8 @@ export interface DemoApp {
   close(): Promise<void>;
 }
 
-function errorHandler(logger: Logger, secrets: () => readonly string[]): ErrorRequestHandler {
+/** `logger` masks the guard's secrets (guard.logger): an ioredis error may carry the password. */
+function errorHandler(logger: Logger): ErrorRequestHandler {
   return (error: { type?: string; status?: number }, _req, res, _next) => {
     if (error.type === 'entity.parse.failed') {
       res.status(400).json({ error: 'bad_request', message: 'malformed JSON body' });
@@ -37,7 +38,7 @@ function errorHandler(logger: Logger, secrets: () => readonly string[]): ErrorRe
     } else if (typeof error.status === 'number' && error.status >= 400 && error.status < 500) {
       res.status(error.status).json({ error: 'bad_request' });
     } else {
-      logger.error({ event: 'demo.unhandled_error', err: scrubError(error, secrets()) }, 'unhandled error');
+      logger.error({ event: 'demo.unhandled_error', err: error }, 'unhandled error');
       res.status(500).json({ error: 'internal_error' });
     }
   };
@@ -152,7 +153,7 @@ export async function createDemoApp(env: NodeJS.ProcessEnv, workerId: string): P
   app.use((_req, res) => {
     res.status(404).json({ error: 'not_found' });
   });
-  app.use(errorHandler(logger, () => guard.secrets()));
+  app.use(errorHandler(guard.logger));
 
   const sockets: EchoSocket[] = [];
   return {

@@ -1,7 +1,7 @@
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { guardUpgrade, type RateLimiter } from '@sec/rate-limit';
-import { isRedisUnavailable } from '@sec/redis-guard';
+import { RedisUnavailableError } from '@sec/redis-guard';
 import type { SessionManager } from '@sec/session';
 import type { Express } from 'express';
 import { WebSocketServer } from 'ws';
@@ -102,7 +102,7 @@ export function attachEchoSocket(server: Server, options: EchoSocketOptions): Ec
           });
         },
         (error: unknown) =>
-          isRedisUnavailable(error)
+          error instanceof RedisUnavailableError
             ? refuse(socket, 503, `Retry-After: ${error.retryAfterSeconds}\r\n`)
             : refuse(socket, 401, BEARER),
       )

@@ -1,4 +1,5 @@
-import { checkOptions, OptionError, type RedisAccess, scriptCommands } from '@sec/redis-guard';
+import { OptionError, type RedisAccess } from '@sec/redis-guard';
+import { checkOptions, scriptCommands } from '@sec/redis-guard/internal';
 import { KEY_PREFIX, NAMESPACE_PATTERN } from './cache.js';
 import { REPLACE_SCRIPT, STORE_COMMANDS } from './store.js';
 

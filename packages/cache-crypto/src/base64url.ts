@@ -8,7 +8,6 @@ const PADDING = ['', '==', '='] as const;
 
 /**
  * Url-safe base64 with `=` padding, as Python's `base64.urlsafe_b64encode` writes it.
- * @example encodeBase64Url(Buffer.from('hi')) // 'aGk='
  */
 export function encodeBase64Url(bytes: Buffer): string {
   return bytes.toString('base64url') + PADDING[bytes.length % 3]!;
@@ -24,7 +23,6 @@ export function encodeBase64Url(bytes: Buffer): string {
  * than a per-character JavaScript loop (or a regex, about 3x slower than the decode itself), we
  * reject what it would misread up front — non-ASCII and `+`/`/` — and then require the decoded
  * length to be exactly what the text length promises: a skipped or stopping character makes it short.
- * @example decodeBase64UrlStrict('aGk=') // <Buffer 68 69>; decodeBase64UrlStrict('aGk') // undefined
  */
 export function decodeBase64UrlStrict(text: string): Buffer | undefined {
   const length = text.length;

@@ -1,17 +1,14 @@
 import { createHash } from 'node:crypto';
 import {
-  checkOptions,
   type Logger,
-  maskingLogger,
   OptionError,
-  positiveInteger,
   type RedisClient,
   type RedisGuard,
   RedisGuardErrorCode,
   RedisUnavailableError,
-  scrubError,
-  toGuard,
+  type SecErrorCode,
 } from '@sec/redis-guard';
+import { checkOptions, maskingLogger, positiveInteger, scrubError, toGuard } from '@sec/redis-guard/internal';
 import { openEntry, type RefusalReason, sealEntry } from './envelope.js';
 import type { Fernet } from './fernet.js';
 import { resolveKeys } from './keys.js';
@@ -19,24 +16,21 @@ import { type EntryStore, memoryStore, redisStore } from './store.js';
 
 /**
  * Entry lifetime when `set` and `wrap` are given none: five minutes.
- * @example createEncryptedCache({ namespace: 'n', defaultTtl: DEFAULT_TTL_SECONDS * 2 })
  */
 export const DEFAULT_TTL_SECONDS = 300;
 /**
  * Every entry's Redis key is `cache:<namespace>:<key>`.
- * @example await redis.pttl(`${KEY_PREFIX}profiles:user:42`)
  */
 export const KEY_PREFIX = 'cache:';
 /**
  * Longest accepted cache key, in characters.
- * @example if (key.length > MAX_KEY_LENGTH) key = sha256(key)
  */
 export const MAX_KEY_LENGTH = 1024;
 export const NAMESPACE_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;
 /** Distinct tampered keys remembered so each is logged once. */
 const REPORTED_LIMIT = 1000;
 /** Redis answered but refused the call: not an outage, so reads go on while writes are skipped. */
-const REFUSALS: ReadonlySet<string> = new Set([
+const REFUSALS: ReadonlySet<SecErrorCode> = new Set([
   RedisGuardErrorCode.WriteRefused,
   RedisGuardErrorCode.PermissionDenied,
 ]);
@@ -63,7 +57,9 @@ export interface EncryptedCacheOptions {
 
 /**
  * JSON values in and out, encrypted with Fernet in between.
- * @example await cache.set('user:42', profile); const again = await cache.get<Profile>('user:42');
+ * @example
+ * await cache.set('user:42', { name: 'Ada' });
+ * const profile = await cache.get<{ name: string }>('user:42'); // undefined on a miss
  */
 export interface EncryptedCache {
   readonly namespace: string;
@@ -99,7 +95,6 @@ const registry = new WeakMap<EncryptedCache, CacheInternals>();
 
 /**
  * The store, keys and logger behind a cache, for rotateNamespace.
- * @example const { store } = cacheInternals(cache);
  */
 export function cacheInternals(cache: EncryptedCache): CacheInternals {
   const internals = registry.get(cache);
@@ -118,19 +113,22 @@ function checkTtl(ttl: unknown): number | undefined {
  * Creates a cache whose values are Fernet tokens in Redis, readable by Python's `cryptography.fernet`.
  * @example
  * const cache = createEncryptedCache({ redis: guard, namespace: 'profiles', defaultTtl: 600 });
- * const profile = await cache.wrap(`user:${id}`, undefined, () => db.loadProfile(id));
+ * const profile = await cache.wrap(`user:${userId}`, undefined, async () => ({ id: userId, name: 'Ada' }));
  */
 export function createEncryptedCache(options: EncryptedCacheOptions): EncryptedCache {
   checkOptions('createEncryptedCache', options, {
     redis: 'object',
     keys: ['string', 'array'],
-    namespace: 'string',
+    namespace: {
+      kind: 'string',
+      required: 'entries live under cache:<namespace>:, e.g. { namespace: "profiles" }',
+    },
     defaultTtl: positiveInteger,
     compressAbove: positiveInteger,
     logger: 'object',
     env: 'object',
   });
-  if (options.namespace === undefined || !NAMESPACE_PATTERN.test(options.namespace)) {
+  if (!NAMESPACE_PATTERN.test(options.namespace)) {
     throw new OptionError(
       'namespace',
       `createEncryptedCache(): option "namespace" must be 1-64 letters, digits, "_", "." or "-", got ${String(options.namespace)}`,

@@ -1,5 +1,6 @@
 import { promisify } from 'node:util';
 import { deflate, inflate } from 'node:zlib';
+import { OptionError } from '@sec/redis-guard';
 import { type Fernet, fernetInternals } from './fernet.js';
 import { MAX_CLOCK_SKEW_SECONDS, nowSeconds, parseToken } from './token.js';
 
@@ -29,7 +30,6 @@ export type Opened =
 /**
  * Serialises, optionally compresses, and encrypts a value for `redisKey`. Serialisation happens
  * before the first await, so later changes to `value` do not leak into the entry.
- * @example const token = await sealEntry(fernet, 'cache:users:42', 300, { name: 'Ada' }, undefined);
  */
 export async function sealEntry(
   fernet: Fernet,
@@ -38,7 +38,13 @@ export async function sealEntry(
   value: unknown,
   compressAbove: number | undefined,
 ): Promise<string> {
-  const json = JSON.stringify({ key: redisKey, ttl, value } satisfies Envelope);
+  let json: string;
+  try {
+    json = JSON.stringify({ key: redisKey, ttl, value } satisfies Envelope);
+  } catch (error) {
+    // BigInt or a cycle: the caller's value, not a fault of the cache.
+    throw new OptionError('value', `cache values must be JSON-serialisable: ${(error as Error).message}`);
+  }
   let plaintext: Uint8Array = Buffer.from(json, 'utf8');
   if (compressAbove !== undefined && plaintext.length >= compressAbove)
     plaintext = await deflateAsync(plaintext);
@@ -48,7 +54,6 @@ export async function sealEntry(
 /**
  * Decrypts an entry with any of the keys and checks that it belongs to `redisKey` and is within its
  * ttl (plus the 60 s clock skew Fernet allows).
- * @example const opened = await openEntry(fernets, 'cache:users:42', token); if (opened.ok) use(opened.value);
  */
 export async function openEntry(
   fernets: readonly Fernet[],

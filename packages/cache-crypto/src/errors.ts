@@ -1,8 +1,14 @@
 import { ConfigurationError, SecError } from '@sec/redis-guard';
 
 /**
- * Every code this package throws, for exhaustive handling and the README table.
- * @example if (error.code === CacheCryptoErrorCode.KeyMissing) console.error('set REDIS_ENCRYPTION_KEY')
+ * Every code this package throws (each is in the README's table), and the type of those codes.
+ * @example
+ * try {
+ *   createEncryptedCache({ redis: guard, namespace: 'profiles' });
+ * } catch (error) {
+ *   if (error instanceof SecError && error.code === CacheCryptoErrorCode.KeyMissing) console.error('set REDIS_ENCRYPTION_KEY');
+ *   throw error;
+ * }
  */
 export const CacheCryptoErrorCode = {
   InvalidToken: 'ERR_SEC_INVALID_TOKEN',
@@ -10,12 +16,25 @@ export const CacheCryptoErrorCode = {
   KeyMissing: 'ERR_SEC_CACHE_KEY_MISSING',
 } as const;
 
+export type CacheCryptoErrorCode = (typeof CacheCryptoErrorCode)[keyof typeof CacheCryptoErrorCode];
+
+declare module '@sec/redis-guard' {
+  interface SecErrorCodes extends Record<CacheCryptoErrorCode, true> {}
+}
+
 /**
  * A Fernet token was rejected: malformed, not base64url, wrong version, bad HMAC, bad padding,
  * expired or from the future. One class and one message for every cause, as in Python's
  * `cryptography.fernet`, so that callers (and attackers) learn nothing about which check failed.
  * @example
- * try { fernet.decrypt(token, { ttl: 60 }) } catch (e) { if (e instanceof InvalidToken) return undefined }
+ * function open(token: string): Buffer | undefined {
+ *   try {
+ *     return fernet.decrypt(token, { ttl: 60 });
+ *   } catch (error) {
+ *     if (error instanceof InvalidToken) return undefined;
+ *     throw error;
+ *   }
+ * }
  */
 export class InvalidToken extends SecError {
   constructor() {
@@ -24,10 +43,7 @@ export class InvalidToken extends SecError {
   }
 }
 
-/**
- * A Fernet key is not 32 bytes of strict, padded url-safe base64. The message never contains the key.
- * @example new Fernet('too-short') // throws InvalidKeyError (ERR_SEC_CACHE_INVALID_KEY)
- */
+/** A Fernet key is not 32 bytes of strict, padded url-safe base64. The message never contains the key. */
 export function invalidKeyError(problem: string, variable?: string): ConfigurationError {
   return new ConfigurationError(
     CacheCryptoErrorCode.InvalidKey,

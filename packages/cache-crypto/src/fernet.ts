@@ -188,7 +188,6 @@ export class Fernet {
 /**
  * Access to Fernet's private operations for MultiFernet, the cache and the spec-vector tests.
  * Not part of the package's public API.
- * @example fernetInternals().seal(fernet, bytes, 499162800n, iv)
  */
 export function fernetInternals(): FernetInternals {
   return internals;

@@ -4,7 +4,6 @@ import { Fernet } from './fernet.js';
 
 /**
  * The variable the cache reads its keys from: one key, or several newest first, comma-separated.
- * @example process.env[ENCRYPTION_KEY_VARIABLE] = `${newKey},${oldKey}`;
  */
 export const ENCRYPTION_KEY_VARIABLE = 'REDIS_ENCRYPTION_KEY';
 
@@ -28,7 +27,6 @@ function importKey(key: unknown, source: string): Fernet {
  * The cache's keys: from the `keys` option when given, else from REDIS_ENCRYPTION_KEY. A missing
  * key stops start-up in production and staging; development and test get a random per-process key
  * (entries do not survive a restart, which for a cache only costs misses) and a warning.
- * @example const { fernets } = resolveKeys(undefined, process.env, 'production', logger);
  */
 export function resolveKeys(
   keys: string | readonly string[] | undefined,

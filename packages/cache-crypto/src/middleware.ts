@@ -1,10 +1,16 @@
 import { createHash } from 'node:crypto';
-import { checkOptions, OptionError, positiveInteger } from '@sec/redis-guard';
+import { checkOptions, positiveInteger } from '@sec/redis-guard/internal';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { EncryptedCache } from './cache.js';
 
 /**
- * @example cacheResponse({ cache, ttl: 60, key: (req) => req.path, varyByUser: (req) => req.auth?.sub })
+ * @example
+ * const options: CacheResponseOptions = {
+ *   cache,
+ *   ttl: 60,
+ *   key: (req) => req.path,
+ *   varyByUser: (req) => req.auth?.userId, // req.auth as the session package's authenticate() sets it
+ * };
  */
 export interface CacheResponseOptions {
   readonly cache: EncryptedCache;
@@ -23,7 +29,9 @@ export interface CacheResponseOptions {
 
 /**
  * The `X-Cache` header: served from the cache, produced and stored, or not cacheable.
- * @example if (res.headers['x-cache'] === ('HIT' satisfies CacheStatus)) hits++;
+ * @example
+ * const response = await fetch('http://localhost:3000/api/products');
+ * const status = response.headers.get('x-cache') as CacheStatus; // 'HIT' | 'MISS' | 'BYPASS'
  */
 export type CacheStatus = 'HIT' | 'MISS' | 'BYPASS';
 
@@ -32,9 +40,14 @@ const REQUEST_NO_CACHE = /(?:^|,)\s*(?:no-store|no-cache)\s*(?:,|$)/i;
 // A Vary on anything else means the body depends on a header our key ignores.
 const HARMLESS_VARY = new Set(['accept-encoding', 'origin']);
 
-function defaultIsAuthenticated(req: Request): boolean {
+/** An identity an auth middleware attached (`req.auth` from @sec/session, `req.user` from passport). */
+function attachedIdentity(req: Request): boolean {
   const extra = req as Request & { auth?: unknown; user?: unknown };
-  return Boolean(req.headers.authorization || req.headers.cookie || extra.auth || extra.user);
+  return Boolean(extra.auth || extra.user);
+}
+
+function defaultIsAuthenticated(req: Request): boolean {
+  return Boolean(req.headers.authorization || req.headers.cookie || attachedIdentity(req));
 }
 
 function header(res: Response, name: string): string {
@@ -63,20 +76,20 @@ const digest = (text: string) => createHash('sha256').update(text).digest('base6
  * skips the read but refreshes the entry. Authenticated requests bypass it unless `varyByUser`
  * names the user. Only the JSON body is replayed, with `X-Cache: HIT`.
  * @example
- * app.get('/api/products', cacheResponse({ cache, ttl: 60 }), listProducts);
- * app.get('/api/me', auth, cacheResponse({ cache, varyByUser: (req) => req.auth?.sub }), showMe);
+ * app.get('/api/products', cacheResponse({ cache, ttl: 60 }), (_req, res) => res.json({ products: [] }));
+ * app.get('/api/me', sessions.authenticate(), cacheResponse({ cache, varyByUser: (req) => req.auth?.userId }), (req, res) => {
+ *   res.json({ user: req.auth?.userId });
+ * });
  */
 export function cacheResponse(options: CacheResponseOptions): RequestHandler {
   checkOptions('cacheResponse', options, {
-    cache: 'object',
+    cache: { kind: 'object', required: 'the EncryptedCache to store responses in (createEncryptedCache())' },
     ttl: positiveInteger,
     key: 'function',
     varyByUser: 'function',
     isAuthenticated: 'function',
   });
   const { cache, ttl, varyByUser } = options;
-  if (cache === undefined)
-    throw new OptionError('cache', 'cacheResponse(): option "cache" is required (createEncryptedCache())');
   const keyOf = options.key ?? ((req: Request) => req.originalUrl);
   const isAuthenticated = options.isAuthenticated ?? defaultIsAuthenticated;
 
@@ -90,7 +103,19 @@ export function cacheResponse(options: CacheResponseOptions): RequestHandler {
     let user = '';
     if (isAuthenticated(req)) {
       const id = varyByUser?.(req);
-      if (typeof id !== 'string' || id === '') return bypass();
+      if (typeof id !== 'string' || id === '') {
+        // A request an auth middleware identified, yet no user id: varyByUser reads the wrong
+        // field (say `req.auth.sub` where it is `req.auth.userId`), and nothing would ever be cached.
+        if (varyByUser && attachedIdentity(req)) {
+          cache.guard.warnOnce(
+            'cache.vary_by_user_missing',
+            'cacheResponse(): varyByUser returned no user id (a non-empty string) for a request whose auth middleware ' +
+              'identified a user, so authenticated responses are not cached. With @sec/session, use (req) => req.auth?.userId.',
+            { returned: typeof id },
+          );
+        }
+        return bypass();
+      }
       user = `u:${digest(id)}:`;
     }
     // URLs and user ids may hold PII; Redis only ever sees their hash.

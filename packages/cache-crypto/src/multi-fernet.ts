@@ -7,8 +7,9 @@ import { checkTime, nowSeconds, parseToken, toTimestamp, toTtl } from './token.j
  * Several Fernet keys for rotation, as Python's `MultiFernet`: encrypts with the first, decrypts
  * with any. The token is decoded and time-checked once, then its HMAC is tried under each key.
  * @example
- * const multi = new MultiFernet([new Fernet(newKey), new Fernet(oldKey)]);
- * const fresh = multi.rotate(oldToken); // same timestamp, now under newKey
+ * const [newKey, oldKey] = process.env.REDIS_ENCRYPTION_KEY!.split(',');
+ * const multi = new MultiFernet([new Fernet(newKey!), new Fernet(oldKey!)]);
+ * const fresh = multi.rotate(token); // same timestamp, now under newKey
  */
 export class MultiFernet {
   readonly #fernets: readonly Fernet[];
@@ -79,7 +80,7 @@ export class MultiFernet {
   /**
    * Re-encrypts a token under the first key, keeping its original timestamp (so its age, and any
    * ttl applied later, are unchanged). No ttl check, as in Python: rotation must reach old tokens.
-   * @example await redis.set(key, multi.rotate(await redis.get(key)))
+   * @example await redisClient.set('k', multi.rotate((await redisClient.get('k'))!));
    */
   rotate(token: string | Uint8Array): string {
     const data = parseToken(token);

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { checkOptions, positiveInteger } from '@sec/redis-guard';
+import { checkOptions, positiveInteger } from '@sec/redis-guard/internal';
 import { cacheInternals, type EncryptedCache } from './cache.js';
 import { InvalidToken } from './errors.js';
 import { fernetInternals } from './fernet.js';
@@ -8,12 +8,16 @@ import { parseToken } from './token.js';
 
 /**
  * Keys asked for per SCAN call (Redis's COUNT hint) and re-encrypted concurrently.
- * @example rotateNamespace(cache, { batchSize: DEFAULT_ROTATION_BATCH_SIZE * 5 })
  */
 export const DEFAULT_ROTATION_BATCH_SIZE = 100;
 
 /**
- * @example rotateNamespace(cache, { batchSize: 500, cursor: saved, onProgress: (p) => save(p.cursor) })
+ * @example
+ * const options: RotateNamespaceOptions = {
+ *   batchSize: 500,
+ *   cursor: process.env.ROTATION_CURSOR, // where an interrupted run stopped
+ *   onProgress: (p) => console.log(`resume with ROTATION_CURSOR=${p.cursor}`),
+ * };
  */
 export interface RotateNamespaceOptions {
   /** SCAN COUNT hint and the number of entries handled at once; default 100. */
@@ -28,7 +32,9 @@ export interface RotateNamespaceOptions {
 
 /**
  * Counts so far in this run, and where to resume.
- * @example onProgress: (p) => console.log(`${p.rotated} rotated, resume at ${p.cursor}`)
+ * @example
+ * const report = (p: RotationProgress) => console.log(`${p.rotated} rotated, resume at ${p.cursor}`);
+ * await rotateNamespace(cache, { onProgress: report });
  */
 export interface RotationProgress {
   /** Keys the scan returned so far in this run (SCAN may return a key twice; rotating is idempotent). */
@@ -46,7 +52,7 @@ export interface RotationProgress {
 }
 
 /**
- * @example const { complete, cursor } = await rotateNamespace(cache, { signal });
+ * @example const { complete, cursor } = await rotateNamespace(cache, { signal: AbortSignal.timeout(60_000) });
  */
 export interface RotationResult extends RotationProgress {
   /** True when every node was walked; false when stopped by `signal`. */

@@ -75,7 +75,6 @@ export const STORE_COMMANDS = ['get', 'set', 'del', 'scan', 'evalsha', 'eval'];
 
 /**
  * Entries in Redis; every call goes through the guard's breaker and timeout.
- * @example const store = redisStore(guard);
  */
 export function redisStore(guard: RedisGuard): EntryStore {
   return {
@@ -97,7 +96,6 @@ export function redisStore(guard: RedisGuard): EntryStore {
 /**
  * Entries in this process (memory mode, development and test only). Expired entries are dropped
  * when read and swept every 1000 writes, so the Map cannot grow without bound on unread keys.
- * @example const store = memoryStore();
  */
 export function memoryStore(now: () => number = Date.now): EntryStore {
   const entries = new Map<string, { token: string; expiresAt: number }>();

@@ -12,7 +12,6 @@ export const BLOCK_LENGTH = 16;
 const MIN_TOKEN_LENGTH = HEADER_LENGTH + BLOCK_LENGTH + HMAC_LENGTH;
 /**
  * How far in the future a token's timestamp may lie, as in Python's `_MAX_CLOCK_SKEW`.
- * @example const latestValid = nowSeconds + MAX_CLOCK_SKEW_SECONDS;
  */
 export const MAX_CLOCK_SKEW_SECONDS = 60n;
 const MAX_TIMESTAMP = 2n ** 64n - 1n;
@@ -20,7 +19,6 @@ const MAX_TIMESTAMP = 2n ** 64n - 1n;
 /**
  * Decodes a token and checks its shape (version, length, whole cipher blocks) without the key.
  * Throws InvalidToken.
- * @example const data = parseToken(token); data.readBigUInt64BE(1) // the timestamp
  */
 export function parseToken(token: unknown): Buffer {
   const text =
@@ -44,7 +42,6 @@ export function parseToken(token: unknown): Buffer {
 /**
  * Python's rule: expired when `timestamp + ttl < now`, too new when `now + 60 < timestamp`. BigInt
  * because a crafted timestamp may exceed 2^53.
- * @example checkTime(data.readBigUInt64BE(1), 60, nowSeconds())
  */
 export function checkTime(timestamp: bigint, ttl: number, now: bigint): void {
   if (timestamp + BigInt(ttl) < now || now + MAX_CLOCK_SKEW_SECONDS < timestamp) throw new InvalidToken();
@@ -57,7 +54,6 @@ export function nowSeconds(): bigint {
 
 /**
  * A Unix time in seconds that fits the token's unsigned 64-bit field.
- * @example toTimestamp(1_700_000_000) // 1700000000n
  */
 export function toTimestamp(value: number | bigint, name: string): bigint {
   const ok = typeof value === 'bigint' || (typeof value === 'number' && Number.isSafeInteger(value));
@@ -73,7 +69,6 @@ export function toTimestamp(value: number | bigint, name: string): bigint {
 
 /**
  * A ttl in whole seconds (0 allowed: valid within the same second).
- * @example toTtl(60, 'ttl') // 60
  */
 export function toTtl(value: unknown, name: string): number {
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
@@ -92,7 +87,6 @@ let ivOffset = IV_POOL.length;
 
 /**
  * Writes a fresh random IV into `target` at `offset`.
- * @example fillIv(out, 9)
  */
 export function fillIv(target: Buffer, offset: number): void {
   if (ivOffset === IV_POOL.length) {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { OptionError } from '@sec/redis-guard';
-import { KEY_PREFIX, redisAccess } from '../src/index.js';
+import { KEY_PREFIX } from '../src/cache.js';
+import { redisAccess } from '../src/index.js';
 
 describe('redisAccess: what encrypted caches send', () => {
   it('every namespace by default, or just the ones named', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
-import { decodeBase64UrlStrict, encodeBase64Url } from '../src/index.js';
+import { decodeBase64UrlStrict, encodeBase64Url } from '../src/base64url.js';
 
 // Reference implementation: slow but obviously strict (a regex, then canonical re-encoding).
 function reference(text: string): Buffer | undefined {

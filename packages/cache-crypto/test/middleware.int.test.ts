@@ -8,12 +8,16 @@ import { cacheResponse, createEncryptedCache, type EncryptedCache, Fernet } from
 
 const KEY = Fernet.generateKey();
 
+/** What @sec/session's authenticate() attaches. */
+type Authenticated = Request & { auth?: { userId: string; sessionId: string } };
+
 describe('cacheResponse on a real Redis', () => {
   let server: RedisServer;
   let raw: Redis;
   let guard: RedisGuard;
   let cache: EncryptedCache;
   let app: express.Express;
+  const log = captureLogger();
   const calls: Record<string, number> = {};
   const count = (name: string) => {
     calls[name] = (calls[name] ?? 0) + 1;
@@ -29,13 +33,13 @@ describe('cacheResponse on a real Redis', () => {
     guard = createRedisGuard({
       config: { url: server.url },
       environment: 'test',
-      logger: captureLogger().logger,
+      logger: log.logger,
     });
     await guard.ready();
     cache = createEncryptedCache({ redis: guard, keys: KEY, namespace: 'http' });
     const auth = (req: Request, _res: express.Response, next: express.NextFunction) => {
       const token = req.headers.authorization?.replace(/^Bearer /, '');
-      if (token) Object.assign(req, { auth: { sub: token } });
+      if (token) Object.assign(req, { auth: { userId: token, sessionId: `${token}.s1` } });
       next();
     };
     app = express();
@@ -67,12 +71,17 @@ describe('cacheResponse on a real Redis', () => {
     });
     app.get(
       '/me',
-      cacheResponse({ cache, varyByUser: (req) => (req as Request & { auth?: { sub: string } }).auth?.sub }),
+      cacheResponse({ cache, varyByUser: (req) => (req as Authenticated).auth?.userId }),
       (req, res) => {
-        const sub = (req as Request & { auth?: { sub: string } }).auth?.sub ?? 'anonymous';
-        res.json({ user: sub, call: count(`me-${sub}`) });
+        const user = (req as Authenticated).auth?.userId ?? 'anonymous';
+        res.json({ user, call: count(`me-${user}`) });
       },
     );
+    // A varyByUser reading a JWT-style `sub` where the session has `userId`: it names no user.
+    const wrongField = (req: Request) => (req as Request & { auth?: { sub?: string } }).auth?.sub;
+    app.get('/me-wrong', cacheResponse({ cache, varyByUser: wrongField }), (_req, res) => {
+      res.json({ call: count('me-wrong') });
+    });
   });
   afterAll(async () => {
     raw?.disconnect();
@@ -160,9 +169,27 @@ describe('cacheResponse on a real Redis', () => {
     await raw.flushdb();
   });
 
+  it('a varyByUser that names no user for an identified request bypasses, and says so once', async () => {
+    for (let i = 0; i < 3; i++) {
+      await request(app).get('/me-wrong').set('Authorization', 'Bearer carol').expect('X-Cache', 'BYPASS');
+    }
+    const warnings = log.messages('warn').filter((m) => m.includes('varyByUser returned no user id'));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(/req\.auth\?\.userId/);
+    // An anonymous request with a cookie is no reason to warn: it has no identity to vary by.
+    await request(app).get('/products?q=cookie').set('Cookie', 'theme=dark').expect('X-Cache', 'BYPASS');
+    expect(log.messages('warn').filter((m) => m.includes('varyByUser'))).toHaveLength(1);
+  });
+
   it('validates its options at creation', () => {
     expect(() => cacheResponse({ cache, tll: 5 } as never)).toThrow(/did you mean "ttl"/);
-    expect(() => cacheResponse({} as never)).toThrow(/cache/);
+    expect(() => cacheResponse({} as never)).toThrow(
+      expect.objectContaining({
+        name: 'OptionError',
+        option: 'cache',
+        message: expect.stringMatching(/is required/),
+      }),
+    );
   });
 });
 

@@ -2,7 +2,6 @@ import type { HealthReport, ServiceReport, ServiceStatus } from './check.js';
 
 /**
  * Media type of draft-inadarei-api-health-check ("Health Check Response Format for HTTP APIs").
- * @example curl -H 'Accept: application/health+json' http://localhost:3000/health/ready
  */
 export const HEALTH_JSON_TYPE = 'application/health+json';
 

@@ -2,20 +2,21 @@ import type { Environment, Logger, RedisGuard } from '@sec/redis-guard';
 
 /**
  * Each check gets this long before it is reported failed, so no endpoint waits on a stuck dependency.
- * @example createHealth({ checks, timeoutMs: DEFAULT_CHECK_TIMEOUT_MS / 2 })
  */
 export const DEFAULT_CHECK_TIMEOUT_MS = 1_000;
 
 /**
  * `healthy`: the dependency answers. `degraded`: it does not, but it is optional here (development
  * without Redis). `unhealthy`: a required dependency does not answer; readiness fails.
- * @example if (report.status === 'degraded') console.warn(report.failedServices);
+ * @example
+ * const report = await health.check();
+ * const degraded = report.services.filter((service) => service.status === ('degraded' satisfies ServiceStatus));
  */
 export type ServiceStatus = 'healthy' | 'degraded' | 'unhealthy';
 
 /**
  * What a `required` function is asked, once, when the health object is created.
- * @example required: ({ environment }) => environment === 'production'
+ * @example const required = ({ environment }: RequirementContext) => environment === 'production';
  */
 export interface RequirementContext {
   readonly environment: Environment;
@@ -25,7 +26,10 @@ export interface RequirementContext {
 
 /**
  * Passed to every run of a check.
- * @example check: async ({ signal }) => ({ healthy: (await fetch(url, { signal })).ok })
+ * @example
+ * const check = async ({ signal }: CheckContext) => ({
+ *   healthy: (await fetch('https://payments.example.com/status', { signal })).ok,
+ * });
  */
 export interface CheckContext {
   readonly environment: Environment;
@@ -48,7 +52,7 @@ export interface StartupContext {
 
 /**
  * What a check resolves to. Throwing counts as `{ healthy: false, message: error.message }`.
- * @example return { healthy: true, message: 'queue depth 12', details: { depth: 12 } };
+ * @example const outcome: CheckOutcome = { healthy: true, message: 'queue depth 12', details: { depth: 12 } };
  */
 export interface CheckOutcome {
   readonly healthy: boolean;
@@ -61,12 +65,13 @@ export interface CheckOutcome {
 /**
  * One dependency to check. `redisCheck()` builds one for a guard; anything else is a plain object.
  * @example
- * const postgres: HealthCheck = {
- *   name: 'postgres',
- *   componentType: 'datastore',
+ * const payments: HealthCheck = {
+ *   name: 'payments',
+ *   componentType: 'component',
+ *   required: false,
  *   check: async ({ signal }) => {
- *     await pool.query({ text: 'SELECT 1', signal });
- *     return { healthy: true, message: 'postgres answered' };
+ *     const response = await fetch('https://payments.example.com/status', { signal });
+ *     return { healthy: response.ok, message: `payments answered ${response.status}` };
  *   },
  * };
  */
@@ -92,7 +97,9 @@ export interface HealthCheck {
 
 /**
  * One check's result as the endpoints show it.
- * @example const redis = report.services.find((s) => s.name === 'redis');
+ * @example
+ * const report = await health.check();
+ * const redis: ServiceReport | undefined = report.services.find((service) => service.name === 'redis');
  */
 export interface ServiceReport {
   readonly name: string;
@@ -111,7 +118,9 @@ export interface ServiceReport {
 
 /**
  * The result of one run of every check.
- * @example const report = await health.check(); if (!report.ready) alert(report.failedRequired);
+ * @example
+ * const report: HealthReport = await health.check();
+ * if (!report.ready) console.error(`not ready: ${report.failedRequired.join(', ')}`);
  */
 export interface HealthReport {
   /** `unhealthy` when a required service failed, `degraded` when only optional ones did. */

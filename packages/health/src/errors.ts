@@ -2,13 +2,25 @@ import { SecError } from '@sec/redis-guard';
 import type { HealthReport } from './check.js';
 
 /**
- * Every code thrown by @sec/health, for exhaustive handling and the README table.
- * @example if (error.code === HealthErrorCode.StartupUnhealthy) process.exit(1);
+ * Every code thrown by @sec/health (each is in the README's table), and the type of those codes.
+ * @example
+ * try {
+ *   await assertStartupHealthy(health);
+ * } catch (error) {
+ *   if (error instanceof SecError && error.code === HealthErrorCode.StartupUnhealthy) process.exit(1);
+ *   throw error;
+ * }
  */
 export const HealthErrorCode = {
   StartupUnhealthy: 'ERR_SEC_HEALTH_STARTUP_UNHEALTHY',
   PromClientMissing: 'ERR_SEC_HEALTH_PROM_CLIENT_MISSING',
 } as const;
+
+export type HealthErrorCode = (typeof HealthErrorCode)[keyof typeof HealthErrorCode];
+
+declare module '@sec/redis-guard' {
+  interface SecErrorCodes extends Record<HealthErrorCode, true> {}
+}
 
 /**
  * Thrown by `assertStartupHealthy()` when a required dependency is down at boot, so the process

@@ -1,16 +1,18 @@
 import {
-  checkOptions,
   createJsonLogger,
   detectEnvironment,
   type Environment,
-  isRedisGuard,
   type Logger,
-  maskingLogger,
-  nonNegativeInteger,
   OptionError,
-  positiveInteger,
   type RedisGuard,
 } from '@sec/redis-guard';
+import {
+  checkOptions,
+  isRedisGuard,
+  maskingLogger,
+  nonNegativeInteger,
+  positiveInteger,
+} from '@sec/redis-guard/internal';
 import type { Router } from 'express';
 import { DEFAULT_CHECK_TIMEOUT_MS, type HealthCheck, type HealthReport } from './check.js';
 import { dependencyLogger } from './dependency-log.js';
@@ -18,10 +20,16 @@ import { requireRedisFromEnv } from './require-redis.js';
 import { createHealthRouter } from './router.js';
 import { type ResolvedCheck, runCheck, summarize } from './run-checks.js';
 
+declare module '@sec/redis-guard' {
+  interface SecEvents {
+    /** A health check ran (reported through the check's guard, or the first guard). */
+    'health.check': { readonly name: string; readonly healthy: boolean; readonly latencyMs: number };
+  }
+}
+
 /**
  * Results are reused this long: every replica's kubelet, the load balancer and a dashboard probing
  * at once then cost Redis one PING a second, not one per probe.
- * @example createHealth({ checks, cacheMs: DEFAULT_CACHE_MS * 2 })
  */
 export const DEFAULT_CACHE_MS = 1_000;
 
@@ -106,7 +114,7 @@ function validateChecks(checks: readonly HealthCheck[]): void {
  */
 export function createHealth(options: HealthOptions): Health {
   checkOptions('createHealth', options, {
-    checks: 'array',
+    checks: { kind: 'array', required: 'the dependencies to check, e.g. { checks: [redisCheck(guard)] }' },
     environment: 'string',
     cacheMs: nonNegativeInteger,
     timeoutMs: positiveInteger,
@@ -115,12 +123,6 @@ export function createHealth(options: HealthOptions): Health {
     requireRedis: 'boolean',
     env: 'object',
   });
-  if (options?.checks === undefined) {
-    throw new OptionError(
-      'checks',
-      'createHealth(): "checks" is required, e.g. { checks: [redisCheck(guard)] }',
-    );
-  }
   if (options.environment !== undefined && !ENVIRONMENTS.includes(options.environment)) {
     throw new OptionError(
       'environment',

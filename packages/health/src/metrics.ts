@@ -1,23 +1,20 @@
 import {
   type BreakerState,
   ConfigurationError,
-  checkOptions,
-  isRedisGuard,
   OptionError,
   type RedisGuard,
   type SecEvent,
 } from '@sec/redis-guard';
+import { checkOptions, isRedisGuard } from '@sec/redis-guard/internal';
 import type { RequestHandler } from 'express';
 import type { Registry } from 'prom-client';
 import { HealthErrorCode } from './errors.js';
 
 type PromClient = typeof import('prom-client');
 
-/** @example createMetrics({ guards, prefix: DEFAULT_METRICS_PREFIX }) // sec_redis_breaker_state, … */
 export const DEFAULT_METRICS_PREFIX = 'sec_';
 /**
  * Histogram buckets in seconds; Redis health checks sit in the low milliseconds, timeouts at 1 s.
- * @example histogram_quantile(0.99, rate(sec_health_check_duration_seconds_bucket[5m]))
  */
 export const HEALTH_CHECK_BUCKETS: readonly number[] = [
   0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5,
@@ -26,9 +23,22 @@ export const HEALTH_CHECK_BUCKETS: readonly number[] = [
 const STATE_VALUE: Readonly<Record<BreakerState, number>> = { closed: 0, 'half-open': 1, open: 2 };
 
 /**
+ * The events counted here. Those of @sec/rate-limit and @sec/session are declared by those
+ * packages (SecEvents); they are named here by their wire shape, so this package depends on
+ * neither. An app without them simply never reports them.
+ */
+type CountedEvent =
+  | SecEvent<'breaker.transition' | 'unavailable.response' | 'health.check'>
+  | { readonly type: 'ratelimit.rejected'; readonly limiter: string }
+  | { readonly type: 'session.revoked'; readonly scope: string; readonly count: number };
+
+/**
  * The part of a prom-client `Registry` used here. Typed structurally so the declarations do not
  * need prom-client installed; prom-client's `Registry` and global `register` fit.
- * @example const metrics = await createMetrics({ guards, register: new Registry() });
+ * @example
+ * import { Registry } from 'prom-client';
+ * const register: MetricsRegistry = new Registry();
+ * const metrics = await createMetrics({ guards: [guard], register });
  */
 export interface MetricsRegistry {
   readonly contentType: string;
@@ -36,7 +46,11 @@ export interface MetricsRegistry {
   removeSingleMetric(name: string): void;
 }
 
-/** @example await createMetrics({ guards: [guard], register: promClient.register }) */
+/**
+ * @example
+ * import { register } from 'prom-client';
+ * const options: MetricsOptions = { guards: [guard], register }; // next to the app's own metrics
+ */
 export interface MetricsOptions {
   /** Guards whose events are counted: every @sec package reports through the guard it was given. */
   readonly guards: readonly RedisGuard[];
@@ -46,7 +60,12 @@ export interface MetricsOptions {
   readonly prefix?: string;
 }
 
-/** @example app.get('/metrics', metrics.handler); process.on('SIGTERM', () => metrics.close()); */
+/**
+ * @example
+ * const metrics: Metrics = await createMetrics({ guards: [guard] });
+ * app.get('/metrics', metrics.handler);
+ * process.on('SIGTERM', () => metrics.close());
+ */
 export interface Metrics {
   readonly register: MetricsRegistry;
   /** Serves the registry in the Prometheus text format: `app.get('/metrics', metrics.handler)`. */
@@ -57,7 +76,6 @@ export interface Metrics {
 
 /**
  * Loads prom-client on first use so apps without metrics need not install it. Exported for tests.
- * @example const client = await importPromClient();
  */
 export async function importPromClient(
   load: () => Promise<unknown> = () => import('prom-client'),
@@ -162,7 +180,8 @@ export async function createMetrics(options: MetricsOptions): Promise<Metrics> {
     aggregator: 'min',
   });
 
-  const onEvent = (event: SecEvent) => {
+  const onEvent = (reported: SecEvent) => {
+    const event = reported as CountedEvent;
     switch (event.type) {
       case 'breaker.transition':
         transitions.inc({ guard: event.name, from: event.from, to: event.to });

@@ -1,21 +1,18 @@
 import {
   assertRedisPosture,
   auditRedisPosture,
-  checkOptions,
   type Environment,
   OptionError,
-  POSTURE_RULES,
   type PostureReport,
   type PostureRule,
-  positiveInteger,
   type RedisGuard,
 } from '@sec/redis-guard';
+import { checkOptions, POSTURE_RULES, positiveInteger } from '@sec/redis-guard/internal';
 import type { StartupContext } from './check.js';
 
 /**
  * How often `/detailed` re-reads the Redis server's posture: settings change rarely, and each
  * audit asks the server a dozen questions.
- * @example redisCheck(guard, { posture: { refreshMs: DEFAULT_POSTURE_REFRESH_MS / 5 } })
  */
 export const DEFAULT_POSTURE_REFRESH_MS = 300_000;
 /** A report in which the server answered nothing (it was not reachable then) is retried this soon. */

@@ -1,13 +1,11 @@
 import {
-  checkOptions,
   type Environment,
   isStrictEnvironment,
   OptionError,
-  positiveInteger,
   type RedisClient,
   type RedisGuard,
-  toGuard,
 } from '@sec/redis-guard';
+import { checkOptions, positiveInteger, toGuard } from '@sec/redis-guard/internal';
 import type { CheckContext, CheckOutcome, HealthCheck, RequirementContext } from './check.js';
 import { checkPostureOption, PostureMonitor, type RedisPostureOptions } from './posture.js';
 
@@ -30,7 +28,7 @@ export interface RedisCheckOptions {
   readonly posture?: boolean | RedisPostureOptions;
 }
 
-/** Seed wording operators alert on; kept verbatim. */
+/** Operators alert on this exact wording; keep it stable. */
 const HEALTHY_MESSAGE = 'Redis connection successful';
 
 function critical(environment: Environment): string {
@@ -65,7 +63,12 @@ function whileDown(guard: RedisGuard): string {
 /**
  * Redis is required where the guard fails closed, or wherever the operator demands it. The default
  * `required` of `redisCheck()`; reuse it for other checks that guard session state.
- * @example const queue: HealthCheck = { name: 'queue', required: redisRequired, check: pingQueue };
+ * @example
+ * const queue: HealthCheck = {
+ *   name: 'queue',
+ *   required: redisRequired,
+ *   check: async () => ({ healthy: (await guard.execute((redis) => redis.llen('jobs'))) < 10_000 }),
+ * };
  */
 export function redisRequired(context: RequirementContext): boolean {
   return context.requireRedis || isStrictEnvironment(context.environment);

@@ -1,4 +1,5 @@
-import { type Environment, maskText } from '@sec/redis-guard';
+import type { Environment } from '@sec/redis-guard';
+import { maskText } from '@sec/redis-guard/internal';
 import type { CheckOutcome, HealthCheck, HealthReport, ServiceReport, ServiceStatus } from './check.js';
 
 /** A check with its requirement and timeout settled at creation. */

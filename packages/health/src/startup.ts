@@ -1,16 +1,14 @@
-import { checkOptions, nonNegativeInteger, positiveInteger } from '@sec/redis-guard';
+import { checkOptions, nonNegativeInteger, positiveInteger } from '@sec/redis-guard/internal';
 import type { HealthReport } from './check.js';
 import { StartupHealthError } from './errors.js';
 import type { Health } from './health.js';
 
 /**
  * How long the gate lets a dependency come up (Redis often starts alongside the app).
- * @example await assertStartupHealthy(health, { waitMs: DEFAULT_STARTUP_WAIT_MS * 2 });
  */
 export const DEFAULT_STARTUP_WAIT_MS = 5_000;
 /**
  * Pause between attempts while a required dependency is still down.
- * @example await assertStartupHealthy(health, { retryMs: DEFAULT_STARTUP_RETRY_MS * 4 });
  */
 export const DEFAULT_STARTUP_RETRY_MS = 250;
 

@@ -9,8 +9,8 @@ import {
   type HealthCheck,
   type HealthOptions,
   redisCheck,
-  requireRedisFromEnv,
 } from '../src/index.js';
+import { requireRedisFromEnv } from '../src/require-redis.js';
 
 const ok = (name: string, extra: Partial<HealthCheck> = {}): HealthCheck => ({
   name,

@@ -9,6 +9,14 @@ import { importPromClient } from '../src/metrics.js';
 
 const PASSWORD = 'Metrics-Int-Password-0123456789-abcdefghijk';
 
+// As @sec/rate-limit and @sec/session declare them, which this package does not depend on.
+declare module '@sec/redis-guard' {
+  interface SecEvents {
+    'ratelimit.rejected': { readonly limiter: string };
+    'session.revoked': { readonly scope: 'session' | 'user'; readonly count: number };
+  }
+}
+
 describe('/metrics from guard events', () => {
   let server: RedisServer;
   let guard: RedisGuard;

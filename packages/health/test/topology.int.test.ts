@@ -12,13 +12,8 @@ import {
 } from '@sec/testing';
 import express, { type Express } from 'express';
 import request from 'supertest';
-import {
-  createHealth,
-  createMetrics,
-  DEFAULT_CHECK_TIMEOUT_MS,
-  type Metrics,
-  redisCheck,
-} from '../src/index.js';
+import { DEFAULT_CHECK_TIMEOUT_MS } from '../src/check.js';
+import { createHealth, createMetrics, type Metrics, redisCheck } from '../src/index.js';
 
 // >= 32 characters, so the production rules accept it.
 const PASSWORD = 'health-topology-Password-0123456789-abcde';

@@ -284,7 +284,7 @@ app.use(guardModule.secErrorHandler());
     expect(result.stderr).toContain('SESSION_SECRET');
   }, 60_000);
 
-  it('runs the rate-limit README example as written: global limit, login brute force, per-user limit', async () => {
+  it('runs the rate-limit README example as written: global limit, login brute force, per-API-key limit', async () => {
     const source = await readmeExample('rate-limit', '## Example');
     const app = await startExample('rate-limit-example.mjs', source, {});
     const attempt = (username: string, password: string) =>
@@ -301,7 +301,7 @@ app.use(guardModule.secErrorHandler());
     expect((await attempt('alice', 'demo')).status).toBe(200);
     const search = await fetch(`${app.base}/api/search`, {
       method: 'POST',
-      headers: { ...json, 'x-user': 'alice' },
+      headers: { ...json, 'x-api-key': 'alice-key' },
       body: JSON.stringify({ q: 'tea' }),
     });
     expect(search.status).toBe(200);

@@ -1,4 +1,5 @@
-import { type RedisAccess, scriptCommands } from '@sec/redis-guard';
+import type { RedisAccess } from '@sec/redis-guard';
+import { scriptCommands } from '@sec/redis-guard/internal';
 import { KEY_PREFIX } from './keys.js';
 import { REFUND_SCRIPT, RESERVE_SCRIPT } from './scripts.js';
 

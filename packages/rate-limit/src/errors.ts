@@ -1,14 +1,26 @@
 import { ConfigurationError, RedisUnavailableError } from '@sec/redis-guard';
 
 /**
- * Every code thrown or reported by @sec/rate-limit, for exhaustive handling and the README table.
- * @example if (error.code === RateLimitErrorCode.DuplicateName) console.error('rename one limiter');
+ * Every code thrown or reported by @sec/rate-limit (each is in the README's table), and the type of
+ * those codes.
+ * @example
+ * try {
+ *   rateLimit({ name: 'api' });
+ * } catch (error) {
+ *   if (error instanceof SecError && error.code === RateLimitErrorCode.DuplicateName) console.error('rename one limiter');
+ * }
  */
 export const RateLimitErrorCode = {
   DuplicateName: 'ERR_SEC_RATE_LIMIT_DUPLICATE_NAME',
   InvalidName: 'ERR_SEC_RATE_LIMIT_INVALID_NAME',
   StoreFailed: 'ERR_SEC_RATE_LIMIT_STORE_FAILED',
 } as const;
+
+export type RateLimitErrorCode = (typeof RateLimitErrorCode)[keyof typeof RateLimitErrorCode];
+
+declare module '@sec/redis-guard' {
+  interface SecErrorCodes extends Record<RateLimitErrorCode, true> {}
+}
 
 /**
  * Two limiters on one guard were given the same `name`, so they would count into the same Redis
@@ -22,7 +34,6 @@ export class RateLimitNameError extends ConfigurationError {}
 /**
  * rate-limiter-flexible rejects with whatever its store threw, and with non-Error values; this
  * turns any of them into an Error that callers can rely on, with the secrets already removed.
- * @example const error = toStoreError(reason, guard.retryAfterSeconds()); // always an Error
  */
 export function toStoreError(reason: unknown, retryAfterSeconds: number): RedisUnavailableError {
   if (reason instanceof RedisUnavailableError) return reason;

@@ -4,7 +4,6 @@ import type { RateLimitInfo } from './decision.js';
 /**
  * `RateLimit-Policy` member for a limiter, per draft-ietf-httpapi-ratelimit-headers (-10):
  * a structured-field string naming the policy, `q` the quota and `w` the window in seconds.
- * @example policyField(info) // '"api";q=100;w=60'
  */
 export function policyField(info: RateLimitInfo): string {
   return `"${info.limiter}";q=${info.limit};w=${info.windowSeconds}`;
@@ -12,7 +11,6 @@ export function policyField(info: RateLimitInfo): string {
 
 /**
  * `RateLimit` member: `r` the remaining quota, `t` the seconds until it resets.
- * @example stateField(info) // '"api";r=99;t=60'
  */
 export function stateField(info: RateLimitInfo): string {
   return `"${info.limiter}";r=${info.remaining};t=${info.resetSeconds}`;
@@ -26,7 +24,9 @@ function appendMember(res: Response, field: string, member: string): void {
 
 /**
  * Adds this limiter's members to the `RateLimit-Policy` and `RateLimit` response headers.
- * @example setRateLimitHeaders(res, decision.info);
+ * @example
+ * const decision = await limiter.check(req);
+ * if (decision.outcome === 'allowed') setRateLimitHeaders(res, decision.info);
  */
 export function setRateLimitHeaders(res: Response, info: RateLimitInfo): void {
   appendMember(res, 'RateLimit-Policy', policyField(info));
@@ -35,7 +35,6 @@ export function setRateLimitHeaders(res: Response, info: RateLimitInfo): void {
 
 /**
  * The JSON body of a 429; the same shape as redis-guard's 503 body.
- * @example res.status(429).json(tooManyRequestsBody('api', 30));
  */
 export function tooManyRequestsBody(limiter: string, retryAfterSeconds: number): object {
   return {

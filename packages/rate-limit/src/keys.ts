@@ -4,7 +4,6 @@ import { RateLimitErrorCode as Code, RateLimitNameError } from './errors.js';
 
 /**
  * Every Redis key this package writes starts with this, so operators can SCAN for them.
- * @example redis-cli --scan --pattern 'sec:rl:login.*'
  */
 export const KEY_PREFIX = 'sec:rl';
 
@@ -15,14 +14,9 @@ export const KEY_PREFIX = 'sec:rl';
 const READABLE_KEY = /^[A-Za-z0-9._:@/+=-]{1,128}$/;
 const NAME = /^[A-Za-z0-9._-]{1,64}$/;
 
-// Shared by the ESM and CJS copies of this module, so a name taken in one is taken in both.
-const REGISTRY = Symbol.for('@sec/rate-limit.names');
-
-function registry(): WeakMap<RedisGuard, Set<string>> {
-  const slot = globalThis as Record<symbol, WeakMap<RedisGuard, Set<string>> | undefined>;
-  slot[REGISTRY] ??= new WeakMap();
-  return slot[REGISTRY];
-}
+// The names taken on each guard. One instance of this module per process (the require() entry
+// loads the ES module build), so a name taken by an import caller is taken for require() callers too.
+const takenNames = new WeakMap<RedisGuard, Set<string>>();
 
 /**
  * Validates a limiter name and reserves it on the guard: two limiters with one name would share
@@ -36,8 +30,8 @@ export function reserveName(guard: RedisGuard, name: string, factory: string): v
       'name',
     );
   }
-  const names = registry().get(guard) ?? new Set<string>();
-  registry().set(guard, names);
+  const names = takenNames.get(guard) ?? new Set<string>();
+  takenNames.set(guard, names);
   if (names.has(name)) {
     throw new RateLimitNameError(
       Code.DuplicateName,
@@ -53,7 +47,6 @@ export function reserveName(guard: RedisGuard, name: string, factory: string): v
  * The key rate-limiter-flexible stores under `sec:rl:<name>:`. The braces make the limiter name
  * and client key the Redis Cluster hash tag, so one client's counter never spans slots while
  * different clients spread over the cluster.
- * @example storageKey('api', '203.0.113.9') // '{api:203.0.113.9}'
  */
 export function storageKey(name: string, key: string): string {
   const safe = READABLE_KEY.test(key) ? key : `#${createHash('sha256').update(key).digest('base64url')}`;

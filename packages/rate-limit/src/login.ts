@@ -1,14 +1,11 @@
 import { createHash } from 'node:crypto';
 import {
-  checkOptions,
-  positiveInteger,
   type RedisClient,
   type RedisGuard,
   type RedisUnavailableError,
-  scrubError,
   sendServiceUnavailable,
-  toGuard,
 } from '@sec/redis-guard';
+import { checkOptions, positiveInteger, scrubError, toGuard } from '@sec/redis-guard/internal';
 import type { Request, Response } from 'express';
 import { DEFAULT_IPV6_SUBNET } from './client-ip.js';
 import { clientKeyer } from './client-key.js';
@@ -68,10 +65,13 @@ export type LoginLimiterOptions = Readonly<{
  * exactly one of `succeeded()` or `failed()` (neither rejects). `limited`: a budget is spent (answer
  * 429). `unavailable`: Redis cannot answer on a fail-closed guard (answer 503).
  * @example
- * const attempt = await login.reserve(req, username);
- * if (login.respond(res, attempt)) return;
- * if (await checkPassword(username, password)) await attempt.succeeded();
- * else await attempt.failed();
+ * app.post('/login', async (req, res) => {
+ *   const attempt = await login.reserve(req, req.body.username);
+ *   if (login.respond(res, attempt)) return;
+ *   if (await checkPassword(req.body.username, req.body.password)) await attempt.succeeded();
+ *   else await attempt.failed();
+ *   res.end();
+ * });
  */
 export type LoginAttempt =
   | { readonly outcome: 'allowed'; succeeded(): Promise<void>; failed(): Promise<void> }
@@ -99,7 +99,7 @@ export type RefusedLoginAttempt = Exclude<LoginAttempt, { outcome: 'allowed' }>;
  * What `loginLimiter()` returns; see its example for a complete login route.
  * @example
  * const attempt = await login.reserve(req, req.body?.username);
- * if (login.respond(res, attempt)) return;
+ * if (!login.respond(res, attempt)) console.log('allowed: check the password now');
  */
 export interface LoginLimiter {
   readonly name: string;
@@ -140,7 +140,7 @@ function unavailable(error: RedisUnavailableError): LoginAttempt {
  * Fails closed like `rateLimit()`.
  * @example
  * const login = loginLimiter({ redis, maxConsecutiveFailsByUsernameAndIp: 5 });
- * app.post('/login', express.json(), async (req, res, next) => {
+ * app.post('/login', async (req, res, next) => {
  *   try {
  *     const { username, password } = req.body ?? {};
  *     const attempt = await login.reserve(req, username);

@@ -1,4 +1,5 @@
-import { isRedisGuard, OptionError, type OptionRule } from '@sec/redis-guard';
+import { OptionError } from '@sec/redis-guard';
+import { isRedisGuard, type OptionRule } from '@sec/redis-guard/internal';
 
 /** `redis`: a RedisGuard or an ioredis client; a connection config here is a common mistake. */
 export const redisOption: OptionRule = {

@@ -1,13 +1,11 @@
+import { type RedisClient, type RedisGuard, sendServiceUnavailable } from '@sec/redis-guard';
 import {
   checkOptions,
   nonNegativeInteger,
   positiveInteger,
-  type RedisClient,
-  type RedisGuard,
   scrubError,
-  sendServiceUnavailable,
   toGuard,
-} from '@sec/redis-guard';
+} from '@sec/redis-guard/internal';
 import type { Request, RequestHandler } from 'express';
 import { DEFAULT_IPV6_SUBNET } from './client-ip.js';
 import { clientKeyer } from './client-key.js';
@@ -16,6 +14,13 @@ import { sendTooManyRequests, setRateLimitHeaders } from './headers.js';
 import { reserveName, storageKey } from './keys.js';
 import { checkCostWithinPoints, costOption, ipv6SubnetOption, redisOption } from './options.js';
 import { type CounterPolicy, CounterStore } from './store.js';
+
+declare module '@sec/redis-guard' {
+  interface SecEvents {
+    /** A request refused with 429 by the named limiter (for a login limiter: the budget that was spent). */
+    'ratelimit.rejected': { readonly limiter: string };
+  }
+}
 
 /** Name of a limiter created without `name`. */
 export const DEFAULT_LIMITER_NAME = 'global';
@@ -66,7 +71,7 @@ export type RateLimitOptions = Readonly<{
  * @example
  * const perUser = rateLimit({ redis, name: 'per-user', points: 50 });
  * const decision = await perUser.checkKey(`user:${userId}`);
- * if (decision.outcome !== 'allowed') throw new GraphQLError('slow down');
+ * if (decision.outcome !== 'allowed') throw new Error('slow down'); // e.g. a GraphQL error
  */
 export interface RateLimiter extends RequestHandler {
   readonly limiterName: string;
@@ -97,7 +102,7 @@ const SKIPPED: RateLimitDecision = { outcome: 'skipped' };
  * const app = express();
  * app.set('trust proxy', 1);
  * app.use(rateLimit({ redis, name: 'global', points: 300, duration: 60 }));
- * app.post('/api/search', authenticate, rateLimit({ redis, name: 'search', points: 10, duration: 60, keyBy: (req) => req.user?.id }));
+ * app.post('/api/search', rateLimit({ redis, name: 'search', points: 10, duration: 60, keyBy: (req) => req.get('x-api-key') }));
  */
 export function rateLimit(options: RateLimitOptions = {}): RateLimiter {
   checkOptions('rateLimit', options, {

@@ -1,4 +1,5 @@
-import { type RedisGuard, RedisUnavailableError, scrubError } from '@sec/redis-guard';
+import { type RedisGuard, RedisUnavailableError } from '@sec/redis-guard';
+import { scrubError } from '@sec/redis-guard/internal';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import { toStoreError } from './errors.js';
 import { limiterPrefix } from './keys.js';

@@ -1,6 +1,6 @@
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { checkOptions, scrubError, unavailableBody } from '@sec/redis-guard';
+import { checkOptions, scrubError, unavailableBody } from '@sec/redis-guard/internal';
 import type { Express, Request } from 'express';
 import type { RateLimitDecision } from './decision.js';
 import { policyField, stateField, tooManyRequestsBody } from './headers.js';

@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
-import { KEY_PREFIX, redisAccess } from '../src/index.js';
+import { redisAccess } from '../src/index.js';
+import { KEY_PREFIX } from '../src/keys.js';
 
 describe('redisAccess: what the rate limiters send', () => {
   it('rate-limiter-flexible’s commands and the reserve/refund scripts’, on the counters’ prefix', () => {

@@ -95,7 +95,7 @@ describe('rateLimit on a real Redis', () => {
   });
 
   const built = existsSync(join(here, '../dist/index.cjs'));
-  (built ? it : it.skip)('shares the count with another process (the CommonJS build)', async () => {
+  (built ? it : it.skip)('shares the count with another process (loaded with require())', async () => {
     const child: ChildProcess = spawn(process.execPath, [join(here, 'fixtures/second-process.cjs')], {
       env: {
         ...process.env,

@@ -42,8 +42,8 @@ export interface BreakerTransition {
  * once), then half-opens; `successThreshold` successes close it and one failure reopens it.
  * Emits 'transition' with a BreakerTransition.
  * @example
- * const breaker = new CircuitBreaker({ probe: () => client.ping() });
- * breaker.on('transition', (t) => console.log(t.from, '→', t.to));
+ * guard.breaker.on('transition', (t) => console.log(t.from, '→', t.to));
+ * const { state, failureCount } = guard.breaker.snapshot();
  */
 export class CircuitBreaker extends EventEmitter<{ transition: [BreakerTransition] }> {
   readonly failureThreshold: number;

@@ -129,7 +129,6 @@ async function genTls(values: ReturnType<typeof parse>, io: CliIo): Promise<void
 
 /**
  * The `sec-redis` command line; returns the exit code.
- * @example process.exitCode = await runCli(process.argv.slice(2), { out, err, env: process.env });
  */
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
   const [command, ...args] = argv;

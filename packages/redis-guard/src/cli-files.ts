@@ -19,7 +19,6 @@ export async function exists(path: string): Promise<boolean> {
  * not even for a moment), which then takes the target's place in one step. Without `force` the
  * final step is a hard link, which fails if the target exists, so nothing is ever overwritten
  * silently, even by a file created after a check.
- * @example await writeFileAtomically('.env', text, { mode: 0o600, force: false });
  */
 export async function writeFileAtomically(
   path: string,

@@ -1,7 +1,7 @@
 import { isProtectedClient, protectClient, type RedisClient } from './client.js';
 import { readFlag } from './config.js';
 import { type Environment, isStrictEnvironment } from './environment.js';
-import { RedisGuardErrorCode as Code, ConfigurationError } from './errors.js';
+import { RedisGuardErrorCode as Code, ConfigurationError, type RedisGuardErrorCode } from './errors.js';
 import type { Logger } from './logger.js';
 import { urlPasswordForms } from './redis-url.js';
 import { LOCALHOST, MIN_PASSWORD_LENGTH } from './validate.js';
@@ -26,7 +26,7 @@ export interface ClientFacts {
 
 /** One broken rule: `refuse` ones throw in production and staging; every one is logged elsewhere. */
 export interface ClientFinding {
-  readonly code: string;
+  readonly code: RedisGuardErrorCode;
   readonly message: string;
   readonly refuse: boolean;
 }
@@ -140,7 +140,7 @@ export function checkClient(
 ): ClientFinding[] {
   const strict = isStrictEnvironment(environment);
   const findings: ClientFinding[] = [];
-  const add = (code: string, refuse: boolean, message: string) =>
+  const add = (code: RedisGuardErrorCode, refuse: boolean, message: string) =>
     findings.push({ code, refuse: strict && refuse, message });
   if (facts.topology === 'unknown') {
     add(

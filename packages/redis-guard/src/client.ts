@@ -155,7 +155,7 @@ function secretsOf(config: ResolvedRedisConfig): string[] {
  * Accepts a config object or an environment (`process.env` by default).
  * @example
  * const { client } = createRedisClient(process.env);
- * const { client: c2 } = createRedisClient({ url: 'rediss://redis.internal:6380', password });
+ * const { client: c2 } = createRedisClient({ url: 'rediss://redis.internal:6380', password: process.env.REDIS_PASSWORD });
  */
 export function createRedisClient(
   source: RedisConnectionConfig | NodeJS.ProcessEnv = process.env,

@@ -44,7 +44,6 @@ export interface RedisConnectionConfig {
 /**
  * Reads a boolean variable strictly: true/1/yes or false/0/no, unset → undefined. Anything else is
  * a start-up error, because reading a typo as "false" could silently relax a security control.
- * @example readFlag(process.env, 'REDIS_SINGLE_HOST') // true | false | undefined
  */
 export function readFlag(env: NodeJS.ProcessEnv, variable: string): boolean | undefined {
   const raw = env[variable]?.trim().toLowerCase();
@@ -94,7 +93,6 @@ function hostList(env: NodeJS.ProcessEnv, variable: string): HostPort[] | undefi
 
 /**
  * Reads a PEM value that is either inline PEM text or a path to a PEM file.
- * @example readPem('REDIS_TLS_CA_CERT', '/etc/redis/ca.crt')
  */
 export function readPem(variable: string, value: string): string {
   let text = value;

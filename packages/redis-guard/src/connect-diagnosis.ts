@@ -20,7 +20,6 @@ const UNTRUSTED = new Set([
 
 /**
  * Classifies a connection error from ioredis or Node (its `code`, or the Redis reply it carries).
- * @example diagnoseConnectError(error).cause // 'WRONGPASS'
  */
 export function diagnoseConnectError(error: unknown): ConnectDiagnosis {
   const { code, message = String(error) } = (error ?? {}) as { code?: unknown; message?: string };

@@ -18,7 +18,6 @@ const GLUED_HASH = /^\s*(?:export\s+)?([\w.-]+)\s*=\s*[^'"`\s#][^\s#]*#/;
 /**
  * Reads a .env file with Node's own parser (`util.parseEnv`, the one behind `node --env-file`), so
  * `check` sees exactly what such an app sees. Values are never printed, only variable names.
- * @example const { env, notes } = await loadEnvFile('.env', process.env);
  */
 export async function loadEnvFile(path: string, base: NodeJS.ProcessEnv): Promise<LoadedEnvFile> {
   let text: string;

@@ -1,5 +1,5 @@
 import type { ErrorRequestHandler } from 'express';
-import { isRedisUnavailable, SecError } from './errors.js';
+import { RedisUnavailableError, SecError } from './errors.js';
 import { unavailableBody } from './middleware.js';
 import { checkOptions } from './options.js';
 
@@ -35,9 +35,9 @@ export function secErrorHandler(options: SecErrorHandlerOptions = {}): ErrorRequ
   const fallbackService = options.service ?? 'redis';
   return (error: unknown, _req, res, next) => {
     if (res.headersSent) return next(error);
-    if (isRedisUnavailable(error)) {
-      const retryAfter = Math.max(1, Math.ceil(error.retryAfterSeconds));
-      const service = typeof error.service === 'string' ? error.service : fallbackService;
+    if (error instanceof RedisUnavailableError) {
+      const retryAfter = error.retryAfterSeconds;
+      const service = error.service ?? fallbackService;
       res
         .status(503)
         .set('Retry-After', String(retryAfter))

@@ -57,14 +57,14 @@ export interface RedisGuardOptions {
   readonly name?: string;
 }
 
-const GUARD_BRAND = Symbol.for('@sec/redis-guard');
-
 /**
  * The one object every @sec package asks "may I use Redis now?". It owns the client, the circuit
  * breaker and the environment's fail-closed policy.
+ * @example
+ * const guard: RedisGuard = createRedisGuard();
+ * if (!guard.isAvailable()) console.warn(`Redis is down; retry in ${guard.retryAfterSeconds()} s`);
  */
 export interface RedisGuard {
-  readonly [GUARD_BRAND]: true;
   readonly name: string;
   readonly environment: Environment;
   readonly mode: GuardMode;
@@ -98,18 +98,22 @@ export interface RedisGuard {
   ready(timeoutMs?: number): Promise<void>;
   /** PING round trip in milliseconds, through the breaker. */
   ping(): Promise<number>;
+  /** Subscribes to the events reported through this guard (see SecEvents); returns the unsubscribe. */
   observe(observer: SecObserver): () => void;
+  /** Hands an event to every observer. */
   report(event: SecEvent): void;
   /** Logs a warning the first time `key` is seen on this guard. */
   warnOnce(key: string, message: string, context?: object): void;
   close(): Promise<void>;
 }
 
-/** True for guards from any copy of this package (ESM or CJS). */
+// Every guard createRedisGuard() made. The package is loaded once per process (the require() entry
+// loads the ES module build), so this set sees the guards of import and require() callers alike.
+const guards = new WeakSet<object>();
+
+/** True for a guard made by createRedisGuard(). */
 export function isRedisGuard(value: unknown): value is RedisGuard {
-  return (
-    typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[GUARD_BRAND] === true
-  );
+  return typeof value === 'object' && value !== null && guards.has(value);
 }
 
 /**
@@ -193,7 +197,6 @@ export function createRedisGuard(options: RedisGuardOptions = {}): RedisGuard {
   client?.on('ready', () => breaker.probeNow());
 
   const guard: RedisGuard = {
-    [GUARD_BRAND]: true,
     name,
     environment,
     mode,
@@ -216,8 +219,9 @@ export function createRedisGuard(options: RedisGuardOptions = {}): RedisGuard {
     ): Promise<T> {
       if (!client) {
         throw new SecError(
-          'ERR_SEC_MEMORY_MODE',
-          `guard "${name}" is in memory mode; use the package's memory store`,
+          Code.MemoryMode,
+          `guard "${name}" is in memory mode (no Redis is configured): execute() has no client to run on. ` +
+            'Check guard.mode first, or configure Redis.',
         );
       }
       if (!breaker.allowsRequests()) {
@@ -318,13 +322,13 @@ export function createRedisGuard(options: RedisGuardOptions = {}): RedisGuard {
     },
   };
   describeGuard(guard);
+  guards.add(guard);
   return guard;
 }
 
 /**
  * What each package accepts as `redis`: a guard, a bare ioredis client (wrapped in a guard), or
  * nothing (a guard built from `process.env`).
- * @example const guard = toGuard(options.redis);
  */
 export function toGuard(
   redis: RedisGuard | RedisClient | undefined,

@@ -1,91 +1,29 @@
-export {
-  aclRule,
-  CHECK_KEY_PREFIX,
-  type GuardAccessOptions,
-  type RedisAccess,
-  redisAccess,
-  scriptCommands,
-} from './acl.js';
-export {
-  type BreakerSnapshot,
-  type BreakerState,
-  type BreakerTransition,
-  CircuitBreaker,
-  type CircuitBreakerOptions,
-  DEFAULT_FAILURE_THRESHOLD,
-  DEFAULT_OPEN_DURATION_MS,
-  DEFAULT_PROBE_INTERVAL_MS,
-  DEFAULT_SUCCESS_THRESHOLD,
-} from './breaker.js';
+export { aclRule, type RedisAccess, redisAccess } from './acl.js';
+export type { BreakerState, CircuitBreaker } from './breaker.js';
 export {
   type CreateRedisClientOptions,
   createRedisClient,
-  DEFAULT_COMMAND_TIMEOUT_MS,
-  DEFAULT_CONNECT_TIMEOUT_MS,
-  DEFAULT_KEEPALIVE_MS,
   type RedisClient,
-  type SecureRedisClient,
 } from './client.js';
-export {
-  configFromEnv,
-  type HostPort,
-  hasRedisTarget,
-  type RedisConnectionConfig,
-  readFlag,
-  readPem,
-  type TlsSettings,
-  type TlsVersion,
-} from './config.js';
-export {
-  detectEnvironment,
-  type Environment,
-  type EnvironmentInfo,
-  isStrictEnvironment,
-} from './environment.js';
+export { configFromEnv, type RedisConnectionConfig, type TlsSettings } from './config.js';
+export { detectEnvironment, type Environment, isStrictEnvironment } from './environment.js';
 export { type SecErrorHandlerOptions, secErrorHandler } from './error-handler.js';
 export {
   ConfigurationError,
-  isRedisUnavailable,
   OptionError,
   RedisGuardErrorCode,
   RedisUnavailableError,
   SecError,
-  type SecErrorOptions,
+  type SecErrorCode,
+  type SecErrorCodes,
 } from './errors.js';
-export {
-  createRedisGuard,
-  type GuardMode,
-  isRedisGuard,
-  type RedisGuard,
-  type RedisGuardOptions,
-  toGuard,
-} from './guard.js';
-export { createJsonLogger, type Logger, type LogLevel, maskingLogger } from './logger.js';
-export { maskSecret, maskText, redactUrl, scrubError } from './mask.js';
-export {
-  type RequireRedisOptions,
-  requireRedis,
-  sendServiceUnavailable,
-  unavailableBody,
-} from './middleware.js';
-export type { SecEvent, SecObserver } from './observer.js';
-export {
-  checkOptions,
-  nonNegativeInteger,
-  type OptionKind,
-  type OptionRule,
-  type OptionSchema,
-  positiveInteger,
-  suggest,
-} from './options.js';
-export {
-  classifyRedisError,
-  DEFAULT_RETRY_AFTER_SECONDS,
-  isOutageError,
-  type RedisErrorKind,
-} from './outage.js';
+export { createRedisGuard, type RedisGuard, type RedisGuardOptions } from './guard.js';
+export { createJsonLogger, type Logger } from './logger.js';
+export { type RequireRedisOptions, requireRedis, sendServiceUnavailable } from './middleware.js';
+export type { SecEvent, SecEvents, SecObserver } from './observer.js';
+export { classifyRedisError, type RedisErrorKind } from './outage.js';
 export { type AssertPostureOptions, assertRedisPosture } from './posture/assert.js';
-export { auditRedisPosture, DEFAULT_POSTURE_TIMEOUT_MS, POSTURE_RULES } from './posture/audit.js';
+export { auditRedisPosture } from './posture/audit.js';
 export type {
   PostureOptions,
   PostureReport,
@@ -93,10 +31,4 @@ export type {
   PostureRule,
   PostureStatus,
 } from './posture/types.js';
-export { type ParsedRedisUrl, parseRedisUrl } from './redis-url.js';
-export {
-  MIN_PASSWORD_LENGTH,
-  type ResolvedRedisConfig,
-  type ValidationResult,
-  validateRedisConfig,
-} from './validate.js';
+export { validateRedisConfig } from './validate.js';

@@ -63,7 +63,6 @@ function maskValue(value: unknown, secrets: readonly string[], depth: number): u
 /**
  * Wraps any pino-compatible logger so that the given secrets (and URL userinfo) never reach it,
  * whatever a caller or a library error puts into a log line.
- * @example const logger = maskingLogger(pino(), () => [process.env.REDIS_PASSWORD ?? '']);
  */
 export function maskingLogger(inner: Logger, secrets: () => readonly string[]): Logger {
   const wrap = (level: keyof Logger) => (obj: object, msg?: string) => {

@@ -5,7 +5,6 @@ const SECRET_COMMANDS = new Set(['auth', 'hello', 'migrate', 'acl', 'config']);
 
 /**
  * Shows that a secret is set without revealing it.
- * @example maskSecret('hunter2-hunter2') // '**** (15 chars)'
  */
 export function maskSecret(secret: string | undefined): string {
   return secret ? `${MASK} (${secret.length} chars)` : '(not set)';
@@ -24,7 +23,6 @@ function redactUserinfo(scheme: string, userinfo: string): string {
 /**
  * Removes the password from a Redis URL, for logs and reports. The userinfo runs to the last `@`,
  * so a password pasted with a raw `/`, `#` or `@` is removed whole.
- * @example redactUrl('rediss://:s3cret@redis.internal:6380') // 'rediss://:****@redis.internal:6380'
  */
 export function redactUrl(url: string): string {
   return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)(.*)@/is, (_match, scheme: string, userinfo: string) =>
@@ -34,7 +32,6 @@ export function redactUrl(url: string): string {
 
 /**
  * Replaces every occurrence of the given secrets, and the userinfo of any URL, in a string.
- * @example maskText('AUTH hunter2', ['hunter2']) // 'AUTH ****'
  */
 export function maskText(text: string, secrets: readonly string[]): string {
   let out = text;
@@ -54,7 +51,6 @@ export function maskText(text: string, secrets: readonly string[]): string {
 /**
  * A copy of an error that is safe to log or return: secrets removed from message and stack, and
  * the arguments of AUTH/HELLO (which ioredis attaches as `error.command.args`) replaced.
- * @example logger.error({ err: scrubError(error, [password]) }, 'redis command failed')
  */
 export function scrubError(error: unknown, secrets: readonly string[]): Error {
   const source = error instanceof Error ? error : new Error(String(error));

@@ -23,7 +23,11 @@ export function unavailableBody(service: string, retryAfterSeconds: number) {
 /**
  * The 503 every @sec package sends when Redis cannot answer: `Retry-After` plus a JSON body that
  * names the service. Exported so all packages answer alike.
- * @example if (!guard.isAvailable()) return sendServiceUnavailable(res, guard, 'session');
+ * @example
+ * app.get('/search', (_req, res, next) => {
+ *   if (!guard.isAvailable()) return sendServiceUnavailable(res, guard, 'search');
+ *   next();
+ * });
  */
 export function sendServiceUnavailable(res: Response, guard: RedisGuard, service: string = guard.name): void {
   const retryAfter = guard.retryAfterSeconds();

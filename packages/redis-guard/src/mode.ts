@@ -8,15 +8,14 @@ export type GuardMode = 'redis' | 'memory';
 /** The values of the `mode` option. */
 export const GUARD_MODES = ['auto', 'redis', 'memory'] as const;
 
-// Shared by every copy of this module in the process (ESM and CJS builds), so the memory-mode
-// warning really is printed once.
-const MEMORY_WARNED = Symbol.for('@sec/redis-guard.memory-warned');
+// One instance of this module per process (the require() entry loads the ES module build), so a
+// module variable makes the warning once per process.
+let memoryWarned = false;
 
 /** Prints the memory-mode warning, once per process. */
 export function warnMemoryMode(logger: Logger, environment: Environment): void {
-  const flags = globalThis as Record<symbol, unknown>;
-  if (flags[MEMORY_WARNED]) return;
-  flags[MEMORY_WARNED] = true;
+  if (memoryWarned) return;
+  memoryWarned = true;
   logger.warn(
     { event: 'redis.memory_mode', environment },
     '!!! IN-MEMORY MODE (development only): no Redis is configured. Sessions, revocations and rate-limit ' +

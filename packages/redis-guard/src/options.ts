@@ -6,6 +6,8 @@ export interface OptionRule {
   readonly kind: OptionKind | readonly OptionKind[];
   /** Extra check for numbers: a positive integer, a non-negative number, … */
   readonly check?: (value: unknown) => string | undefined;
+  /** The option must be given; a string is appended to the error, saying what to pass and why. */
+  readonly required?: true | string;
 }
 
 export type OptionSchema = Readonly<Record<string, OptionKind | readonly OptionKind[] | OptionRule>>;
@@ -24,10 +26,7 @@ function distance(a: string, b: string): number {
   return row[b.length]!;
 }
 
-/**
- * The closest candidate to a misspelt name, for "did you mean" messages.
- * @example suggest('pionts', ['points', 'duration']) // 'points'
- */
+/** The closest candidate to a misspelt name, for "did you mean" messages. */
 export function suggest(name: string, candidates: readonly string[]): string | undefined {
   let best: string | undefined;
   let bestDistance = Math.max(2, Math.floor(name.length / 3)) + 1;
@@ -73,7 +72,6 @@ export const nonNegativeInteger: OptionRule = {
 /**
  * A string option with a fixed set of values, matched exactly (no case folding: `'Memory'` is a
  * typo, not a synonym), with a "did you mean" for near misses.
- * @example checkOptions('createRedisGuard', options, { mode: oneOf(['auto', 'redis', 'memory']) });
  */
 export function oneOf(values: readonly string[]): OptionRule {
   return {
@@ -87,18 +85,24 @@ export function oneOf(values: readonly string[]): OptionRule {
   };
 }
 
+function ruleOf(spec: OptionSchema[string]): OptionRule {
+  return typeof spec === 'string' || Array.isArray(spec)
+    ? { kind: spec as OptionKind }
+    : (spec as OptionRule);
+}
+
 /**
- * Validates a factory's options once, at creation: unknown keys (with a suggestion) and wrong
- * types throw an OptionError naming the option. `undefined` values are allowed (defaults apply).
- * @example checkOptions('rateLimit', options, { points: positiveInteger, name: 'string' });
+ * Validates a factory's options once, at creation: unknown keys (with a suggestion), wrong types,
+ * values a rule's check refuses and missing required options throw an OptionError naming the
+ * option. An optional option may be `undefined` (its default applies).
  */
 export function checkOptions(factory: string, options: unknown, schema: OptionSchema): void {
-  if (options === undefined) return;
-  if (kindOf(options) !== 'object') {
+  if (options !== undefined && kindOf(options) !== 'object') {
     throw new OptionError('options', `${factory}(): options must be an object, got ${kindOf(options)}`);
   }
+  const given = (options ?? {}) as Record<string, unknown>;
   const known = Object.keys(schema);
-  for (const [key, value] of Object.entries(options as Record<string, unknown>)) {
+  for (const [key, value] of Object.entries(given)) {
     const spec = schema[key];
     if (spec === undefined) {
       const hint = suggest(key, known);
@@ -108,8 +112,7 @@ export function checkOptions(factory: string, options: unknown, schema: OptionSc
       );
     }
     if (value === undefined) continue;
-    const rule: OptionRule =
-      typeof spec === 'string' || Array.isArray(spec) ? { kind: spec as OptionKind } : (spec as OptionRule);
+    const rule = ruleOf(spec);
     const kinds = Array.isArray(rule.kind) ? rule.kind : [rule.kind];
     const actual = kindOf(value);
     if (!kinds.includes(actual as OptionKind)) {
@@ -120,8 +123,20 @@ export function checkOptions(factory: string, options: unknown, schema: OptionSc
     }
     const problem = rule.check?.(value);
     if (problem) {
-      const got = typeof value === 'string' ? JSON.stringify(value) : String(value);
+      const got =
+        typeof value === 'string'
+          ? JSON.stringify(value)
+          : typeof value === 'number' || typeof value === 'boolean'
+            ? String(value)
+            : kindOf(value);
       throw new OptionError(key, `${factory}(): option "${key}" ${problem}, got ${got}`);
+    }
+  }
+  for (const [key, spec] of Object.entries(schema)) {
+    const { required } = ruleOf(spec);
+    if (required && given[key] === undefined) {
+      const why = typeof required === 'string' ? `: ${required}` : '';
+      throw new OptionError(key, `${factory}(): option "${key}" is required${why}`);
     }
   }
 }

@@ -1,10 +1,11 @@
-import { RedisGuardErrorCode as Code, RedisUnavailableError } from './errors.js';
+import { RedisGuardErrorCode as Code, RedisUnavailableError, type SecErrorCode } from './errors.js';
 
 /** Retry-After while the client reconnects but the breaker is still closed. */
 export const DEFAULT_RETRY_AFTER_SECONDS = 2;
 
+/** A RedisUnavailableError with the optional parts set only when given. */
 export function unavailable(
-  code: string,
+  code: SecErrorCode,
   message: string,
   retryAfter: number,
   cause?: unknown,
@@ -29,7 +30,7 @@ export function unavailable(
  *   concerns one command, not the link; it does not count.
  * - `caller`: a bug in the call (`WRONGTYPE`, `CROSSSLOT`, a syntax error), thrown as it is.
  * Everything but `caller` reaches callers as a RedisUnavailableError (503).
- * @example if (classifyRedisError(error) === 'write-refused') metrics.writeRefusals.inc();
+ * @example if (classifyRedisError(error) === 'write-refused') console.warn('Redis refuses writes; reads still work');
  */
 export type RedisErrorKind = 'outage' | 'write-refused' | 'permission' | 'caller';
 
@@ -52,7 +53,12 @@ export function decisiveReply(error: Error): string {
 
 /**
  * Sorts an error from a Redis call into one of the RedisErrorKind classes.
- * @example if (classifyRedisError(error) !== 'caller') throw new RedisUnavailableError(...)
+ * @example
+ * try {
+ *   await redisClient.set('greeting', 'hello');
+ * } catch (error) {
+ *   console.log(classifyRedisError(error)); // 'outage', 'write-refused', 'permission' or 'caller'
+ * }
  */
 export function classifyRedisError(error: unknown): RedisErrorKind {
   if (!(error instanceof Error)) return 'outage';
@@ -65,15 +71,6 @@ export function classifyRedisError(error: unknown): RedisErrorKind {
   if (WRITE_REFUSALS.test(reply)) return 'write-refused';
   if (reply.startsWith('NOPERM') || SCRIPT_DENIED.test(reply)) return 'permission';
   return 'caller';
-}
-
-/**
- * Errors that count against the circuit breaker: the link or the server cannot answer (see
- * RedisErrorKind). A write refusal, a permission error or a bad command (WRONGTYPE) does not.
- * @example if (isOutageError(error)) breaker.recordFailure(error.message);
- */
-export function isOutageError(error: unknown): boolean {
-  return classifyRedisError(error) === 'outage';
 }
 
 /** A command that got no answer in time, as opposed to an error reply or a closed connection. */

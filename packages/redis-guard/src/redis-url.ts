@@ -45,7 +45,6 @@ function decode(part: string): string {
  * nothing else. The userinfo ends at the last `@`; it must be percent-encoded (a raw `/ ? # @ %`
  * is refused rather than guessed at, so a password can never be read as a host). Error messages
  * never contain any part of the userinfo.
- * @example parseRedisUrl('rediss://:pw@redis.internal:6380/0').tls // true
  */
 export function parseRedisUrl(url: string): ParsedRedisUrl {
   const scheme = SCHEME.exec(url)?.[1]?.toLowerCase();

@@ -14,7 +14,6 @@ const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789
 
 /**
  * A random password from a 62-character alphabet, without modulo bias.
- * @example generatePassword(48)
  */
 export function generatePassword(length: number): string {
   let out = '';
@@ -24,7 +23,6 @@ export function generatePassword(length: number): string {
 
 /**
  * A Fernet key: 32 random bytes, url-safe base64 with padding (what Python's Fernet.generate_key() returns).
- * @example process.env.REDIS_ENCRYPTION_KEY = generateFernetKey();
  */
 export function generateFernetKey(): string {
   return randomBytes(32).toString('base64url').concat('=');

@@ -79,7 +79,6 @@ async function caPlan(outDir: string, caDir: string): Promise<{ reuse: boolean }
  * reused afterwards, never replaced). The CA key stays in `caDir`, outside `outDir`, which is the
  * directory to mount into Redis; `outDir` gets the server key (mode 600), its certificate and a
  * copy of the CA certificate. Existing server files are replaced only with `force`.
- * @example await generateTlsFiles('certs', { hosts: ['redis', 'localhost', '127.0.0.1'] });
  */
 export async function generateTlsFiles(
   outDir: string,

@@ -1,6 +1,6 @@
 import type { HostPort, RedisConnectionConfig, TlsSettings, TlsVersion } from './config.js';
 import { detectEnvironment, ENVIRONMENTS, type Environment } from './environment.js';
-import { RedisGuardErrorCode as Code, ConfigurationError } from './errors.js';
+import { RedisGuardErrorCode as Code, ConfigurationError, type RedisGuardErrorCode } from './errors.js';
 import { checkOptions, oneOf } from './options.js';
 import { parseRedisUrl } from './redis-url.js';
 
@@ -37,7 +37,7 @@ export interface ValidationResult {
 /** Loopback and wildcard addresses: a Redis only this host can share. */
 export const LOCALHOST = /^(localhost|127(?:\.\d{1,3}){3}|::1|0\.0\.0\.0|::)$/i;
 
-function fail(code: string, message: string, variable: string): never {
+function fail(code: RedisGuardErrorCode, message: string, variable: string): never {
   throw new ConfigurationError(code, message, variable);
 }
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
-import { aclRule, OptionError, type RedisAccess, redisAccess, scriptCommands } from '../src/index.js';
+import { aclRule, OptionError, type RedisAccess, redisAccess } from '../src/index.js';
+import { scriptCommands } from '../src/internal.js';
 
 const access = (overrides: Partial<RedisAccess>): RedisAccess => ({
   name: 'pkg',

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { captureLogger } from '@sec/testing';
-import { CircuitBreaker } from '../src/index.js';
+import { CircuitBreaker } from '../src/breaker.js';
 
 function clockedBreaker(options: ConstructorParameters<typeof CircuitBreaker>[0] = {}) {
   let now = 1_000_000;

@@ -2,7 +2,6 @@ import { describe, expect, it } from '@jest/globals';
 import {
   ConfigurationError,
   classifyRedisError,
-  isOutageError,
   OptionError,
   RedisUnavailableError,
   SecError,
@@ -65,8 +64,10 @@ describe('classifyRedisError', () => {
   it('non-Errors and our own unavailability errors are outages; only outages count against the breaker', () => {
     expect(classifyRedisError('a string')).toBe('outage');
     expect(classifyRedisError(new RedisUnavailableError('ERR_SEC_REDIS_TIMEOUT', 'slow', 2))).toBe('outage');
-    expect(isOutageError(reply('NOREPLICAS Not enough good replicas to write.'))).toBe(false);
-    expect(isOutageError(reply("NOPERM this user has no permissions to run the 'set' command"))).toBe(false);
+    expect(classifyRedisError(reply('NOREPLICAS Not enough good replicas to write.'))).toBe('write-refused');
+    expect(classifyRedisError(reply("NOPERM this user has no permissions to run the 'set' command"))).toBe(
+      'permission',
+    );
   });
 });
 
@@ -94,13 +95,16 @@ describe('HTTP status on errors (the http-errors convention)', () => {
       expose: false,
     });
     expect(new OptionError('points', 'rateLimit(): bad')).toMatchObject({ status: 500, expose: false });
-    expect(new SecError('ERR_SEC_X', 'bug')).toMatchObject({ status: 500, expose: false });
-    expect(new SecError('ERR_SEC_X', 'bad id', { status: 400 })).toMatchObject({ status: 400, expose: true });
+    expect(new SecError('ERR_SEC_MEMORY_MODE', 'bug')).toMatchObject({ status: 500, expose: false });
+    expect(new SecError('ERR_SEC_MEMORY_MODE', 'bad id', { status: 400 })).toMatchObject({
+      status: 400,
+      expose: true,
+    });
   });
 
   it('keeps the cause only when one is given, and headers only when there are any', () => {
-    expect('cause' in new SecError('ERR_SEC_X', 'no cause')).toBe(false);
-    expect(new SecError('ERR_SEC_X', 'with cause', { cause: 'why' }).cause).toBe('why');
-    expect('headers' in new SecError('ERR_SEC_X', 'plain')).toBe(false);
+    expect('cause' in new SecError('ERR_SEC_MEMORY_MODE', 'no cause')).toBe(false);
+    expect(new SecError('ERR_SEC_MEMORY_MODE', 'with cause', { cause: 'why' }).cause).toBe('why');
+    expect('headers' in new SecError('ERR_SEC_MEMORY_MODE', 'plain')).toBe(false);
   });
 });

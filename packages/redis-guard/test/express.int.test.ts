@@ -14,6 +14,13 @@ import {
 
 type Express = ReturnType<typeof express5>;
 
+// An app's own code, declared the way every package declares its codes.
+declare module '../src/index.js' {
+  interface SecErrorCodes {
+    ERR_SEC_EXAMPLE: true;
+  }
+}
+
 async function listen(app: Express): Promise<{ server: Server; url: string }> {
   const server = app.listen(0, '127.0.0.1');
   await new Promise((resolve) => server.once('listening', resolve));

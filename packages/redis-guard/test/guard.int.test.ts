@@ -164,8 +164,7 @@ describe('requireRedis in development', () => {
   });
 
   it('memory mode: no client, always available, one loud warning about workers per process', () => {
-    // The flag is process-wide so the ESM and CJS builds share it; clear it to observe the first warning.
-    delete (globalThis as Record<symbol, unknown>)[Symbol.for('@sec/redis-guard.memory-warned')];
+    // The first memory-mode guard of this test file's module registry.
     const log = captureLogger();
     const guard = createRedisGuard({ env: { NODE_ENV: 'development' }, logger: log.logger });
     expect(guard).toMatchObject({ mode: 'memory', isMock: true, client: undefined });

@@ -1,5 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
-import { createJsonLogger, maskingLogger, maskSecret, redactUrl, scrubError } from '../src/index.js';
+import { createJsonLogger, maskingLogger } from '../src/logger.js';
+import { maskSecret, maskText, redactUrl, scrubError } from '../src/mask.js';
+import { classifyRedisError } from '../src/outage.js';
 
 describe('masking', () => {
   it('redacts URL passwords and keeps the rest', () => {
@@ -50,38 +52,24 @@ describe('masking', () => {
 });
 
 describe('outage classification', () => {
-  it('a cross-slot pipeline refused by ioredis is a caller bug, not an outage', async () => {
-    const { isOutageError } = await import('../src/index.js');
+  it('a cross-slot pipeline refused by ioredis is a caller bug, not an outage', () => {
     expect(
-      isOutageError(new Error('All the keys in a pipeline command should belong to the same slot')),
-    ).toBe(false);
+      classifyRedisError(new Error('All the keys in a pipeline command should belong to the same slot')),
+    ).toBe('caller');
     expect(
-      isOutageError(Object.assign(new Error('WRONGTYPE Operation against a key'), { name: 'ReplyError' })),
-    ).toBe(false);
-    expect(isOutageError(Object.assign(new Error('LOADING Redis is loading'), { name: 'ReplyError' }))).toBe(
-      true,
-    );
-    expect(isOutageError(new Error('connect ECONNREFUSED 127.0.0.1:1'))).toBe(true);
-  });
-});
-
-describe('isRedisUnavailable', () => {
-  it('recognises outages from this copy and from another copy of the package (ESM beside CJS)', async () => {
-    const { isRedisUnavailable, RedisUnavailableError } = await import('../src/index.js');
-    expect(isRedisUnavailable(new RedisUnavailableError('ERR_SEC_CIRCUIT_OPEN', 'open', 30))).toBe(true);
-    const fromOtherCopy = Object.assign(new Error('Redis is not connected'), {
-      code: 'ERR_SEC_REDIS_UNAVAILABLE',
-      retryAfterSeconds: 2,
-    });
-    expect(isRedisUnavailable(fromOtherCopy)).toBe(true);
-    expect(isRedisUnavailable(new Error('WRONGTYPE'))).toBe(false);
-    expect(isRedisUnavailable({ retryAfterSeconds: 2 })).toBe(false);
+      classifyRedisError(
+        Object.assign(new Error('WRONGTYPE Operation against a key'), { name: 'ReplyError' }),
+      ),
+    ).toBe('caller');
+    expect(
+      classifyRedisError(Object.assign(new Error('LOADING Redis is loading'), { name: 'ReplyError' })),
+    ).toBe('outage');
+    expect(classifyRedisError(new Error('connect ECONNREFUSED 127.0.0.1:1'))).toBe('outage');
   });
 });
 
 describe('URL userinfo in free text', () => {
-  it('is removed whole, up to the last @, and a path with an @ is left alone', async () => {
-    const { maskText } = await import('../src/index.js');
+  it('is removed whole, up to the last @, and a path with an @ is left alone', () => {
     expect(maskText('dial redis://app:p@ss/w#rd@redis.internal:6379 failed', [])).toBe(
       'dial redis://app:****@redis.internal:6379 failed',
     );

@@ -1,12 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { captureLogger } from '@sec/testing';
-import {
-  createRedisClient,
-  createRedisGuard,
-  OptionError,
-  toGuard,
-  validateRedisConfig,
-} from '../src/index.js';
+import { toGuard } from '../src/guard.js';
+import { createRedisClient, createRedisGuard, OptionError, validateRedisConfig } from '../src/index.js';
 
 function optionError(run: () => unknown): OptionError {
   try {

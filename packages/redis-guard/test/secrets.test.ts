@@ -7,12 +7,11 @@ import {
   ConfigurationError,
   configFromEnv,
   createRedisGuard,
-  maskText,
-  parseRedisUrl,
   type RedisGuard,
-  redactUrl,
   validateRedisConfig,
 } from '../src/index.js';
+import { maskText, redactUrl } from '../src/mask.js';
+import { parseRedisUrl } from '../src/redis-url.js';
 
 // What `openssl rand -base64 32` and people produce: base64's + / =, and the URL delimiters.
 const PASSWORD_CHARS = [

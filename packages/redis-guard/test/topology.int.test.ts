@@ -13,13 +13,13 @@ import {
 } from '@sec/testing';
 import express from 'express';
 import { Cluster, type Redis } from 'ioredis';
+import type { SecureRedisClient } from '../src/client.js';
 import {
   createRedisClient,
   createRedisGuard,
   type RedisGuard,
   RedisUnavailableError,
   requireRedis,
-  type SecureRedisClient,
 } from '../src/index.js';
 
 // >= 32 characters, so the production rules accept it.

@@ -2,13 +2,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import {
-  ConfigurationError,
-  configFromEnv,
-  createRedisGuard,
-  parseRedisUrl,
-  validateRedisConfig,
-} from '../src/index.js';
+import { ConfigurationError, configFromEnv, createRedisGuard, validateRedisConfig } from '../src/index.js';
+import { parseRedisUrl } from '../src/redis-url.js';
 
 const STRONG = 'S'.repeat(48);
 const PROD_OK = { url: 'rediss://redis.internal:6380', password: STRONG };

@@ -1,4 +1,5 @@
-import { checkOptions, OptionError, type RedisAccess, scriptCommands } from '@sec/redis-guard';
+import { OptionError, type RedisAccess } from '@sec/redis-guard';
+import { checkOptions, scriptCommands } from '@sec/redis-guard/internal';
 import { DEFAULT_EVENT_CHANNEL } from './events.js';
 import { SCRIPTS } from './lua.js';
 import { DEFAULT_KEY_PREFIX } from './options.js';

@@ -13,7 +13,7 @@ export interface AuthContext {
 
 /**
  * What create() returns.
- * @example const { accessToken, expiresAt } = await sessions.create(user.id, { roles: user.roles });
+ * @example const { accessToken, expiresAt } = await sessions.create(userId, { roles: ['editor'] });
  */
 export interface CreatedSession {
   readonly accessToken: string;
@@ -24,7 +24,7 @@ export interface CreatedSession {
 
 /**
  * A session as get() and listForUser() describe it.
- * @example const devices = (await sessions.listForUser(id)).map((s) => s.metadata.userAgent);
+ * @example const devices = (await sessions.listForUser(userId)).map((s) => s.metadata.userAgent);
  */
 export interface SessionInfo {
   readonly sessionId: string;

@@ -1,11 +1,6 @@
 import type { IncomingMessage } from 'node:http';
-import {
-  ConfigurationError,
-  checkOptions,
-  type Environment,
-  isStrictEnvironment,
-  OptionError,
-} from '@sec/redis-guard';
+import { ConfigurationError, type Environment, isStrictEnvironment, OptionError } from '@sec/redis-guard';
+import { checkOptions } from '@sec/redis-guard/internal';
 import type { Response } from 'express';
 import { SessionErrorCode as Code, InvalidTokenError } from './errors.js';
 
@@ -14,14 +9,13 @@ import { SessionErrorCode as Code, InvalidTokenError } from './errors.js';
  * `__Host-` prefix makes browsers refuse the cookie from anywhere but this host over HTTPS, so a
  * sibling subdomain cannot plant one (cookie tossing). With a `domain` or another `path` the
  * default is `__Secure-sec_session`; without `secure` (development only) `sec_session`.
- * @example createSessionManager({ ...options, cookie: { name: DEFAULT_COOKIE_NAME } });
  */
 export const DEFAULT_COOKIE_NAME = '__Host-sec_session';
 const BASE_NAME = 'sec_session';
 
 /**
  * HttpOnly is not an option: a session token readable from JavaScript is one XSS away from theft.
- * @example createSessionManager({ ...options, cookie: { sameSite: 'strict', trustedOrigins: ['https://app.example.com'] } });
+ * @example const cookie: SessionCookieOptions = { sameSite: 'strict', trustedOrigins: ['https://app.example.com'] };
  */
 export interface SessionCookieOptions {
   /** Default '__Host-sec_session' (see DEFAULT_COOKIE_NAME). `__Host-` / `__Secure-` rules are enforced. */
@@ -46,7 +40,6 @@ export interface SessionCookieOptions {
 
 /**
  * Cookie settings after validation, with defaults applied.
- * @example sessions.cookie?.name // '__Host-sec_session'
  */
 export interface ResolvedCookie {
   readonly name: string;
@@ -109,7 +102,6 @@ function checkOrigins(value: readonly string[]): ReadonlySet<string> {
 
 /**
  * Validates the cookie settings at creation; undefined when cookies are off.
- * @example resolveCookie(true, 'production') // { name: '__Host-sec_session', secure: true, sameSite: 'lax', … }
  */
 export function resolveCookie(
   option: boolean | SessionCookieOptions | undefined,
@@ -173,7 +165,6 @@ export function resolveCookie(
  * once is refused (InvalidTokenError 'ambiguous_cookie'): browsers send every matching cookie
  * (other paths, a parent domain), and picking one would let a planted cookie log the victim into
  * someone else's account.
- * @example readCookie(req, cookie) // 'eyJ…' | undefined
  */
 export function readCookie(req: IncomingMessage, cookie: ResolvedCookie): string | undefined {
   const header = req.headers.cookie;
@@ -191,7 +182,6 @@ export function readCookie(req: IncomingMessage, cookie: ResolvedCookie): string
 
 /**
  * Sets the HttpOnly session cookie, expiring with the session.
- * @example setSessionCookie(res, cookie, session.accessToken, session.expiresAt.getTime());
  */
 export function setSessionCookie(
   res: Response,
@@ -212,7 +202,6 @@ export function setSessionCookie(
 
 /**
  * Clears the session cookie with the attributes it was set with (browsers match on them).
- * @example clearSessionCookie(res, cookie);
  */
 export function clearSessionCookie(res: Response, cookie: ResolvedCookie): void {
   res.clearCookie(cookie.name, {

@@ -8,7 +8,6 @@ const BEARER = /^Bearer[ ]+([^ ]+)[ ]*$/i;
 /**
  * A request's access token and where it came from: the origin check applies to cookies only,
  * since a browser never adds an Authorization header to a forged request on its own.
- * @example const { token, fromCookie } = extractToken(req, cookie);
  */
 export interface RequestToken {
   readonly token: string;
@@ -20,7 +19,6 @@ export interface RequestToken {
  * are on) the session cookie. A header that says Bearer but is malformed or oversized is refused
  * outright, never skipped in favour of the cookie. Throws InvalidTokenError('missing' | 'oversized'
  * | 'malformed' | 'ambiguous_cookie').
- * @example const { token } = extractToken(req, undefined);
  */
 export function extractToken(req: IncomingMessage, cookie: ResolvedCookie | undefined): RequestToken {
   const header = req.headers.authorization;

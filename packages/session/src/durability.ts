@@ -1,9 +1,5 @@
-import {
-  DEFAULT_COMMAND_TIMEOUT_MS,
-  type RedisClient,
-  type RedisGuard,
-  RedisUnavailableError,
-} from '@sec/redis-guard';
+import { type RedisClient, type RedisGuard, RedisUnavailableError } from '@sec/redis-guard';
+import { DEFAULT_COMMAND_TIMEOUT_MS } from '@sec/redis-guard/internal';
 import type { Cluster, Redis } from 'ioredis';
 import { SessionErrorCode } from './errors.js';
 import type { LuaScript } from './lua.js';

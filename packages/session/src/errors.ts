@@ -1,13 +1,18 @@
 import { SecError } from '@sec/redis-guard';
 
 /**
- * Every code thrown by @sec/session, for exhaustive handling and the README table.
- * @example if (error.code === SessionErrorCode.KeyTooShort) console.error('SESSION_SECRET is too short');
+ * Every code thrown by @sec/session (each is in the README's table), and the type of those codes.
+ * @example
+ * try {
+ *   createSessionManager({ redis: guard, signingKeys: [{ kid: '1', secret: 'short' }], issuer: 'a', audience: 'b' });
+ * } catch (error) {
+ *   if (error instanceof SecError && error.code === SessionErrorCode.KeyTooShort) console.error('SESSION_SECRET is too short');
+ *   throw error;
+ * }
  */
 export const SessionErrorCode = {
   InvalidToken: 'ERR_SEC_SESSION_INVALID_TOKEN',
   InvalidArgument: 'ERR_SEC_SESSION_INVALID_ARGUMENT',
-  NoSigningKeys: 'ERR_SEC_SESSION_NO_SIGNING_KEYS',
   KeyInvalid: 'ERR_SEC_SESSION_KEY_INVALID',
   KeyTooShort: 'ERR_SEC_SESSION_KEY_TOO_SHORT',
   SecretMissing: 'ERR_SEC_SESSION_SECRET_MISSING',
@@ -15,7 +20,6 @@ export const SessionErrorCode = {
   FirstKeyCannotSign: 'ERR_SEC_SESSION_FIRST_KEY_CANNOT_SIGN',
   InvalidTimeouts: 'ERR_SEC_SESSION_INVALID_TIMEOUTS',
   InsecureCookie: 'ERR_SEC_SESSION_INSECURE_COOKIE',
-  IssuerAudienceMissing: 'ERR_SEC_SESSION_ISSUER_AUDIENCE_MISSING',
   NotReplicated: 'ERR_SEC_SESSION_NOT_REPLICATED',
   SessionLimit: 'ERR_SEC_SESSION_LIMIT_REACHED',
   CrossOrigin: 'ERR_SEC_SESSION_CROSS_ORIGIN',
@@ -23,10 +27,19 @@ export const SessionErrorCode = {
   CookieUnprotected: 'ERR_SEC_SESSION_COOKIE_UNPROTECTED',
 } as const;
 
+export type SessionErrorCode = (typeof SessionErrorCode)[keyof typeof SessionErrorCode];
+
+declare module '@sec/redis-guard' {
+  interface SecErrorCodes extends Record<SessionErrorCode, true> {}
+}
+
 /**
  * Why a token was refused. Logged (once per token) for operators; never sent to the client,
  * which only ever sees `invalid_token`.
- * @example logger.on('session.token_rejected', ({ reason }: { reason: TokenRejection }) => metrics.inc(reason));
+ * @example
+ * sessions.verifyRequestToken(token).catch((error) => {
+ *   if (error instanceof InvalidTokenError) console.log(error.reason satisfies TokenRejection);
+ * });
  */
 export type TokenRejection =
   | 'missing'
@@ -49,8 +62,11 @@ export type TokenRejection =
  * The access token is missing, malformed, forged, expired, or names a session that no longer
  * exists. HTTP status 401 with a `WWW-Authenticate` challenge; `reason` is for logs only.
  * @example
- * try { await sessions.verifyRequestToken(token) }
- * catch (e) { if (e instanceof InvalidTokenError) socket.destroy() }
+ * try {
+ *   await sessions.verifyRequestToken(token);
+ * } catch (error) {
+ *   if (error instanceof InvalidTokenError) socket.destroy();
+ * }
  */
 export class InvalidTokenError extends SecError {
   readonly reason: TokenRejection;
@@ -85,8 +101,11 @@ export class SessionArgumentError extends SecError {
  * create() under `sessionLimitPolicy: 'refuse'` for a user who already holds maxSessionsPerUser
  * live sessions. The router answers 409 `{ error: 'session_limit_reached' }`.
  * @example
- * try { await sessions.create(id) }
- * catch (e) { if (e instanceof SessionLimitError) res.status(409).json({ error: 'session_limit_reached' }) }
+ * try {
+ *   await sessions.create(userId);
+ * } catch (error) {
+ *   if (error instanceof SessionLimitError) res.status(409).json({ error: 'session_limit_reached' });
+ * }
  */
 export class SessionLimitError extends SecError {
   readonly limit: number;

@@ -2,10 +2,14 @@ import { hostname } from 'node:os';
 import type { Logger } from '@sec/redis-guard';
 import { randomId } from './ids.js';
 
-/**
- * Redis Pub/Sub channel that carries audit events between processes.
- * @example subscriber.subscribe(DEFAULT_EVENT_CHANNEL);
- */
+declare module '@sec/redis-guard' {
+  interface SecEvents {
+    /** Sessions ended by a revocation: one session, or every session of a user (`count` of them). */
+    'session.revoked': { readonly scope: 'session' | 'user'; readonly count: number };
+  }
+}
+
+/** Redis Pub/Sub channel that carries audit events between processes. */
 export const DEFAULT_EVENT_CHANNEL = 'sec:session:events';
 
 interface EventBase {
@@ -18,7 +22,7 @@ interface EventBase {
 /**
  * An audit event: logged by the process that caused it and published on the event channel so
  * other processes can react.
- * @example sessions.onEvent((e) => { if (e.type === 'revoke_all') audit.write(e) });
+ * @example sessions.onEvent((event) => { if (event.type === 'revoke_all') console.log(`${event.userId} signed out everywhere`) });
  */
 export type SessionEvent =
   | (EventBase & { readonly type: 'login'; readonly userId: string; readonly sessionId: string })
@@ -46,7 +50,7 @@ export type SessionEvent =
 
 /**
  * Receives audit events; must not throw (a throw is logged and ignored).
- * @example const listener: SessionEventListener = (event) => audit.write(event);
+ * @example const listener: SessionEventListener = (event) => console.log(event.type, event.at);
  */
 export type SessionEventListener = (event: SessionEvent) => void;
 
@@ -54,19 +58,16 @@ export type SessionEventListener = (event: SessionEvent) => void;
 type WithoutBase<E> = E extends SessionEvent ? Omit<E, 'at' | 'origin'> : never;
 /**
  * An event before `at` and `origin` are stamped on.
- * @example stamp({ type: 'revoke', userId, sessionId }, Date.now());
  */
 export type SessionEventInput = WithoutBase<SessionEvent>;
 
 /**
  * One id per process (per module copy): enough to tell "mine" from "another worker's".
- * @example sessions.onEvent((e) => { if (e.origin !== PROCESS_ORIGIN) refresh(e) });
  */
 export const PROCESS_ORIGIN = `${hostname()}:${process.pid}:${randomId().slice(0, 8)}`;
 
 /**
  * Adds the time and this process's origin to an event.
- * @example const event = stamp({ type: 'login', userId, sessionId }, now);
  */
 export function stamp(event: SessionEventInput, now: number): SessionEvent {
   return { ...event, at: new Date(now).toISOString(), origin: PROCESS_ORIGIN } as SessionEvent;
@@ -77,7 +78,6 @@ const TYPES = new Set(['login', 'login_failed', 'revoke', 'revoke_all', 'revoke_
 /**
  * Parses a message from the event channel; anything that is not one of our events is dropped,
  * since any client with PUBLISH rights can write to the channel.
- * @example const event = parseEvent(message); if (event?.type === 'revoke_all') …
  */
 export function parseEvent(message: string): SessionEvent | undefined {
   try {
@@ -92,7 +92,6 @@ export function parseEvent(message: string): SessionEvent | undefined {
 
 /**
  * Structured audit line: `event: 'session.audit'` plus the event's fields; failures at warn.
- * @example logAudit(logger, event);
  */
 export function logAudit(logger: Logger, event: SessionEvent): void {
   const record = { event: 'session.audit', ...event };
@@ -102,7 +101,6 @@ export function logAudit(logger: Logger, event: SessionEvent): void {
 
 /**
  * Calls each listener, keeping one that throws from stopping the others.
- * @example dispatch(listeners, event, logger);
  */
 export function dispatch(
   listeners: ReadonlySet<SessionEventListener>,

@@ -20,7 +20,6 @@ const UNSAFE_CHARACTER = /[\p{Cc}\p{Cs}]/u;
 /**
  * Longest user id, in UTF-8 bytes. Tokens carry the id twice (`sub` and `sid`); at this size the
  * largest token still fits in a cookie (browsers drop cookies over 4 KiB).
- * @example if (Buffer.byteLength(id) > MAX_USER_ID_BYTES) return res.status(400).end();
  */
 export const MAX_USER_ID_BYTES = 512;
 /** 128 random bits, base64url: 22 characters. */
@@ -28,12 +27,10 @@ const RANDOM_PART = /^[A-Za-z0-9_-]{22}$/;
 const ROLE = /^[A-Za-z0-9_.:-]{1,64}$/;
 /**
  * Most roles one user may hold.
- * @example assertRoles(roles.slice(0, MAX_ROLES));
  */
 export const MAX_ROLES = 64;
 /**
  * Largest session metadata, as JSON bytes.
- * @example if (JSON.stringify(meta).length > MAX_METADATA_BYTES) meta = {};
  */
 export const MAX_METADATA_BYTES = 2048;
 /** Longest `<user key>.<22 random chars>`: the encoded form of a MAX_USER_ID_BYTES id is 684 characters. */
@@ -41,7 +38,7 @@ const MAX_SESSION_ID_LENGTH = 684 + 1 + 22;
 
 /**
  * A session id names its user, so any worker can find the record from the id alone.
- * @example const { userId, handle } = parseSessionId(id)!;
+ * @example const owner = parseSessionId(req.params.sessionId)?.userId;
  */
 export interface ParsedSessionId {
   readonly userId: string;
@@ -53,7 +50,6 @@ export interface ParsedSessionId {
  * True for user ids this package accepts: any string of 1 to MAX_USER_ID_BYTES UTF-8 bytes
  * without control characters or unpaired surrogates (which UTF-8 cannot represent, so two such
  * ids could end up as one key).
- * @example isUserId("o'brien {admin} 🙂") // true; isUserId('a\nb') // false
  */
 export function isUserId(value: unknown): value is string {
   if (typeof value !== 'string' || value.length === 0) return false;
@@ -68,7 +64,6 @@ export function isUserId(value: unknown): value is string {
 /**
  * The form of a user id used in Redis keys and session ids: the id itself when it is plain, else
  * `~` + base64url(UTF-8). One-to-one, brace-free and reversible (see userIdOfKey).
- * @example userKey('42') // '42'; userKey('a b') // '~YSBi'
  */
 export function userKey(userId: string): string {
   return PLAIN_USER_ID.test(userId)
@@ -92,7 +87,6 @@ function userIdOfKey(key: string): string | undefined {
 
 /**
  * Throws SessionArgumentError unless `value` is an acceptable user id.
- * @example assertUserId(req.params.userId);
  */
 export function assertUserId(value: unknown): string {
   if (!isUserId(value)) {
@@ -106,7 +100,6 @@ export function assertUserId(value: unknown): string {
 
 /**
  * 128 bits from the CSPRNG, base64url.
- * @example const jti = randomId(); // 22 characters
  */
 export function randomId(): string {
   return randomBytes(16).toString('base64url');
@@ -114,7 +107,6 @@ export function randomId(): string {
 
 /**
  * A fresh session id for the user: `<user key>.<128 random bits>`.
- * @example newSessionId('42') // '42.Yx3…'
  */
 export function newSessionId(userId: string): string {
   return `${userKey(userId)}.${randomId()}`;
@@ -136,7 +128,6 @@ export function parseSessionId(value: unknown): ParsedSessionId | undefined {
 
 /**
  * Parses a session id or throws SessionArgumentError.
- * @example const { userId, handle } = assertSessionId(sessionId);
  */
 export function assertSessionId(value: unknown): ParsedSessionId {
   const parsed = parseSessionId(value);
@@ -150,7 +141,6 @@ export function assertSessionId(value: unknown): ParsedSessionId {
 
 /**
  * True for a jti this package could have issued.
- * @example if (!isTokenId(payload.jti)) throw new InvalidTokenError('claims');
  */
 export function isTokenId(value: unknown): value is string {
   return typeof value === 'string' && RANDOM_PART.test(value);
@@ -159,7 +149,6 @@ export function isTokenId(value: unknown): value is string {
 /**
  * The token id is the one secret a session has beyond the signature: Redis keeps only this hash,
  * so a copy of the database (or a session id seen in a listing or a log) cannot be replayed.
- * @example const stored = hashTokenId(jti); // what the session record holds
  */
 export function hashTokenId(jti: string): string {
   return createHash('sha256').update(jti).digest('base64url');
@@ -167,7 +156,6 @@ export function hashTokenId(jti: string): string {
 
 /**
  * Short, non-reversible fingerprint that lets logs correlate a rejected token without holding it.
- * @example logger.warn({ token: fingerprint(token) }, 'rejected');
  */
 export function fingerprint(token: string): string {
   return createHash('sha256').update(token).digest('hex').slice(0, 16);
@@ -175,7 +163,6 @@ export function fingerprint(token: string): string {
 
 /**
  * Validates and de-duplicates role names, or throws SessionArgumentError.
- * @example assertRoles(['admin', 'admin']) // ['admin']
  */
 export function assertRoles(value: unknown): readonly string[] {
   if (
@@ -193,7 +180,6 @@ export function assertRoles(value: unknown): readonly string[] {
 
 /**
  * Metadata travels as JSON inside the session record; keep it small and plain.
- * @example encodeMetadata({ userAgent: req.get('user-agent') })
  */
 export function encodeMetadata(value: unknown): string {
   if (value === undefined) return '';
@@ -217,7 +203,6 @@ export function encodeMetadata(value: unknown): string {
 
 /**
  * Parses stored metadata; anything unreadable becomes `{}`.
- * @example decodeMetadata('{"a":1}') // { a: 1 }
  */
 export function decodeMetadata(json: string): Record<string, unknown> {
   if (json === '') return {};

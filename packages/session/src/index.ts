@@ -1,6 +1,6 @@
 export { redisAccess, type SessionAccessOptions } from './access.js';
 export type { AuthContext, CreatedSession, SessionInfo } from './auth-context.js';
-export { DEFAULT_COOKIE_NAME, type ResolvedCookie, type SessionCookieOptions } from './cookies.js';
+export type { SessionCookieOptions } from './cookies.js';
 export {
   CrossOriginRequestError,
   InvalidTokenError,
@@ -9,22 +9,9 @@ export {
   SessionLimitError,
   type TokenRejection,
 } from './errors.js';
-export { DEFAULT_EVENT_CHANNEL, type SessionEvent, type SessionEventListener } from './events.js';
-export {
-  isUserId,
-  MAX_METADATA_BYTES,
-  MAX_ROLES,
-  MAX_USER_ID_BYTES,
-  type ParsedSessionId,
-  parseSessionId,
-} from './ids.js';
-export {
-  type AsymmetricKeyInput,
-  MIN_SECRET_BYTES,
-  type SecretKeyInput,
-  type SessionAlgorithm,
-  type SigningKeyInput,
-} from './keys.js';
+export type { SessionEvent, SessionEventListener } from './events.js';
+export { type ParsedSessionId, parseSessionId } from './ids.js';
+export type { AsymmetricKeyInput, SecretKeyInput, SessionAlgorithm, SigningKeyInput } from './keys.js';
 export {
   CONNECTION_CLOSE,
   type ConnectionBinding,
@@ -35,24 +22,10 @@ export {
 export type { RouterLoginAttempt, RouterLoginLimiter } from './login-limiter.js';
 export { type CreateSessionOptions, createSessionManager, type SessionManager } from './manager.js';
 export { type AuthenticateOptions, requireRole, sendUnauthorized } from './middleware.js';
-export {
-  DEFAULT_ABSOLUTE_TIMEOUT,
-  DEFAULT_CLOCK_TOLERANCE,
-  DEFAULT_CONNECTION_RECHECK_MS,
-  DEFAULT_IDLE_TIMEOUT,
-  DEFAULT_KEY_PREFIX,
-  DEFAULT_MAX_SESSIONS_PER_USER,
-  DEFAULT_REALM,
-  DEFAULT_TOUCH_INTERVAL,
-  type Duration,
-  MAX_SESSIONS_PER_USER_LIMIT,
-  type SessionManagerOptions,
-} from './options.js';
+export type { Duration, SessionManagerOptions } from './options.js';
 export {
   type CredentialsVerifier,
   type SessionRouterOptions,
   sessionRouter,
   type VerifiedUser,
 } from './router.js';
-export type { SessionLimitPolicy } from './store.js';
-export { MAX_TOKEN_BYTES } from './tokens.js';

@@ -1,5 +1,5 @@
 import { createPrivateKey, createPublicKey, type JsonWebKey, KeyObject, webcrypto } from 'node:crypto';
-import { ConfigurationError } from '@sec/redis-guard';
+import { ConfigurationError, OptionError } from '@sec/redis-guard';
 import { SessionErrorCode as Code } from './errors.js';
 
 /**
@@ -10,13 +10,12 @@ export type SessionAlgorithm = 'HS256' | 'EdDSA' | 'ES256';
 
 /**
  * HMAC secrets shorter than the hash output weaken HS256 (RFC 7518 §3.2).
- * @example if (Buffer.byteLength(secret) < MIN_SECRET_BYTES) throw new Error('secret too short');
  */
 export const MIN_SECRET_BYTES = 32;
 
 /**
  * An HS256 key: at least 32 bytes, e.g. `openssl rand -base64 48`.
- * @example { kid: '2025-06', secret: process.env.SESSION_SECRET! }
+ * @example const key: SecretKeyInput = { kid: '2025-06', secret: process.env.SESSION_SECRET! };
  */
 export interface SecretKeyInput {
   readonly kid: string;
@@ -27,7 +26,7 @@ export interface SecretKeyInput {
 /**
  * An EdDSA (Ed25519) or ES256 (P-256) key as PEM (PKCS#8 / SPKI), JWK or KeyObject. Give only
  * `publicKey` for a retired key that may still verify tokens but never signs.
- * @example { kid: 'ed-2025', alg: 'EdDSA', privateKey: readFileSync('ed25519.pem', 'utf8') }
+ * @example const key: AsymmetricKeyInput = { kid: 'ed-2025', alg: 'EdDSA', privateKey: process.env.SESSION_PRIVATE_KEY };
  */
 export interface AsymmetricKeyInput {
   readonly kid: string;
@@ -38,7 +37,11 @@ export interface AsymmetricKeyInput {
 
 /**
  * One entry of `signingKeys`.
- * @example const keys: SigningKeyInput[] = [{ kid: 'new', secret }, { kid: 'old', alg: 'EdDSA', publicKey }];
+ * @example
+ * const keys: SigningKeyInput[] = [
+ *   { kid: '2025-06', secret: process.env.SESSION_SECRET! }, // signs
+ *   { kid: '2024-12', alg: 'EdDSA', publicKey: process.env.OLD_PUBLIC_KEY }, // still verifies
+ * ];
  */
 export type SigningKeyInput = SecretKeyInput | AsymmetricKeyInput;
 
@@ -51,7 +54,6 @@ interface KeyEntry {
 
 /**
  * The imported keys: sign with the first, verify with whichever `kid` a token names.
- * @example const key = ring.find(header.kid); // undefined for an unknown kid
  */
 export interface KeyRing {
   readonly signer: {
@@ -202,17 +204,15 @@ function importEntry(input: SigningKeyInput): KeyEntry {
 }
 
 /**
- * Validates and imports the configured keys once, at start-up. Throws ConfigurationError for an
- * empty list, duplicate or malformed `kid`, short secrets, wrong curves, or a first key that
- * cannot sign.
- * @example const ring = importKeys([{ kid: '2025-01', secret: process.env.SESSION_SECRET! }]);
+ * Validates and imports the configured keys once, at start-up. Throws ConfigurationError for a
+ * duplicate or malformed `kid`, short secrets, wrong curves, or a first key that cannot sign (an
+ * empty or missing list is an OptionError, found by the option schema first).
  */
 export function importKeys(inputs: readonly SigningKeyInput[] | undefined): KeyRing {
   if (!Array.isArray(inputs) || inputs.length === 0) {
-    throw new ConfigurationError(
-      Code.NoSigningKeys,
-      'createSessionManager() needs signingKeys: at least one { kid, secret } (HS256, >= 32 bytes) or { kid, alg, privateKey }.',
+    throw new OptionError(
       'signingKeys',
+      'createSessionManager(): option "signingKeys" must hold at least one key',
     );
   }
   const entries = new Map<string, KeyEntry>();

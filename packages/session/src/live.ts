@@ -1,4 +1,5 @@
-import { type Logger, type RedisGuard, scrubError } from '@sec/redis-guard';
+import { type Logger, OptionError, type RedisGuard } from '@sec/redis-guard';
+import { scrubError } from '@sec/redis-guard/internal';
 import type { AuthContext } from './auth-context.js';
 import type { SessionEvent } from './events.js';
 import { parseSessionId } from './ids.js';
@@ -8,7 +9,7 @@ import type { SessionStore } from './store.js';
  * How a bound connection ends: 1008 (policy violation) when its session was revoked, expired or
  * evicted; 1013 (try again later) when Redis could not confirm the session (unless the guard was
  * created with `failClosed: false`).
- * @example ws.on('close', (code) => { if (code === CONNECTION_CLOSE.unavailable.code) retryLater() });
+ * @example ws.on('close', (code) => { if (code === CONNECTION_CLOSE.unavailable.code) console.log('reconnect later') });
  */
 export const CONNECTION_CLOSE = {
   sessionEnded: { code: 1008, reason: 'session_ended' },
@@ -17,7 +18,6 @@ export const CONNECTION_CLOSE = {
 
 /**
  * Why a bound connection was ended.
- * @example sessions.bindConnection(auth, (end: ConnectionEnd) => stream.end(end.reason));
  */
 export type ConnectionEnd = (typeof CONNECTION_CLOSE)[keyof typeof CONNECTION_CLOSE];
 
@@ -34,7 +34,9 @@ export interface LiveConnection {
 
 /**
  * The tie between one connection and its session.
- * @example ws.on('message', (data) => { if (binding.active) handle(data) });
+ * @example
+ * const binding: ConnectionBinding = sessions.bindConnection(req.auth!, ws);
+ * ws.on('message', (data) => { if (binding.active) ws.send(data) });
  */
 export interface ConnectionBinding {
   readonly sessionId: string;
@@ -49,7 +51,9 @@ export interface ConnectionBinding {
 
 /**
  * What bindConnection() accepts: a connection to close, or a function to call instead.
- * @example sessions.bindConnection(auth, ws); sessions.bindConnection(auth, (end) => sse.end());
+ * @example
+ * sessions.bindConnection(req.auth!, ws); // a WebSocket: closed with end.code and end.reason
+ * sessions.bindConnection(req.auth!, (end) => res.end(`event: end\ndata: ${end.reason}\n\n`)); // server-sent events
  */
 export type ConnectionTarget = LiveConnection | ((end: ConnectionEnd) => void);
 
@@ -124,7 +128,8 @@ export class LiveConnections {
   bind(auth: AuthContext, target: ConnectionTarget): ConnectionBinding {
     const parsed = parseSessionId(auth?.sessionId);
     if (!parsed || (typeof target !== 'function' && typeof target?.close !== 'function')) {
-      throw new TypeError(
+      throw new OptionError(
+        'connection',
         'bindConnection(auth, connection): auth must come from authenticateRequest() and connection must have close(code, reason) or be a function',
       );
     }

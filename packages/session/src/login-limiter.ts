@@ -3,7 +3,7 @@ import type { Request, Response } from 'express';
 /**
  * One reserved login attempt, as a login limiter reports it. Only `outcome` and, when allowed,
  * `succeeded()` / `failed()` are used by the router; @sec/rate-limit's attempts carry more.
- * @example const attempt: RouterLoginAttempt = await limiter.reserve(req, username);
+ * @example const attempt: RouterLoginAttempt = await login.reserve(req, req.body.username);
  */
 export type RouterLoginAttempt =
   | {
@@ -20,7 +20,7 @@ export type RouterLoginAttempt =
  * shape (this package does not depend on it). `reserve` must count the attempt before the
  * password is checked; `respond` answers a refused attempt (429 or 503) and returns true, or
  * returns false for an allowed one.
- * @example sessionRouter(sessions, { verifyCredentials, loginLimiter: loginLimiter({ redis: guard }) });
+ * @example const limiter: RouterLoginLimiter = loginLimiter({ redis: guard });
  */
 export interface RouterLoginLimiter {
   reserve(req: Request, account: unknown): Promise<RouterLoginAttempt>;

@@ -212,7 +212,6 @@ return 1
 
 /**
  * A script run by EVALSHA, falling back to EVAL once after a Redis restart emptied the script cache.
- * @example await SCRIPTS.revokeAll.run(client, ['sec:sess:{u:42}'], [Date.now(), '', '{}']);
  */
 export class LuaScript {
   readonly source: string;
@@ -241,7 +240,6 @@ export class LuaScript {
 
 /**
  * Every script the Redis store runs; each declares all its keys, which share one hash tag.
- * @example await SCRIPTS.check.run(client, [sessionsKey, userKey], [handle, hash, now, 60000, '1']);
  */
 export const SCRIPTS = {
   create: new LuaScript(CREATE, 2),

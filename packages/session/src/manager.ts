@@ -1,13 +1,6 @@
 import type { IncomingMessage } from 'node:http';
-import {
-  checkOptions,
-  type GuardMode,
-  type Logger,
-  maskingLogger,
-  OptionError,
-  type RedisGuard,
-  toGuard,
-} from '@sec/redis-guard';
+import { type Logger, OptionError, type RedisGuard } from '@sec/redis-guard';
+import { checkOptions, maskingLogger, toGuard } from '@sec/redis-guard/internal';
 import type { RequestHandler, Response } from 'express';
 import type { AuthContext, CreatedSession, SessionInfo } from './auth-context.js';
 import { clearSessionCookie, type ResolvedCookie, resolveCookie, setSessionCookie } from './cookies.js';
@@ -40,7 +33,7 @@ import { createTokenCodec } from './tokens.js';
 
 /**
  * Options of create().
- * @example await sessions.create(user.id, { roles: ['editor'], metadata: { userAgent: req.get('user-agent') } });
+ * @example await sessions.create(userId, { roles: ['editor'], metadata: { userAgent: req.get('user-agent') } });
  */
 export interface CreateSessionOptions {
   /** The user's roles; omitted: keep the roles already stored for this user (none for a new user). */
@@ -56,7 +49,7 @@ export interface CreateSessionOptions {
 export interface SessionManager {
   readonly guard: RedisGuard;
   /** 'memory' when nothing is shared between processes (development and test only). */
-  readonly mode: GuardMode;
+  readonly mode: RedisGuard['mode'];
   readonly cookie: ResolvedCookie | undefined;
   readonly realm: string;
   /**
@@ -388,7 +381,7 @@ export function createSessionManager(given: SessionManagerOptions): SessionManag
 
     onEvent(listener) {
       if (typeof listener !== 'function')
-        throw new TypeError('onEvent(listener): listener must be a function');
+        throw new OptionError('listener', 'onEvent(listener): listener must be a function');
       return store.subscribe(listener);
     },
 

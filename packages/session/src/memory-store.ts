@@ -26,7 +26,6 @@ const SWEEP_EVERY = 1_000;
  * Sessions in this process only, for development and tests without Redis (the guard has printed
  * its one warning). Same semantics as the Redis store, timestamps included; events reach only
  * this process's listeners.
- * @example const store = new MemorySessionStore(logger);
  */
 export class MemorySessionStore implements SessionStore {
   readonly #users = new Map<string, UserEntry>();

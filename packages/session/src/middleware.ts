@@ -1,12 +1,11 @@
 import type { IncomingMessage } from 'node:http';
 import {
-  checkOptions,
-  isRedisUnavailable,
   type Logger,
   type RedisGuard,
-  scrubError,
+  RedisUnavailableError,
   sendServiceUnavailable,
 } from '@sec/redis-guard';
+import { checkOptions, scrubError } from '@sec/redis-guard/internal';
 import type { Request, RequestHandler, Response } from 'express';
 import type { AuthContext } from './auth-context.js';
 import { CrossOriginRequestError, InvalidTokenError, SessionArgumentError } from './errors.js';
@@ -15,7 +14,7 @@ import { DEFAULT_REALM } from './options.js';
 
 /**
  * Options of authenticate().
- * @example app.get('/feed', sessions.authenticate({ optional: true }), feed);
+ * @example app.get('/feed', sessions.authenticate({ optional: true }), (req, res) => res.json({ personal: Boolean(req.auth) }));
  */
 export interface AuthenticateOptions {
   /** Let requests without any token through unauthenticated (`req.auth` unset). An invalid token is still a 401. */
@@ -47,7 +46,6 @@ export function sendUnauthorized(res: Response, realm: string, invalid: boolean)
 
 /**
  * 403 for a cookie-authenticated state-changing request from an untrusted origin.
- * @example sendCrossOrigin(res);
  */
 export function sendCrossOrigin(res: Response): void {
   res.status(403).set('Cache-Control', 'no-store').json({ error: 'cross_origin_request' });
@@ -58,7 +56,6 @@ export function sendCrossOrigin(res: Response): void {
  * request. 401 for anything wrong with the token or session; 403 for a cookie-authenticated
  * state-changing request from an untrusted origin; 503 (never 401, never 500) when the session
  * store cannot answer, in every environment: an outage must not log anyone in or out.
- * @example app.use('/api', createAuthenticate(sessions, logger));
  */
 export function createAuthenticate(
   manager: Authenticator,
@@ -72,7 +69,7 @@ export function createAuthenticate(
     if (error instanceof InvalidTokenError)
       return sendUnauthorized(res, manager.realm, error.reason !== 'missing');
     if (error instanceof CrossOriginRequestError) return sendCrossOrigin(res);
-    if (!isRedisUnavailable(error)) {
+    if (!(error instanceof RedisUnavailableError)) {
       // Not an outage (a script or data error): still answer 503, and tell the operator once.
       const safe = scrubError(error, manager.guard.secrets());
       if (!reported.has(safe.message)) {
@@ -98,7 +95,6 @@ export function createAuthenticate(
 
 /**
  * requireRole with the realm used in its 401 challenge; the manager passes its own.
- * @example app.use('/admin', createRoleGuard('admin-api', ['admin']));
  */
 export function createRoleGuard(realm: string, roles: readonly string[]): RequestHandler {
   if (roles.length === 0) throw new SessionArgumentError('roles', 'requireRole() needs at least one role');

@@ -1,14 +1,16 @@
 import {
   ConfigurationError,
-  checkOptions,
   type Logger,
-  nonNegativeInteger,
   OptionError,
-  type OptionRule,
-  positiveInteger,
   type RedisClient,
   type RedisGuard,
 } from '@sec/redis-guard';
+import {
+  checkOptions,
+  nonNegativeInteger,
+  type OptionRule,
+  positiveInteger,
+} from '@sec/redis-guard/internal';
 import type { SessionCookieOptions } from './cookies.js';
 import { SessionErrorCode as Code } from './errors.js';
 import { DEFAULT_EVENT_CHANNEL } from './events.js';
@@ -17,62 +19,61 @@ import type { SessionLimitPolicy } from './store.js';
 
 /**
  * Seconds as a number, or a string with a unit: '90s', '30m', '8h', '7d'.
- * @example createSessionManager({ ...options, idleTimeout: '15m', absoluteTimeout: 12 * 3600 });
+ * @example
+ * const idleTimeout: Duration = '15m';
+ * const absoluteTimeout: Duration = 12 * 3600; // seconds
  */
 export type Duration = number | `${number}${'s' | 'm' | 'h' | 'd'}`;
 
 /**
  * OWASP's range for idle timeouts is 15–30 minutes.
- * @example createSessionManager({ ...options, idleTimeout: DEFAULT_IDLE_TIMEOUT });
  */
 export const DEFAULT_IDLE_TIMEOUT: Duration = '30m';
 /**
  * Sessions end 8 hours after login, however active: a working day.
- * @example createSessionManager({ ...options, absoluteTimeout: DEFAULT_ABSOLUTE_TIMEOUT });
  */
 export const DEFAULT_ABSOLUTE_TIMEOUT: Duration = '8h';
 /**
  * At most one write per session per minute for sliding expiry (capped at half the idle timeout).
- * @example createSessionManager({ ...options, touchInterval: DEFAULT_TOUCH_INTERVAL });
  */
 export const DEFAULT_TOUCH_INTERVAL: Duration = '60s';
 /**
  * Seconds of clock skew allowed on `exp`, `nbf` and `iat`.
- * @example createSessionManager({ ...options, clockTolerance: DEFAULT_CLOCK_TOLERANCE });
  */
 export const DEFAULT_CLOCK_TOLERANCE = 5;
 /**
  * Prefix of every Redis key the package writes.
- * @example createSessionManager({ ...options, keyPrefix: `${DEFAULT_KEY_PREFIX}app1:` });
  */
 export const DEFAULT_KEY_PREFIX = 'sec:';
 /**
  * `realm` of the WWW-Authenticate challenge.
- * @example createSessionManager({ ...options, realm: DEFAULT_REALM });
  */
 export const DEFAULT_REALM = 'api';
 /**
  * Live sessions one user may hold: enough for every device a person owns, small enough that the
  * scripts reading a user's sessions stay cheap however often someone logs in.
- * @example createSessionManager({ ...options, maxSessionsPerUser: DEFAULT_MAX_SESSIONS_PER_USER });
  */
 export const DEFAULT_MAX_SESSIONS_PER_USER = 50;
 /**
  * Highest accepted `maxSessionsPerUser`: it bounds the work of every script that reads a user's
  * sessions.
- * @example createSessionManager({ ...options, maxSessionsPerUser: MAX_SESSIONS_PER_USER_LIMIT });
  */
 export const MAX_SESSIONS_PER_USER_LIMIT = 1_000;
 /**
  * How often live connections re-check their sessions in one batch, in ms. Twice a second keeps
  * a connection whose revocation message was lost open for at most about half a second.
- * @example createSessionManager({ ...options, connectionRecheckMs: DEFAULT_CONNECTION_RECHECK_MS });
  */
 export const DEFAULT_CONNECTION_RECHECK_MS = 500;
 
 /**
  * Options of createSessionManager(); only `signingKeys`, `issuer` and `audience` are required.
- * @example const options: SessionManagerOptions = { redis: guard, signingKeys, issuer: 'https://auth.example.com', audience: 'api' };
+ * @example
+ * const options: SessionManagerOptions = {
+ *   redis: guard,
+ *   signingKeys: [{ kid: '2025-06', secret: process.env.SESSION_SECRET! }],
+ *   issuer: 'https://auth.example.com',
+ *   audience: 'api',
+ * };
  */
 export interface SessionManagerOptions {
   /** A RedisGuard, a bare ioredis client, or nothing (a guard from `process.env`; memory mode in dev/test without REDIS_URL). */
@@ -127,7 +128,6 @@ export const DEFAULT_REPLICA_WAIT_MS = 500;
 
 /**
  * Options after validation, durations in ms.
- * @example const { idleMs, touchAfterMs } = resolveOptions(options);
  */
 export interface ResolvedOptions {
   readonly issuer: string;
@@ -159,7 +159,6 @@ const duration: OptionRule = {
 
 /**
  * A Duration in ms, or undefined when it is not one.
- * @example toMs('5m') // 300000
  */
 export function toMs(value: unknown): number | undefined {
   if (typeof value === 'number') return Number.isInteger(value) && value > 0 ? value * 1000 : undefined;
@@ -170,30 +169,31 @@ export function toMs(value: unknown): number | undefined {
 
 const QUOTED_SAFE = /^[\x21\x23-\x5b\x5d-\x7e]{1,64}$/;
 
-function required(name: 'issuer' | 'audience', value: unknown): string {
-  if (typeof value !== 'string' || value.length === 0) {
-    throw new ConfigurationError(
-      Code.IssuerAudienceMissing,
-      `createSessionManager() needs \`${name}\`: tokens are bound to one issuer and one audience, so a token ` +
-        `minted for another service is refused. Set it to e.g. ${name === 'issuer' ? "'https://auth.example.com'" : "'my-api'"}.`,
-      name,
-    );
-  }
-  return value;
+/** `issuer` and `audience`: tokens are bound to both, so a token minted for another service is refused. */
+function boundClaim(example: string): OptionRule {
+  return {
+    kind: 'string',
+    required: `tokens are bound to one issuer and one audience, so a token minted for another service is refused; e.g. ${example}`,
+    check: (v) => ((v as string).length > 0 ? undefined : 'must not be empty'),
+  };
 }
 
 /**
  * Validates the options once, at creation: unknown keys and wrong types throw OptionError, unsafe
  * or inconsistent values throw ConfigurationError. The cookie settings depend on the environment
  * and are checked by resolveCookie() once the guard exists.
- * @example const resolved = resolveOptions(options);
  */
 export function resolveOptions(options: SessionManagerOptions): ResolvedOptions {
   checkOptions('createSessionManager', options, {
     redis: 'object',
-    signingKeys: 'array',
-    issuer: 'string',
-    audience: 'string',
+    signingKeys: {
+      kind: 'array',
+      required:
+        "at least one { kid, secret } (HS256, >= 32 bytes) or { kid, alg, privateKey }, e.g. [{ kid: '2025-06', secret: process.env.SESSION_SECRET }]",
+      check: (v) => ((v as unknown[]).length > 0 ? undefined : 'must hold at least one key'),
+    },
+    issuer: boundClaim("'https://auth.example.com'"),
+    audience: boundClaim("'my-api'"),
     idleTimeout: duration,
     absoluteTimeout: duration,
     touchInterval: duration,
@@ -272,8 +272,8 @@ export function resolveOptions(options: SessionManagerOptions): ResolvedOptions 
     );
   }
   return {
-    issuer: required('issuer', options.issuer),
-    audience: required('audience', options.audience),
+    issuer: options.issuer,
+    audience: options.audience,
     idleMs,
     absoluteMs,
     touchAfterMs: Math.min(touchMs, Math.floor(idleMs / 2)),

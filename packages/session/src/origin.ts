@@ -7,7 +7,6 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /**
  * True when the method may change state, so a cookie-authenticated request needs a trusted origin.
- * @example isUnsafeMethod('POST') // true
  */
 export function isUnsafeMethod(method: string | undefined): boolean {
   return !SAFE_METHODS.has((method ?? 'GET').toUpperCase());
@@ -38,7 +37,6 @@ function hostOf(origin: string): string | undefined {
  *
  * The scheme is not compared, as Go's CrossOriginProtection does not: behind a proxy that ends
  * TLS the app cannot see it, and the `Secure` cookie already never travels over plain HTTP.
- * @example checkOrigin(req, cookie); // throws CrossOriginRequestError for a forged POST
  */
 export function checkOrigin(req: IncomingMessage, cookie: ResolvedCookie): void {
   const origin = req.headers.origin;

@@ -1,5 +1,5 @@
 import type { RedisClient, RedisGuard } from '@sec/redis-guard';
-import { scrubError } from '@sec/redis-guard';
+import { scrubError } from '@sec/redis-guard/internal';
 import type { Cluster, Redis } from 'ioredis';
 import { Durability } from './durability.js';
 import { dispatch, parseEvent, type SessionEvent, type SessionEventListener } from './events.js';
@@ -48,7 +48,6 @@ export const STORE_COMMANDS = [
 
 /**
  * Key prefix and event channel of a RedisSessionStore.
- * @example new RedisSessionStore(guard, { keyPrefix: 'sec:', channel: 'sec:session:events', replicaAcks: 'auto', replicaWaitMs: 500 });
  */
 export interface RedisStoreSettings {
   /** Prefix of every key, e.g. 'sec:'. */
@@ -67,7 +66,6 @@ export interface RedisStoreSettings {
  *   user's last session, never longer than maxSessionsPerUser;
  * - `<prefix>user:{u:<key>}` — hash with the user's `roles`, read with the session on each request.
  * Every call goes through `guard.execute`, so an outage fails fast through the breaker.
- * @example const store = new RedisSessionStore(guard, { keyPrefix: 'sec:', channel: '', replicaAcks: 0, replicaWaitMs: 500 });
  */
 export class RedisSessionStore implements SessionStore {
   readonly #guard: RedisGuard;

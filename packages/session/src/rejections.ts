@@ -4,7 +4,6 @@ import { fingerprint } from './ids.js';
 
 /**
  * How many distinct rejected tokens are remembered, so a client retrying one bad token logs it once.
- * @example new RejectionLog(logger); // remembers REJECTION_MEMORY fingerprints
  */
 export const REJECTION_MEMORY = 1024;
 
@@ -14,7 +13,6 @@ const BENIGN: ReadonlySet<TokenRejection> = new Set(['expired', 'unknown_session
 /**
  * Logs each rejected token once: structured, with a fingerprint instead of the token, and never
  * more than once for the same token while it is among the last REJECTION_MEMORY seen.
- * @example rejections.record(token, 'signature');
  */
 export class RejectionLog {
   readonly #logger: Logger;

@@ -1,9 +1,5 @@
-import {
-  checkOptions,
-  isRedisUnavailable,
-  isStrictEnvironment,
-  sendServiceUnavailable,
-} from '@sec/redis-guard';
+import { isStrictEnvironment, RedisUnavailableError, sendServiceUnavailable } from '@sec/redis-guard';
+import { checkOptions } from '@sec/redis-guard/internal';
 import express, {
   type ErrorRequestHandler,
   type Request,
@@ -20,7 +16,7 @@ import { checkOrigin } from './origin.js';
 
 /**
  * Who verifyCredentials says the caller is.
- * @example verifyCredentials: async ({ username }) => ({ userId: username, roles: ['user'] })
+ * @example const user: VerifiedUser = { userId: '42', roles: ['user'], metadata: { plan: 'pro' } };
  */
 export interface VerifiedUser {
   /** Any string of 1-512 UTF-8 bytes without control characters; anything else is answered 400. */
@@ -32,7 +28,9 @@ export interface VerifiedUser {
 
 /**
  * Checks a login body against your user store.
- * @example const verify: CredentialsVerifier = ({ username, password }) => users.check(username, password);
+ * @example
+ * const verify: CredentialsVerifier = async ({ username, password }) =>
+ *   (await checkPassword(username, password)) ? { userId: String(username) } : undefined;
  */
 export type CredentialsVerifier = (
   body: Readonly<Record<string, unknown>>,
@@ -41,7 +39,12 @@ export type CredentialsVerifier = (
 
 /**
  * Options of sessionRouter().
- * @example sessionRouter(sessions, { verifyCredentials: (body) => users.check(body), loginLimiter: loginLimiter({ redis }) });
+ * @example
+ * const options: SessionRouterOptions = {
+ *   verifyCredentials: async ({ username, password }) =>
+ *     (await checkPassword(username, password)) ? { userId: String(username) } : undefined,
+ *   loginLimiter: loginLimiter({ redis: guard }),
+ * };
  */
 export interface SessionRouterOptions {
   /**
@@ -77,25 +80,29 @@ function fieldsOf(body: unknown): Record<string, unknown> {
  * trusted origin, so a forged form cannot log the browser into someone else's account.
  * @example
  * app.use('/auth', sessionRouter(sessions, {
- *   verifyCredentials: async ({ username, password }) => users.check(username, password),
+ *   verifyCredentials: async ({ username, password }) =>
+ *     (await checkPassword(username, password)) ? { userId: String(username) } : undefined,
  *   loginLimiter: loginLimiter({ redis: guard }),
  * }));
  */
 export function sessionRouter(manager: SessionManager, options: SessionRouterOptions): Router {
   checkOptions('sessionRouter', options, {
-    verifyCredentials: 'function',
-    loginLimiter: 'object',
+    verifyCredentials: {
+      kind: 'function',
+      required: 'verifyCredentials(body, req) checks a login and names the user',
+    },
+    loginLimiter: {
+      kind: 'object',
+      check: (value) => {
+        const limiter = value as Partial<RouterLoginLimiter>;
+        return typeof limiter.reserve === 'function' && typeof limiter.respond === 'function'
+          ? undefined
+          : 'must have reserve(req, account) and respond(res, attempt)';
+      },
+    },
     account: 'function',
   });
-  if (typeof options?.verifyCredentials !== 'function') {
-    throw new TypeError('sessionRouter(): the verifyCredentials(body, req) option is required');
-  }
   const limiter = options.loginLimiter;
-  if (limiter && (typeof limiter.reserve !== 'function' || typeof limiter.respond !== 'function')) {
-    throw new TypeError(
-      'sessionRouter(): loginLimiter must have reserve(req, account) and respond(res, attempt)',
-    );
-  }
   const guard = manager.guard;
   if (!limiter && isStrictEnvironment(guard.environment)) {
     guard.warnOnce(
@@ -114,7 +121,7 @@ export function sessionRouter(manager: SessionManager, options: SessionRouterOpt
     (handler: Handler): RequestHandler =>
     (req, res, next) => {
       handler(req, res).catch((error: unknown) => {
-        if (isRedisUnavailable(error)) return sendServiceUnavailable(res, guard, 'session');
+        if (error instanceof RedisUnavailableError) return sendServiceUnavailable(res, guard, 'session');
         if (error instanceof CrossOriginRequestError) return sendCrossOrigin(res);
         if (error instanceof SessionLimitError) {
           res.status(409).json({ error: 'session_limit_reached' });

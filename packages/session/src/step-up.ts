@@ -5,7 +5,6 @@ import { sendUnauthorized } from './middleware.js';
  * 401 with the RFC 9470 step-up challenge: the token is valid, but the user last proved who they
  * are too long ago for this action. A client answers by asking the user to re-authenticate
  * (the router's `POST /reauthenticate`) and retrying.
- * @example sendInsufficientAuthentication(res, 'api', 300);
  */
 export function sendInsufficientAuthentication(res: Response, realm: string, maxAgeSeconds: number): void {
   res
@@ -22,7 +21,6 @@ export function sendInsufficientAuthentication(res: Response, realm: string, max
 /**
  * The requireRecentAuth() middleware: after authenticate(), lets the request through only when
  * the session's last authentication (login or re-authentication) is at most `maxAgeMs` old.
- * @example app.post('/password', sessions.authenticate(), createRecentAuthGuard('api', 300_000, Date.now), handler);
  */
 export function createRecentAuthGuard(realm: string, maxAgeMs: number, now: () => number): RequestHandler {
   const maxAgeSeconds = Math.floor(maxAgeMs / 1000);

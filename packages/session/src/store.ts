@@ -4,7 +4,6 @@ import { decodeMetadata, userKey } from './ids.js';
 
 /**
  * One session as stored: timestamps in ms since the epoch.
- * @example encodeRecord(session) // '1717…|1717…|1800000|1717…|<hash>|{}'
  */
 export interface StoredSession {
   /** Random part of the session id; the user part is the store key. */
@@ -25,7 +24,6 @@ export interface StoredSession {
 
 /**
  * What `check` needs to validate (and maybe touch) a session on a request.
- * @example await store.check(userId, handle, { tokenHash, now: Date.now(), touchAfterMs: 60_000, withRoles: true });
  */
 export interface SessionCheck {
   /** Compare with the stored hash; undefined to skip (manager.touch). */
@@ -38,14 +36,12 @@ export interface SessionCheck {
 
 /**
  * What happens when a user who already has `maxSessionsPerUser` live sessions logs in again.
- * @example createSessionManager({ ...options, maxSessionsPerUser: 10, sessionLimitPolicy: 'refuse' });
  */
 export type SessionLimitPolicy = 'revoke-least-recent' | 'refuse';
 
 /**
  * The cap applied by `create`: it keeps a user's hash at most `max` records long, so every script
  * that reads the hash does bounded work.
- * @example const limit: SessionLimit = { max: 50, policy: 'revoke-least-recent' };
  */
 export interface SessionLimit {
   readonly max: number;
@@ -55,7 +51,6 @@ export interface SessionLimit {
 /**
  * The audit events `create` publishes: the login, and one revoke per session the cap evicts
  * (`evicted.sessionId` is the `<user key>.` prefix; the store appends each evicted handle).
- * @example { login: stamp({ type: 'login', … }, now), evicted: stamp({ type: 'revoke', sessionId: '42.', reason: 'session_limit', … }, now) }
  */
 export interface CreateEvents {
   readonly login: SessionEvent;
@@ -64,7 +59,6 @@ export interface CreateEvents {
 
 /**
  * What `create` did: `created` is false only under the 'refuse' policy at the cap.
- * @example const { created, evicted } = await store.create(…);
  */
 export interface CreateResult {
   readonly created: boolean;
@@ -74,7 +68,6 @@ export interface CreateResult {
 
 /**
  * What `check` returns for a live session.
- * @example const { roles, authAt } = (await store.check(userId, handle, check))!;
  */
 export interface CheckResult {
   readonly roles: readonly string[];
@@ -83,7 +76,6 @@ export interface CheckResult {
 
 /**
  * One session to look up in a batch.
- * @example await store.probe([{ userId: '42', handle }], Date.now());
  */
 export interface SessionRef {
   readonly userId: string;
@@ -94,7 +86,6 @@ export interface SessionRef {
  * Where sessions live. Every method is atomic for one user; `check` never resurrects a session
  * that `revoke` / `revokeAll` deleted (it only writes to a record it has just read, in the same
  * atomic step). Implemented by RedisSessionStore and, for development, MemorySessionStore.
- * @example const store: SessionStore = guard.mode === 'memory' ? new MemorySessionStore(logger) : new RedisSessionStore(guard, settings);
  */
 export interface SessionStore {
   create(
@@ -142,7 +133,6 @@ export interface SessionStore {
 
 /**
  * True while neither the idle nor the absolute timeout has passed.
- * @example if (!isLive(session, Date.now())) sessions.delete(handle);
  */
 export function isLive(
   session: Pick<StoredSession, 'lastSeenAt' | 'expiresAt' | 'idleMs'>,
@@ -153,7 +143,6 @@ export function isLive(
 
 /**
  * When the session ends if nothing touches it again.
- * @example const ttl = deadlineOf(session) - Date.now();
  */
 export function deadlineOf(session: Pick<StoredSession, 'lastSeenAt' | 'expiresAt' | 'idleMs'>): number {
   return Math.min(session.lastSeenAt + session.idleMs, session.expiresAt);
@@ -161,7 +150,6 @@ export function deadlineOf(session: Pick<StoredSession, 'lastSeenAt' | 'expiresA
 
 /**
  * Roles as stored: comma-separated (role names cannot contain commas).
- * @example encodeRoles(['admin', 'user']) // 'admin,user'
  */
 export function encodeRoles(roles: readonly string[]): string {
   return roles.join(',');
@@ -169,7 +157,6 @@ export function encodeRoles(roles: readonly string[]): string {
 
 /**
  * Parses stored roles; a missing value means none.
- * @example decodeRoles(null) // []
  */
 export function decodeRoles(text: string | null | undefined): readonly string[] {
   return text ? text.split(',') : [];
@@ -180,7 +167,6 @@ export function decodeRoles(text: string | null | undefined): readonly string[] 
  * numbers with one pattern match and rewrite only `lastSeen` on a touch; metadata goes last so it
  * may contain `|`. Records written before `authAt` existed lack that field; their metadata is ''
  * or starts with `{`, never with a digit, so the two layouts cannot be confused.
- * @example await client.hset(key, session.handle, encodeRecord(session));
  */
 export function encodeRecord(s: StoredSession): string {
   return `${s.lastSeenAt}|${s.expiresAt}|${s.idleMs}|${s.createdAt}|${s.tokenHash}|${s.authAt}|${s.metadata}`;
@@ -190,7 +176,6 @@ const RECORD = /^(\d+)\|(\d+)\|(\d+)\|(\d+)\|([^|]*)\|(?:(\d+)\|)?/;
 
 /**
  * Parses a stored record; undefined when it is not one.
- * @example const session = decodeRecord(handle, await client.hget(key, handle));
  */
 export function decodeRecord(handle: string, text: string): StoredSession | undefined {
   const match = RECORD.exec(text);
@@ -210,7 +195,6 @@ export function decodeRecord(handle: string, text: string): StoredSession | unde
 
 /**
  * The public description of a stored session.
- * @example const info = sessionInfo('42', stored, ['admin']); // info.sessionId === '42.<handle>'
  */
 export function sessionInfo(userId: string, session: StoredSession, roles: readonly string[]): SessionInfo {
   return {

@@ -5,7 +5,6 @@ import type { KeyRing } from './keys.js';
 
 /**
  * Bearer values longer than this are refused before any parsing: no JWT of ours comes close.
- * @example if (token.length > MAX_TOKEN_BYTES) return res.sendStatus(401);
  */
 export const MAX_TOKEN_BYTES = 8192;
 
@@ -17,13 +16,11 @@ const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
  * issuer and audience are fixed for the manager's life), so only the time-based claims need
  * checking again; this takes the signature check off the hot path. It caches nothing about the
  * session, whose record is still read from Redis on every request.
- * @example // at most VERIFIED_TOKEN_CACHE_SIZE verified tokens are remembered per manager
  */
 export const VERIFIED_TOKEN_CACHE_SIZE = 5_000;
 
 /**
  * What a verified access token says. Nothing else is trusted from it: roles come from Redis.
- * @example const { userId, handle, tokenHash } = await codec.verify(token, Date.now());
  */
 export interface AccessTokenClaims {
   readonly userId: string;
@@ -40,7 +37,6 @@ export interface AccessTokenClaims {
 
 /**
  * What tokens are bound to and how much clock skew is tolerated.
- * @example createTokenCodec(ring, { issuer, audience, clockTolerance: 5, maxTokenAge: 28_805 });
  */
 export interface TokenSettings {
   readonly issuer: string;
@@ -53,7 +49,6 @@ export interface TokenSettings {
 
 /**
  * Signs new access tokens and verifies presented ones.
- * @example const token = await codec.sign({ userId, sessionId, jti, issuedAt: now, expiresAt });
  */
 export interface TokenCodec {
   sign(claims: {
@@ -84,7 +79,6 @@ function canonicalSegment(segment: string): boolean {
 
 /**
  * Cheap structural checks that run before any cryptography or JSON parsing.
- * @example checkShape('a.b') // throws InvalidTokenError('malformed')
  */
 export function checkShape(token: string): void {
   if (token.length > MAX_TOKEN_BYTES) throw new InvalidTokenError('oversized');
@@ -137,9 +131,6 @@ function claimsOf(payload: JWTPayload): AccessTokenClaims {
  * Signs and verifies access tokens with jose: explicit algorithm allow-list, key chosen by `kid`
  * (an unknown kid or an algorithm other than the key's own is refused), `iss`/`aud`/`exp`/`nbf`/`iat`
  * checked with a small clock tolerance.
- * @example
- * const codec = createTokenCodec(importKeys(keys), { issuer, audience, clockTolerance: 5, maxTokenAge: 28800 });
- * const claims = await codec.verify(token, Date.now());
  */
 export function createTokenCodec(ring: KeyRing, settings: TokenSettings): TokenCodec {
   const algorithms = [...ring.algorithms];

@@ -1,5 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
-import { DEFAULT_EVENT_CHANNEL, DEFAULT_KEY_PREFIX, redisAccess } from '../src/index.js';
+import { DEFAULT_EVENT_CHANNEL } from '../src/events.js';
+import { redisAccess } from '../src/index.js';
+import { DEFAULT_KEY_PREFIX } from '../src/options.js';
 
 describe('redisAccess: what the session store sends', () => {
   it('its scripts’ commands, reads, the channel and WAIT, on its two key families', () => {

@@ -25,12 +25,8 @@ const keys = (...signingKeys: SigningKeyInput[]) => make({ signingKeys });
 
 describe('createSessionManager() validates at start-up', () => {
   it.each<[string, () => unknown, string]>([
-    ['no keys', () => keys(), 'ERR_SEC_SESSION_NO_SIGNING_KEYS'],
-    [
-      'no options at all',
-      () => createSessionManager(undefined as never),
-      'ERR_SEC_SESSION_ISSUER_AUDIENCE_MISSING',
-    ],
+    ['no keys', () => keys(), 'ERR_SEC_INVALID_OPTION'],
+    ['no options at all', () => createSessionManager(undefined as never), 'ERR_SEC_INVALID_OPTION'],
     ['options that are not an object', () => createSessionManager('x' as never), 'ERR_SEC_INVALID_OPTION'],
     ['a 31-byte secret', () => keys({ kid: 'a', secret: 'x'.repeat(31) }), 'ERR_SEC_SESSION_KEY_TOO_SHORT'],
     [
@@ -86,8 +82,8 @@ describe('createSessionManager() validates at start-up', () => {
       () => keys({ kid: 'a', alg: 'RS256', privateKey: 'x' } as never),
       'ERR_SEC_SESSION_KEY_INVALID',
     ],
-    ['no issuer', () => make({ issuer: undefined as never }), 'ERR_SEC_SESSION_ISSUER_AUDIENCE_MISSING'],
-    ['an empty audience', () => make({ audience: '' }), 'ERR_SEC_SESSION_ISSUER_AUDIENCE_MISSING'],
+    ['no issuer', () => make({ issuer: undefined as never }), 'ERR_SEC_INVALID_OPTION'],
+    ['an empty audience', () => make({ audience: '' }), 'ERR_SEC_INVALID_OPTION'],
     [
       'idleTimeout > absoluteTimeout',
       () => make({ idleTimeout: '2h', absoluteTimeout: '1h' }),
@@ -166,6 +162,18 @@ describe('createSessionManager() validates at start-up', () => {
     ['named by the app', { name: 'sid' }, 'sid'],
   ])('names the cookie %s', (_name, cookie, name) => {
     expect(make({ cookie }).cookie?.name).toBe(name);
+  });
+
+  it('names each missing required option, as every package does', () => {
+    expect(() => createSessionManager(undefined as never)).toThrow(
+      expect.objectContaining({ option: 'signingKeys', message: expect.stringMatching(/is required/) }),
+    );
+    expect(() => make({ issuer: undefined as never })).toThrow(
+      expect.objectContaining({ option: 'issuer', message: expect.stringMatching(/"issuer" is required/) }),
+    );
+    expect(() => make({ audience: undefined as never })).toThrow(
+      expect.objectContaining({ option: 'audience' }),
+    );
   });
 
   it('suggests the option that was meant', () => {

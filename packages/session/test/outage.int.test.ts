@@ -1,11 +1,7 @@
 import type { Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import {
-  createRedisGuard,
-  DEFAULT_COMMAND_TIMEOUT_MS,
-  type RedisGuard,
-  type SecEvent,
-} from '@sec/redis-guard';
+import { createRedisGuard, type RedisGuard, type SecEvent } from '@sec/redis-guard';
+import { DEFAULT_COMMAND_TIMEOUT_MS } from '@sec/redis-guard/internal';
 import { captureLogger, type RedisServer, startRedis, waitFor } from '@sec/testing';
 import type { SessionManager } from '../src/index.js';
 import { appFor, listen, manager, median } from './helpers.js';

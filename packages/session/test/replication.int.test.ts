@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { createRedisGuard, isRedisUnavailable, type RedisGuard } from '@sec/redis-guard';
+import { createRedisGuard, type RedisGuard, RedisUnavailableError } from '@sec/redis-guard';
 import {
   captureLogger,
   PRODUCTION_ON_LOOPBACK,
@@ -35,7 +35,7 @@ async function expectNotReplicated(call: Promise<unknown>): Promise<void> {
     (e: unknown) => e,
   );
   expect(error).toMatchObject({ code: 'ERR_SEC_SESSION_NOT_REPLICATED' });
-  expect(isRedisUnavailable(error)).toBe(true);
+  expect(error).toBeInstanceOf(RedisUnavailableError);
 }
 
 /**

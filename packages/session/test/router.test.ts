@@ -137,8 +137,13 @@ describe('sessionRouter with bearer tokens', () => {
     }
   });
 
-  it('needs verifyCredentials', () => {
-    expect(() => sessionRouter(sessions, {} as never)).toThrow(TypeError);
+  it('needs verifyCredentials, and a loginLimiter with reserve() and respond()', () => {
+    expect(() => sessionRouter(sessions, {} as never)).toThrow(
+      expect.objectContaining({ name: 'OptionError', option: 'verifyCredentials' }),
+    );
+    expect(() =>
+      sessionRouter(sessions, { verifyCredentials: async () => undefined, loginLimiter: {} as never }),
+    ).toThrow(expect.objectContaining({ option: 'loginLimiter', message: expect.stringMatching(/reserve/) }));
   });
 });
 

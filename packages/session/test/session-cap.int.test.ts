@@ -4,12 +4,8 @@ import { captureLogger, type RedisServer, startRedis, waitFor } from '@sec/testi
 import express from 'express';
 import { Redis } from 'ioredis';
 import request from 'supertest';
-import {
-  DEFAULT_MAX_SESSIONS_PER_USER,
-  type SessionEvent,
-  SessionLimitError,
-  sessionRouter,
-} from '../src/index.js';
+import { type SessionEvent, SessionLimitError, sessionRouter } from '../src/index.js';
+import { DEFAULT_MAX_SESSIONS_PER_USER } from '../src/options.js';
 import { appFor, bearer, manager } from './helpers.js';
 
 describe('maxSessionsPerUser on a real redis-server', () => {
@@ -117,13 +113,13 @@ describe('maxSessionsPerUser on a real redis-server', () => {
     await sessions.close();
   });
 
-  it('a hash that grew before the cap existed is cut back to the cap by the next login', async () => {
+  it('a hash longer than the cap is cut back to the cap by the next login', async () => {
     const sessions = manager({ redis: guard });
     const now = Date.now();
     const legacy: string[] = [];
     for (let i = 0; i < 5_000; i++) {
       const handle = `legacy${String(i).padStart(16, '0')}`;
-      // The record layout of the previous version: no authAt field.
+      // Records without the authAt field.
       legacy.push(handle, `${now + i}|${now + 3_600_000}|1800000|${now}|hash|`);
     }
     await raw.hset('sec:sess:{u:old}', ...legacy);
@@ -133,14 +129,14 @@ describe('maxSessionsPerUser on a real redis-server', () => {
     await sessions.close();
   });
 
-  it('reads records written by the previous version (no authAt field) as authenticated at login', async () => {
+  it('reads a record without the authAt field as authenticated at login', async () => {
     const sessions = manager({ redis: guard });
     const created = await sessions.create('pia', { metadata: { device: 'phone' } });
     const handle = created.sessionId.slice('pia.'.length);
     const record = (await raw.hget('sec:sess:{u:pia}', handle))!;
     const fields = record.split('|');
     const createdAt = Number(fields[3]);
-    // Drop the authAt field, as the previous version wrote records.
+    // Drop the authAt field.
     const old = [...fields.slice(0, 5), fields.slice(6).join('|')].join('|');
     expect(old).toMatch(/^\d+\|\d+\|\d+\|\d+\|[\w-]+\|\{"device":"phone"\}$/);
     await raw.hset('sec:sess:{u:pia}', handle, old);

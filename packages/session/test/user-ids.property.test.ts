@@ -1,7 +1,6 @@
 import { afterAll, describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
-import { newSessionId, randomId, userKey } from '../src/ids.js';
-import { isUserId, MAX_USER_ID_BYTES, parseSessionId } from '../src/index.js';
+import { isUserId, MAX_USER_ID_BYTES, newSessionId, parseSessionId, randomId, userKey } from '../src/ids.js';
 import { decodePayload, manager, memoryGuard } from './helpers.js';
 
 /** Any UTF-16 string, lone surrogates and control characters included. */

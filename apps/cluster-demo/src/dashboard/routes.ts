@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type { LoginLimiter } from '@sec/rate-limit';
-import { isRedisUnavailable } from '@sec/redis-guard';
+import { RedisUnavailableError } from '@sec/redis-guard';
 import {
   CrossOriginRequestError,
   InvalidTokenError,
@@ -132,7 +132,7 @@ export function dashboardRoutes(options: DashboardRoutesOptions): Router {
           return res.status(403).json({ error: 'cross_origin_request' });
         if (error instanceof InvalidTokenError)
           return sendUnauthorized(res, manager.realm, error.reason !== 'missing');
-        if (!isRedisUnavailable(error)) return next(error);
+        if (!(error instanceof RedisUnavailableError)) return next(error);
         const resumeKey = (req.body as { resumeKey?: unknown } | undefined)?.resumeKey;
         if (typeof resumeKey !== 'string') return res.status(403).json({ error: 'forbidden' });
         forward(control, res, next, { action: 'resume', admin: false, resumeKey });

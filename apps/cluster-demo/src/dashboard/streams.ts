@@ -1,4 +1,4 @@
-import { isRedisUnavailable, scrubError } from '@sec/redis-guard';
+import { RedisUnavailableError } from '@sec/redis-guard';
 import {
   type AuthContext,
   CONNECTION_CLOSE,
@@ -261,18 +261,19 @@ export class DashboardStreams {
         at: Date.now(),
       };
     } catch (error) {
-      if (!isRedisUnavailable(error)) {
-        const safe = scrubError(error, manager.guard.secrets());
-        if (!this.#reported.has(safe.message)) {
-          this.#reported.add(safe.message);
-          manager.guard.logger.error(
-            { event: 'demo.dashboard.sessions_failed', err: safe },
-            `listing sessions failed: ${safe.message}`,
-          );
-        }
+      if (error instanceof RedisUnavailableError) {
+        return { users: [], unavailable: { retryAfterSeconds: error.retryAfterSeconds }, at: Date.now() };
       }
-      const retryAfterSeconds = isRedisUnavailable(error) ? error.retryAfterSeconds : 5;
-      return { users: [], unavailable: { retryAfterSeconds }, at: Date.now() };
+      // guard.logger masks the guard's secrets: an ioredis error may carry the password.
+      const message = error instanceof Error ? error.message : String(error);
+      if (!this.#reported.has(message)) {
+        this.#reported.add(message);
+        manager.guard.logger.error(
+          { event: 'demo.dashboard.sessions_failed', err: error },
+          `listing sessions failed: ${message}`,
+        );
+      }
+      return { users: [], unavailable: { retryAfterSeconds: 5 }, at: Date.now() };
     }
   }
 

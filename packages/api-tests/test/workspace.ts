@@ -1,0 +1,53 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import ts from 'typescript';
+
+export const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+
+/** The published packages, by directory under packages/. */
+export const PUBLIC_PACKAGES = ['redis-guard', 'session', 'rate-limit', 'cache-crypto', 'health'] as const;
+export type PublicPackage = (typeof PUBLIC_PACKAGES)[number];
+
+export const rel = (path: string) => relative(root, path);
+
+/** The compiler options of the workspace's typecheck (sources resolved through "@sec/source"). */
+export function compilerOptions(): ts.CompilerOptions {
+  return ts.getParsedCommandLineOfConfigFile(
+    join(root, 'packages', 'api-tests', 'tsconfig.json'),
+    {},
+    { ...ts.sys, onUnRecoverableConfigFileDiagnostic: () => undefined },
+  )!.options;
+}
+
+/** Every source file of a package. */
+export function sourceFiles(name: PublicPackage): string[] {
+  const dir = join(root, 'packages', name, 'src');
+  return readdirSync(dir)
+    .filter((file) => file.endsWith('.ts'))
+    .map((file) => join(dir, file));
+}
+
+/** One TypeScript program over every package's sources, resolved as the typecheck resolves them. */
+export function sourceProgram(): ts.Program {
+  return ts.createProgram(PUBLIC_PACKAGES.flatMap(sourceFiles), compilerOptions());
+}
+
+/** What a package's root entry exports: name → the declarations behind it. */
+export function rootExports(
+  program: ts.Program,
+  name: PublicPackage,
+): Map<string, readonly ts.Declaration[]> {
+  const checker = program.getTypeChecker();
+  const file = program.getSourceFile(join(root, 'packages', name, 'src', 'index.ts'))!;
+  const exports = new Map<string, readonly ts.Declaration[]>();
+  for (const symbol of checker.getExportsOfModule(checker.getSymbolAtLocation(file)!)) {
+    const target = symbol.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(symbol) : symbol;
+    exports.set(symbol.name, target.declarations ?? []);
+  }
+  return exports;
+}
+
+export function readme(name: PublicPackage): string {
+  return readFileSync(join(root, 'packages', name, 'README.md'), 'utf8');
+}

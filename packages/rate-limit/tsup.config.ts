@@ -1,0 +1,3 @@
+import { packageBuild } from '../../scripts/tsup-package.js';
+
+export default packageBuild(['index']);
