@@ -9,14 +9,7 @@ export {
   type TokenRejection,
 } from './errors.js';
 export { DEFAULT_EVENT_CHANNEL, type SessionEvent, type SessionEventListener } from './events.js';
-export {
-  isUserId,
-  MAX_METADATA_BYTES,
-  MAX_ROLES,
-  MAX_USER_ID_BYTES,
-  type ParsedSessionId,
-  parseSessionId,
-} from './ids.js';
+export { isUserId, MAX_METADATA_BYTES, MAX_ROLES, MAX_USER_ID_BYTES } from './ids.js';
 export {
   type AsymmetricKeyInput,
   MIN_SECRET_BYTES,
@@ -53,5 +46,6 @@ export {
   sessionRouter,
   type VerifiedUser,
 } from './router.js';
+export { type ParsedSessionId, parseSessionId } from './session-id.js';
 export type { SessionLimitPolicy } from './store.js';
 export { MAX_TOKEN_BYTES } from './tokens.js';

@@ -12,11 +12,11 @@ import express, {
   type Router,
 } from 'express';
 import { CrossOriginRequestError, SessionArgumentError, SessionLimitError } from './errors.js';
-import { parseSessionId } from './ids.js';
 import type { RouterLoginAttempt, RouterLoginLimiter } from './login-limiter.js';
 import type { SessionManager } from './manager.js';
 import { sendCrossOrigin, sendUnauthorized } from './middleware.js';
 import { checkOrigin } from './origin.js';
+import { parseSessionId } from './session-id.js';
 
 /**
  * Who verifyCredentials says the caller is.

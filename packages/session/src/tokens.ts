@@ -1,7 +1,8 @@
 import { errors, type JWTPayload, jwtVerify, SignJWT } from 'jose';
 import { InvalidTokenError, type TokenRejection } from './errors.js';
-import { hashTokenId, isTokenId, isUserId, parseSessionId } from './ids.js';
+import { hashTokenId, isTokenId, isUserId } from './ids.js';
 import type { KeyRing } from './keys.js';
+import { parseSessionId } from './session-id.js';
 
 /**
  * Bearer values longer than this are refused before any parsing: no JWT of ours comes close.
