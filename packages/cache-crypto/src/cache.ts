@@ -23,11 +23,6 @@ import { type EntryStore, memoryStore, redisStore } from './store.js';
  */
 export const DEFAULT_TTL_SECONDS = 300;
 /**
- * Every entry's Redis key is `cache:<namespace>:<key>`.
- * @example await redis.pttl(`${KEY_PREFIX}profiles:user:42`)
- */
-export const KEY_PREFIX = 'cache:';
-/**
  * Longest accepted cache key, in characters.
  * @example if (key.length > MAX_KEY_LENGTH) key = sha256(key)
  */
@@ -50,7 +45,7 @@ export interface EncryptedCacheOptions {
   readonly redis?: RedisGuard | RedisClient;
   /** Fernet keys, newest first: the first encrypts, all decrypt. Default: REDIS_ENCRYPTION_KEY. */
   readonly keys?: string | readonly string[];
-  /** Letters, digits, `_`, `.`, `-`; entries live under `cache:<namespace>:`. */
+  /** Letters, digits, `_`, `.`, `-`; entries live under `<keyPrefix>cache:<namespace>:` (the guard's keyPrefix, default 'sec:'). */
   readonly namespace: string;
   /** Seconds; default 300. Every entry expires: cached PII never lives for ever. */
   readonly defaultTtl?: number;
@@ -145,7 +140,7 @@ export function createEncryptedCache(options: EncryptedCacheOptions): EncryptedC
   const primary = fernets[0]!;
   const { namespace, compressAbove } = options;
   const defaultTtl = options.defaultTtl ?? DEFAULT_TTL_SECONDS;
-  const prefix = `${KEY_PREFIX}${namespace}:`;
+  const prefix = `${guard.keyPrefix}cache:${namespace}:`;
   const store = guard.mode === 'memory' ? memoryStore() : redisStore(guard);
   const inflight = new Map<string, Flight>();
   const reported = new Set<string>();

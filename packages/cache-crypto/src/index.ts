@@ -4,7 +4,6 @@ export {
   DEFAULT_TTL_SECONDS,
   type EncryptedCache,
   type EncryptedCacheOptions,
-  KEY_PREFIX,
   MAX_KEY_LENGTH,
 } from './cache.js';
 export { CacheCryptoErrorCode, InvalidToken } from './errors.js';

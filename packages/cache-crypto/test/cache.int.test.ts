@@ -48,22 +48,22 @@ describe('EncryptedCache on a real Redis', () => {
   it('stores a Fernet token, never the plaintext, with the ttl as the Redis TTL', async () => {
     const { cache } = await newCache('people');
     await cache.set('user:7', { email: 'ada@example.com', appointments: [1, 2] }, 90);
-    const stored = await raw.get('cache:people:user:7');
+    const stored = await raw.get('sec:cache:people:user:7');
     expect(stored).toMatch(/^gAAAAA[A-Za-z0-9_-]+=*$/);
     expect(stored).not.toContain('ada@example.com');
-    const pttl = await raw.pttl('cache:people:user:7');
+    const pttl = await raw.pttl('sec:cache:people:user:7');
     expect(pttl).toBeGreaterThan(85_000);
     expect(pttl).toBeLessThanOrEqual(90_000);
     expect(await cache.get('user:7')).toEqual({ email: 'ada@example.com', appointments: [1, 2] });
     await cache.set('default-ttl', 1);
-    expect(await raw.pttl('cache:people:default-ttl')).toBeGreaterThan(115_000);
+    expect(await raw.pttl('sec:cache:people:default-ttl')).toBeGreaterThan(115_000);
   });
 
   it('deletes entries', async () => {
     const { cache } = await newCache('del');
     await cache.set('k', 'v');
     expect(await cache.del('k')).toBe(true);
-    expect(await raw.exists('cache:del:k')).toBe(0);
+    expect(await raw.exists('sec:cache:del:k')).toBe(0);
     expect(await cache.get('k')).toBeUndefined();
   });
 
@@ -81,7 +81,7 @@ describe('EncryptedCache on a real Redis', () => {
     );
     expect(calls).toBe(1);
     expect(results).toEqual(Array.from({ length: 30 }, () => ({ total: 42 })));
-    expect(await raw.exists('cache:wrap:report')).toBe(1);
+    expect(await raw.exists('sec:cache:wrap:report')).toBe(1);
     expect(await cache.wrap('report', 60, () => ({ total: 0 }))).toEqual({ total: 42 });
     expect(calls).toBe(1);
   });
@@ -89,9 +89,9 @@ describe('EncryptedCache on a real Redis', () => {
   it('treats a tampered entry as a miss and logs it once, without the key name or token', async () => {
     const { cache, log } = await newCache('tamper');
     await cache.set('user:alice@example.com', { secret: 1 });
-    const token = (await raw.get('cache:tamper:user:alice@example.com'))!;
+    const token = (await raw.get('sec:cache:tamper:user:alice@example.com'))!;
     const tampered = `${token.slice(0, 60)}${token[60] === 'A' ? 'B' : 'A'}${token.slice(61)}`;
-    await raw.set('cache:tamper:user:alice@example.com', tampered, 'EX', 60);
+    await raw.set('sec:cache:tamper:user:alice@example.com', tampered, 'EX', 60);
     expect(await cache.get('user:alice@example.com')).toBeUndefined();
     expect(await cache.get('user:alice@example.com')).toBeUndefined();
     const lines = events(log, 'cache.tampered');
@@ -108,19 +108,19 @@ describe('EncryptedCache on a real Redis', () => {
     const { cache, log } = await newCache('swap');
     await cache.set('user:1', { name: 'one' });
     await cache.set('user:2', { name: 'two' });
-    await raw.set('cache:swap:user:1', (await raw.get('cache:swap:user:2'))!, 'EX', 60);
+    await raw.set('sec:cache:swap:user:1', (await raw.get('sec:cache:swap:user:2'))!, 'EX', 60);
     expect(await cache.get('user:1')).toBeUndefined();
     expect(events(log, 'cache.tampered')[0]?.obj).toMatchObject({ reason: 'wrong-key' });
   });
 
   it('refuses plain text, garbage and entries under an unknown key', async () => {
     const { cache, log } = await newCache('foreign');
-    await raw.set('cache:foreign:plain', '{"value":1}');
+    await raw.set('sec:cache:foreign:plain', '{"value":1}');
     await raw.set(
-      'cache:foreign:other',
-      new Fernet(Fernet.generateKey()).encrypt('{"key":"cache:foreign:other","ttl":60,"value":1}'),
+      'sec:cache:foreign:other',
+      new Fernet(Fernet.generateKey()).encrypt('{"key":"sec:cache:foreign:other","ttl":60,"value":1}'),
     );
-    await raw.hset('cache:foreign:hash', 'f', 'v');
+    await raw.hset('sec:cache:foreign:hash', 'f', 'v');
     expect(await cache.get('plain')).toBeUndefined();
     expect(await cache.get('other')).toBeUndefined();
     expect(await cache.get('hash')).toBeUndefined();
@@ -131,10 +131,10 @@ describe('EncryptedCache on a real Redis', () => {
   it('refuses a replayed entry older than its own ttl', async () => {
     const { cache, log } = await newCache('replay');
     const old = new Fernet(KEY).encryptAtTime(
-      JSON.stringify({ key: 'cache:replay:k', ttl: 10, value: 'old' }),
+      JSON.stringify({ key: 'sec:cache:replay:k', ttl: 10, value: 'old' }),
       Math.floor(Date.now() / 1000) - 200,
     );
-    await raw.set('cache:replay:k', old, 'EX', 60);
+    await raw.set('sec:cache:replay:k', old, 'EX', 60);
     expect(await cache.get('k')).toBeUndefined();
     expect(events(log, 'cache.tampered')[0]?.obj).toMatchObject({ reason: 'stale' });
   });
@@ -148,10 +148,10 @@ describe('EncryptedCache on a real Redis', () => {
     }
     const script =
       'import json, sys\nfrom cryptography.fernet import Fernet\n' +
-      'entry = {"key": "cache:py:user:9", "ttl": 60, "value": {"name": "Grace"}}\n' +
+      'entry = {"key": "sec:cache:py:user:9", "ttl": 60, "value": {"name": "Grace"}}\n' +
       'print(Fernet(sys.argv[1]).encrypt(json.dumps(entry).encode()).decode())';
     const token = spawnSync('python3', ['-c', script, KEY], { encoding: 'utf8' }).stdout.trim();
-    await raw.set('cache:py:user:9', token, 'EX', 60);
+    await raw.set('sec:cache:py:user:9', token, 'EX', 60);
     const { cache } = await newCache('py');
     expect(await cache.get('user:9')).toEqual({ name: 'Grace' });
     await cache.set('user:10', { name: 'Linus' });
@@ -161,7 +161,7 @@ describe('EncryptedCache on a real Redis', () => {
         '-c',
         'import json, sys\nfrom cryptography.fernet import Fernet\nprint(json.loads(Fernet(sys.argv[1]).decrypt(sys.argv[2], ttl=60))["value"]["name"])',
         KEY,
-        (await raw.get('cache:py:user:10'))!,
+        (await raw.get('sec:cache:py:user:10'))!,
       ],
       { encoding: 'utf8' },
     );

@@ -65,7 +65,7 @@ describe('createEncryptedCache start-up checks', () => {
     const newer = Fernet.generateKey();
     const { cache } = memoryCache({ keys: undefined, env: { REDIS_ENCRYPTION_KEY: `${newer}, ${KEY}` } });
     await cache.set('k', 1);
-    const token = (await cacheInternals(cache).store.get('cache:unit:k'))!;
+    const token = (await cacheInternals(cache).store.get('sec:cache:unit:k'))!;
     expect(new Fernet(newer).decrypt(token)).toBeDefined();
   });
 
@@ -97,10 +97,10 @@ describe('EncryptedCache in memory mode', () => {
     expect(await cache.set('user:1', value)).toBe(true);
     expect(await cache.get('user:1')).toEqual(value);
     expect(await cache.get('user:2')).toBeUndefined();
-    const token = (await cacheInternals(cache).store.get('cache:unit:user:1'))!;
+    const token = (await cacheInternals(cache).store.get('sec:cache:unit:user:1'))!;
     expect(token).not.toContain('Ada');
     expect(JSON.parse(new Fernet(KEY).decrypt(token).toString())).toEqual({
-      key: 'cache:unit:user:1',
+      key: 'sec:cache:unit:user:1',
       ttl: 300,
       value,
     });
@@ -133,17 +133,17 @@ describe('EncryptedCache in memory mode', () => {
     await cache.set('big', big);
     await cache.set('small', { t: 1 });
     const { store } = cacheInternals(cache);
-    const bigPlain = new Fernet(KEY).decrypt((await store.get('cache:unit:big'))!);
+    const bigPlain = new Fernet(KEY).decrypt((await store.get('sec:cache:unit:big'))!);
     expect(bigPlain[0]).toBe(0x78);
     expect(JSON.parse(inflateSync(bigPlain).toString()).value).toEqual(big);
-    expect(new Fernet(KEY).decrypt((await store.get('cache:unit:small'))!)[0]).toBe('{'.charCodeAt(0));
+    expect(new Fernet(KEY).decrypt((await store.get('sec:cache:unit:small'))!)[0]).toBe('{'.charCodeAt(0));
     expect(await cache.get('big')).toEqual(big);
   });
 
   it('does not compress by default', async () => {
     const { cache } = memoryCache();
     await cache.set('big', { text: 'a'.repeat(5000) });
-    const token = (await cacheInternals(cache).store.get('cache:unit:big'))!;
+    const token = (await cacheInternals(cache).store.get('sec:cache:unit:big'))!;
     expect(new Fernet(KEY).decrypt(token)[0]).toBe('{'.charCodeAt(0));
   });
 
@@ -154,8 +154,8 @@ describe('EncryptedCache in memory mode', () => {
     await before.set('k', 'v');
     const after = createEncryptedCache({ redis: guard, keys: [KEY, oldKey], namespace: 'rot' });
     // Memory stores are per cache; copy the entry across as Redis would share it.
-    const token = (await cacheInternals(before).store.get('cache:rot:k'))!;
-    await cacheInternals(after).store.set('cache:rot:k', token, 10_000);
+    const token = (await cacheInternals(before).store.get('sec:cache:rot:k'))!;
+    await cacheInternals(after).store.set('sec:cache:rot:k', token, 10_000);
     expect(await after.get('k')).toBe('v');
     expect(new MultiFernet([oldKey]).decrypt(token)).toBeDefined();
   });

@@ -19,7 +19,7 @@ describe('cacheResponse on a real Redis', () => {
     calls[name] = (calls[name] ?? 0) + 1;
     return calls[name];
   };
-  const entries = async () => raw.keys('cache:http:*');
+  const entries = async () => raw.keys('sec:cache:http:*');
   const stored = async (n: number) =>
     waitFor(`${n} cache entries`, async () => (await entries()).length === n, 3_000);
 

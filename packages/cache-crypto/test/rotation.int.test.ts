@@ -39,17 +39,17 @@ describe('rotateNamespace on a real Redis', () => {
   it('re-encrypts every entry under the newest key, keeping timestamps, TTLs and other namespaces', async () => {
     await fill('rot', 250);
     await fill('untouched', 5);
-    await raw.set('cache:rot:no-ttl-elsewhere', new Fernet(OLD).encrypt('x'));
-    await raw.persist('cache:rot:no-ttl-elsewhere');
+    await raw.set('sec:cache:rot:no-ttl-elsewhere', new Fernet(OLD).encrypt('x'));
+    await raw.persist('sec:cache:rot:no-ttl-elsewhere');
     const before = new Map<string, { ts: bigint; pttl: number }>();
     for (let i = 0; i < 250; i++) {
-      const key = `cache:rot:item:${i}`;
+      const key = `sec:cache:rot:item:${i}`;
       before.set(key, {
         ts: new Fernet(OLD).extractTimestamp((await raw.get(key))!),
         pttl: await raw.pttl(key),
       });
     }
-    const untouched = await raw.get('cache:untouched:item:0');
+    const untouched = await raw.get('sec:cache:untouched:item:0');
     const { cache } = await cacheWith('rot', [NEW, OLD]);
     const progress: RotationProgress[] = [];
     const result = await rotateNamespace(cache, { batchSize: 40, onProgress: (p) => progress.push(p) });
@@ -64,8 +64,8 @@ describe('rotateNamespace on a real Redis', () => {
       expect(after).toBeLessThanOrEqual(pttl);
       expect(after).toBeGreaterThan(pttl - 10_000);
     }
-    expect(await raw.pttl('cache:rot:no-ttl-elsewhere')).toBe(-1);
-    expect(await raw.get('cache:untouched:item:0')).toBe(untouched);
+    expect(await raw.pttl('sec:cache:rot:no-ttl-elsewhere')).toBe(-1);
+    expect(await raw.get('sec:cache:untouched:item:0')).toBe(untouched);
     // The old key can be removed now.
     const { cache: newOnly } = await cacheWith('rot', [NEW]);
     expect(await newOnly.get('item:17')).toEqual({ i: 17, pii: 'person-17' });
@@ -90,13 +90,13 @@ describe('rotateNamespace on a real Redis', () => {
     const second = await rotateNamespace(cache, { batchSize: 50, cursor: first.cursor! });
     expect(second.complete).toBe(true);
     expect(first.rotated + second.rotated).toBe(300);
-    const keys = await raw.keys('cache:resume:*');
+    const keys = await raw.keys('sec:cache:resume:*');
     for (const key of keys) expect(new Fernet(NEW).decrypt((await raw.get(key))!)).toBeDefined();
   });
 
   it('leaves undecryptable entries alone, counts and logs them', async () => {
     await fill('bad', 3);
-    await raw.set('cache:bad:forged', new Fernet(Fernet.generateKey()).encrypt('x'), 'EX', 60);
+    await raw.set('sec:cache:bad:forged', new Fernet(Fernet.generateKey()).encrypt('x'), 'EX', 60);
     const { cache, log } = await cacheWith('bad', [NEW, OLD]);
     const result = await rotateNamespace(cache);
     expect(result).toMatchObject({ rotated: 3, invalid: 1 });
@@ -107,14 +107,14 @@ describe('rotateNamespace on a real Redis', () => {
   it('never overwrites a value written after it was read (compare-and-set keeping the TTL)', async () => {
     const { cache } = await cacheWith('cas', [NEW, OLD]);
     const { store } = cacheInternals(cache);
-    await raw.set('cache:cas:k', 'written-by-app', 'EX', 500);
-    expect(await store.replaceIfUnchanged('cache:cas:k', 'what-rotation-read', 'rotated')).toBe(false);
-    expect(await raw.get('cache:cas:k')).toBe('written-by-app');
-    expect(await store.replaceIfUnchanged('cache:cas:k', 'written-by-app', 'rotated')).toBe(true);
-    expect(await raw.get('cache:cas:k')).toBe('rotated');
-    expect(await raw.ttl('cache:cas:k')).toBeGreaterThan(490);
+    await raw.set('sec:cache:cas:k', 'written-by-app', 'EX', 500);
+    expect(await store.replaceIfUnchanged('sec:cache:cas:k', 'what-rotation-read', 'rotated')).toBe(false);
+    expect(await raw.get('sec:cache:cas:k')).toBe('written-by-app');
+    expect(await store.replaceIfUnchanged('sec:cache:cas:k', 'written-by-app', 'rotated')).toBe(true);
+    expect(await raw.get('sec:cache:cas:k')).toBe('rotated');
+    expect(await raw.ttl('sec:cache:cas:k')).toBeGreaterThan(490);
     await raw.script('FLUSH');
-    expect(await store.replaceIfUnchanged('cache:cas:k', 'rotated', 'again')).toBe(true);
+    expect(await store.replaceIfUnchanged('sec:cache:cas:k', 'rotated', 'again')).toBe(true);
   });
 
   it('validates its options', async () => {

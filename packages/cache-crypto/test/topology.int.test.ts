@@ -91,7 +91,7 @@ describe.each(['Redis Cluster', 'Redis Sentinel'])('%s in production', (name) =>
     expect(await cache.get('user:1')).toEqual({ name: 'Ada', tags: ['x'] });
     expect(await cache.get('zero')).toBe(0);
     expect(await cache.get('absent')).toBeUndefined();
-    const pttl = await raw(t.guard).pttl('cache:crud:user:1');
+    const pttl = await raw(t.guard).pttl('sec:cache:crud:user:1');
     expect(pttl).toBeGreaterThan(110_000);
     expect(pttl).toBeLessThanOrEqual(120_000);
 
@@ -115,11 +115,11 @@ describe.each(['Redis Cluster', 'Redis Sentinel'])('%s in production', (name) =>
     const cache = cacheOf('spread');
     const count = 60;
     await Promise.all(Array.from({ length: count }, (_, i) => cache.set(`k:${i}`, i)));
-    const perMaster = await Promise.all(t.masters().map((m) => keysOn(m, 'cache:spread:*')));
+    const perMaster = await Promise.all(t.masters().map((m) => keysOn(m, 'sec:cache:spread:*')));
     expect(perMaster).toHaveLength(name === 'Redis Cluster' ? 3 : 1);
     for (const keys of perMaster) expect(keys.length).toBeGreaterThan(0);
     expect(perMaster.flat().sort()).toEqual(
-      Array.from({ length: count }, (_, i) => `cache:spread:k:${i}`).sort(),
+      Array.from({ length: count }, (_, i) => `sec:cache:spread:k:${i}`).sort(),
     );
     const values = await Promise.all(Array.from({ length: count }, (_, i) => cache.get(`k:${i}`)));
     expect(values).toEqual(Array.from({ length: count }, (_, i) => i));
@@ -131,7 +131,7 @@ describe.each(['Redis Cluster', 'Redis Sentinel'])('%s in production', (name) =>
     await Promise.all(Array.from({ length: count }, (_, i) => old.set(`k:${i}`, { i }, 300 + i)));
     const before = new Map<string, { ts: bigint; pttl: number }>();
     for (let i = 0; i < count; i++) {
-      const key = `cache:rot:k:${i}`;
+      const key = `sec:cache:rot:k:${i}`;
       const token = (await raw(t.guard).get(key))!;
       before.set(key, { ts: new Fernet(OLD).extractTimestamp(token), pttl: await raw(t.guard).pttl(key) });
     }
@@ -186,7 +186,7 @@ describe.each(['Redis Cluster', 'Redis Sentinel'])('%s in production', (name) =>
     expect(miss.headers['x-cache']).toBe('MISS');
     expect(miss.body).toEqual({ products: ['tea'], call: 1 });
     // The entry is written after the response is sent; its key is the hashed URL.
-    const key = `cache:http:res:${createHash('sha256').update('/products?page=1').digest('base64url')}`;
+    const key = `sec:cache:http:res:${createHash('sha256').update('/products?page=1').digest('base64url')}`;
     await waitFor('the response entry', async () => (await raw(t.guard).get(key)) !== null, 3_000);
     const hit = await request(app).get('/products?page=1');
     expect(hit.headers['x-cache']).toBe('HIT');
@@ -198,16 +198,16 @@ describe.each(['Redis Cluster', 'Redis Sentinel'])('%s in production', (name) =>
     const cache = cacheOf('tamper');
     await cache.set('victim', { role: 'user' });
     await cache.set('admin', { role: 'admin' });
-    const victim = (await raw(t.guard).get('cache:tamper:victim'))!;
+    const victim = (await raw(t.guard).get('sec:cache:tamper:victim'))!;
     const flipped = `${victim.slice(0, 20)}${victim[20] === 'A' ? 'B' : 'A'}${victim.slice(21)}`;
-    await raw(t.guard).set('cache:tamper:flipped', flipped);
-    await raw(t.guard).set('cache:tamper:victim', (await raw(t.guard).get('cache:tamper:admin'))!);
-    await raw(t.guard).set('cache:tamper:garbage', 'not a token');
-    await raw(t.guard).set('cache:tamper:foreign', new Fernet(Fernet.generateKey()).encrypt('{}'));
-    await raw(t.guard).set('cache:tamper:bare', new Fernet(NEW).encrypt('{"role":"admin"}'));
-    const replayed = JSON.stringify({ key: 'cache:tamper:replayed', ttl: 10, value: { role: 'admin' } });
+    await raw(t.guard).set('sec:cache:tamper:flipped', flipped);
+    await raw(t.guard).set('sec:cache:tamper:victim', (await raw(t.guard).get('sec:cache:tamper:admin'))!);
+    await raw(t.guard).set('sec:cache:tamper:garbage', 'not a token');
+    await raw(t.guard).set('sec:cache:tamper:foreign', new Fernet(Fernet.generateKey()).encrypt('{}'));
+    await raw(t.guard).set('sec:cache:tamper:bare', new Fernet(NEW).encrypt('{"role":"admin"}'));
+    const replayed = JSON.stringify({ key: 'sec:cache:tamper:replayed', ttl: 10, value: { role: 'admin' } });
     const anHourAgo = Math.floor(Date.now() / 1000) - 3_600;
-    await raw(t.guard).set('cache:tamper:replayed', new Fernet(NEW).encryptAtTime(replayed, anHourAgo));
+    await raw(t.guard).set('sec:cache:tamper:replayed', new Fernet(NEW).encryptAtTime(replayed, anHourAgo));
 
     const refused = ['flipped', 'victim', 'garbage', 'foreign', 'bare', 'replayed'];
     for (const key of refused) expect(await cache.get(key)).toBeUndefined();
@@ -282,7 +282,7 @@ describe('Redis Sentinel failover: the same cache, no restart', () => {
     expect(events('cache.recovered')).toBe(1);
     expect(await cache.set('after', 'new master')).toBe(true);
     expect(await cache.get('after')).toBe('new master');
-    expect(await keysOn(sentinel.replica, 'cache:failover:after')).toEqual(['cache:failover:after']);
+    expect(await keysOn(sentinel.replica, 'sec:cache:failover:after')).toEqual(['sec:cache:failover:after']);
     expect(await cache.del('before:3')).toBe(true);
     expect(await cache.get('before:3')).toBeUndefined();
     expect(t.log.text()).not.toContain(PASSWORD);

@@ -8,7 +8,6 @@ export {
   stateField,
   tooManyRequestsBody,
 } from './headers.js';
-export { KEY_PREFIX } from './keys.js';
 export {
   DEFAULT_FAILURE_WINDOW_SECONDS,
   DEFAULT_IP_BLOCK_SECONDS,

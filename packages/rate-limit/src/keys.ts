@@ -3,12 +3,6 @@ import type { RedisGuard } from '@sec/redis-guard';
 import { RateLimitErrorCode as Code, RateLimitNameError } from './errors.js';
 
 /**
- * Every Redis key this package writes starts with this, so operators can SCAN for them.
- * @example redis-cli --scan --pattern 'sec:rl:login.*'
- */
-export const KEY_PREFIX = 'sec:rl';
-
-/**
  * Keys made of these characters and no longer than this are stored readably; anything else
  * (huge header values, braces that would move the Cluster hash tag, control characters) is hashed.
  */
@@ -50,7 +44,7 @@ export function reserveName(guard: RedisGuard, name: string, factory: string): v
 }
 
 /**
- * The key rate-limiter-flexible stores under `sec:rl:<name>:`. The braces make the limiter name
+ * The key rate-limiter-flexible stores under `<keyPrefix>rl:<name>:`. The braces make the limiter name
  * and client key the Redis Cluster hash tag, so one client's counter never spans slots while
  * different clients spread over the cluster.
  * @example storageKey('api', '203.0.113.9') // '{api:203.0.113.9}'
@@ -60,7 +54,11 @@ export function storageKey(name: string, key: string): string {
   return `{${name}:${safe}}`;
 }
 
-/** rate-limiter-flexible's `keyPrefix` for a limiter. */
-export function limiterPrefix(name: string): string {
-  return `${KEY_PREFIX}:${name}`;
+/**
+ * rate-limiter-flexible's `keyPrefix` for a limiter, under the guard's key prefix; it joins it to
+ * the storage key with a ':'. Every key this package writes starts with `<keyPrefix>rl:`.
+ * @example limiterPrefix(guard, 'login.ip') // 'sec:rl:login.ip' (keys 'sec:rl:login.ip:{login.ip:…}')
+ */
+export function limiterPrefix(guard: RedisGuard, name: string): string {
+  return `${guard.keyPrefix}rl:${name}`;
 }

@@ -71,7 +71,7 @@ export class CounterStore {
     this.#guard = guard;
     this.#policy = policy;
     this.#options = {
-      keyPrefix: limiterPrefix(policy.name),
+      keyPrefix: limiterPrefix(guard, policy.name),
       points: policy.points,
       duration: policy.duration,
       blockDuration: policy.blockDuration,

@@ -52,6 +52,7 @@ export {
   type RedisGuardOptions,
   toGuard,
 } from './guard.js';
+export { DEFAULT_KEY_PREFIX } from './key-prefix.js';
 export { createJsonLogger, type Logger, type LogLevel, maskingLogger } from './logger.js';
 export { maskSecret, maskText, redactUrl, scrubError } from './mask.js';
 export {

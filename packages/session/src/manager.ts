@@ -12,7 +12,7 @@ import type { RequestHandler, Response } from 'express';
 import type { AuthContext, CreatedSession, SessionInfo } from './auth-context.js';
 import { clearSessionCookie, type ResolvedCookie, resolveCookie, setSessionCookie } from './cookies.js';
 import { SessionLimitError } from './errors.js';
-import { logAudit, type SessionEvent, type SessionEventListener, stamp } from './events.js';
+import { eventChannel, logAudit, type SessionEvent, type SessionEventListener, stamp } from './events.js';
 import { assertRoles, assertUserId, encodeMetadata, fingerprint, hashTokenId, randomId } from './ids.js';
 import { importKeys } from './keys.js';
 import { type ConnectionBinding, type ConnectionTarget, LiveConnections } from './live.js';
@@ -152,8 +152,8 @@ export function createSessionManager(given: SessionManagerOptions): SessionManag
     guard.mode === 'memory'
       ? new MemorySessionStore(logger)
       : new RedisSessionStore(guard, {
-          keyPrefix: settings.keyPrefix,
-          channel: settings.channel,
+          keyPrefix: guard.keyPrefix,
+          channel: settings.channel ?? eventChannel(guard.keyPrefix),
           replicaAcks: settings.replicaAcks,
           replicaWaitMs: settings.replicaWaitMs,
         });

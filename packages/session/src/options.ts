@@ -11,7 +11,6 @@ import {
 } from '@sec/redis-guard';
 import type { SessionCookieOptions } from './cookies.js';
 import { SessionErrorCode as Code } from './errors.js';
-import { DEFAULT_EVENT_CHANNEL } from './events.js';
 import type { SigningKeyInput } from './keys.js';
 import type { SessionLimitPolicy } from './store.js';
 
@@ -41,11 +40,6 @@ export const DEFAULT_TOUCH_INTERVAL: Duration = '60s';
  * @example createSessionManager({ ...options, clockTolerance: DEFAULT_CLOCK_TOLERANCE });
  */
 export const DEFAULT_CLOCK_TOLERANCE = 5;
-/**
- * Prefix of every Redis key the package writes.
- * @example createSessionManager({ ...options, keyPrefix: `${DEFAULT_KEY_PREFIX}app1:` });
- */
-export const DEFAULT_KEY_PREFIX = 'sec:';
 /**
  * `realm` of the WWW-Authenticate challenge.
  * @example createSessionManager({ ...options, realm: DEFAULT_REALM });
@@ -93,9 +87,7 @@ export interface SessionManagerOptions {
   readonly clockTolerance?: number;
   /** Also accept (and let the router set) the token in a cookie; Secure, HttpOnly, SameSite=Lax. */
   readonly cookie?: boolean | SessionCookieOptions;
-  /** Prefix of every Redis key. Default 'sec:'. */
-  readonly keyPrefix?: string;
-  /** Pub/Sub channel for audit events, or false to publish none. Default 'sec:session:events'. */
+  /** Pub/Sub channel for audit events, or false to publish none. Default: the guard's keyPrefix + 'session:events'. */
   readonly channel?: string | false;
   /** `realm` in WWW-Authenticate. Default 'api'. */
   readonly realm?: string;
@@ -136,8 +128,8 @@ export interface ResolvedOptions {
   readonly absoluteMs: number;
   readonly touchAfterMs: number;
   readonly clockTolerance: number;
-  readonly keyPrefix: string;
-  readonly channel: string;
+  /** '' to publish nothing; undefined for the default, which depends on the guard's keyPrefix. */
+  readonly channel: string | undefined;
   readonly realm: string;
   readonly replicaAcks: number | 'auto';
   readonly replicaWaitMs: number;
@@ -199,7 +191,10 @@ export function resolveOptions(options: SessionManagerOptions): ResolvedOptions 
     touchInterval: duration,
     clockTolerance: nonNegativeInteger,
     cookie: ['boolean', 'object'],
-    keyPrefix: 'string',
+    keyPrefix: {
+      kind: ['string', 'number', 'boolean', 'object', 'array', 'function'],
+      check: () => 'is set on the guard, for every package at once: createRedisGuard({ keyPrefix })',
+    },
     channel: ['string', 'boolean'],
     realm: 'string',
     logger: 'object',
@@ -264,13 +259,6 @@ export function resolveOptions(options: SessionManagerOptions): ResolvedOptions 
       'createSessionManager(): option "realm" must be 1-64 printable characters without quotes or backslashes',
     );
   }
-  // A brace in the prefix would become the hash tag and put every user in one Cluster slot.
-  if (options.keyPrefix !== undefined && /[{}\s]/.test(options.keyPrefix)) {
-    throw new OptionError(
-      'keyPrefix',
-      'createSessionManager(): option "keyPrefix" must not contain braces or whitespace',
-    );
-  }
   return {
     issuer: required('issuer', options.issuer),
     audience: required('audience', options.audience),
@@ -278,8 +266,7 @@ export function resolveOptions(options: SessionManagerOptions): ResolvedOptions 
     absoluteMs,
     touchAfterMs: Math.min(touchMs, Math.floor(idleMs / 2)),
     clockTolerance: options.clockTolerance ?? DEFAULT_CLOCK_TOLERANCE,
-    keyPrefix: options.keyPrefix ?? DEFAULT_KEY_PREFIX,
-    channel: options.channel === false ? '' : (options.channel ?? DEFAULT_EVENT_CHANNEL),
+    channel: options.channel === false ? '' : options.channel,
     realm,
     replicaAcks: options.replicaAcks ?? 'auto',
     replicaWaitMs: options.replicaWaitMs ?? DEFAULT_REPLICA_WAIT_MS,

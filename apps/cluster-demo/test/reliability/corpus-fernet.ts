@@ -2,12 +2,12 @@ import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { fernetEncrypt, flipFernetBit, reencode } from './forge.js';
 
 /**
- * Where cacheResponse() keeps a user's /api/profile: `cache:<namespace>:res:u:<sha256(user)>:<sha256(url)>`
+ * Where cacheResponse() keeps a user's /api/profile: `sec:cache:<namespace>:res:u:<sha256(user)>:<sha256(url)>`
  * (packages/cache-crypto README "Key layout", middleware.ts).
  */
 export function profileKey(user: string, url = '/api/profile'): string {
   const digest = (text: string) => createHash('sha256').update(text).digest('base64url');
-  return `cache:demo-profile:res:u:${digest(user)}:${digest(url)}`;
+  return `sec:cache:demo-profile:res:u:${digest(user)}:${digest(url)}`;
 }
 
 export interface FernetCase {
