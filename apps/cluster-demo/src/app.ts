@@ -58,7 +58,7 @@ export async function createDemoApp(env: NodeJS.ProcessEnv, workerId: string): P
   const cache = createEncryptedCache({
     redis: guard,
     namespace: 'demo-profile',
-    defaultTtl: 60,
+    defaultTtlMs: 60_000,
     env,
     logger,
   });
@@ -114,7 +114,7 @@ export async function createDemoApp(env: NodeJS.ProcessEnv, workerId: string): P
   });
   api.get(
     '/profile',
-    cacheResponse({ cache, ttl: 60, varyByUser: (req) => req.auth?.userId }),
+    cacheResponse({ cache, ttlMs: 60_000, varyByUser: (req) => req.auth?.userId }),
     (req, res) => {
       // Stands in for a slow lookup of personal data: the cached copy is Fernet-encrypted in Redis.
       res.json({

@@ -1,6 +1,6 @@
 import { promisify } from 'node:util';
 import { deflate, inflate } from 'node:zlib';
-import { type Fernet, fernetInternals } from './fernet.js';
+import type { Keyring } from './fernet.js';
 import { MAX_CLOCK_SKEW_SECONDS, nowSeconds, parseToken } from './token.js';
 
 const deflateAsync = promisify(deflate);
@@ -11,7 +11,10 @@ const ZLIB_FIRST_BYTE = 0x78;
 /**
  * What a cache entry's token decrypts to. The Redis key and ttl are sealed in with the value, so an
  * attacker who can write to Redis cannot move user A's entry under user B's key, nor replay an
- * entry after its ttl: both decrypt fine but fail these checks.
+ * entry after its ttl: both decrypt fine but fail these checks. `ttl` is in whole seconds, like
+ * the Fernet timestamp it is added to (and as Python readers and writers of entries expect); a
+ * ttl given in ms is rounded up into it, which only keeps the replay bound on the safe side of
+ * the Redis expiry (exact, in ms) by under a second.
  */
 interface Envelope {
   readonly key: string;
@@ -27,46 +30,38 @@ export type Opened =
   | { readonly ok: false; readonly reason: RefusalReason };
 
 /**
- * Serialises, optionally compresses, and encrypts a value for `redisKey`. Serialisation happens
- * before the first await, so later changes to `value` do not leak into the entry.
- * @example const token = await sealEntry(fernet, 'cache:users:42', 300, { name: 'Ada' }, undefined);
+ * Serialises, optionally compresses, and encrypts a value for `redisKey` under the newest key.
+ * Serialisation happens before the first await, so later changes to `value` do not leak into the
+ * entry.
+ * @example const token = await sealEntry(keys, 'sec:cache:users:42', 300_000, { name: 'Ada' }, undefined);
  */
 export async function sealEntry(
-  fernet: Fernet,
+  keys: Keyring,
   redisKey: string,
-  ttl: number,
+  ttlMs: number,
   value: unknown,
   compressAbove: number | undefined,
 ): Promise<string> {
-  const json = JSON.stringify({ key: redisKey, ttl, value } satisfies Envelope);
+  const json = JSON.stringify({ key: redisKey, ttl: Math.ceil(ttlMs / 1000), value } satisfies Envelope);
   let plaintext: Uint8Array = Buffer.from(json, 'utf8');
   if (compressAbove !== undefined && plaintext.length >= compressAbove)
     plaintext = await deflateAsync(plaintext);
-  return fernet.encrypt(plaintext);
+  return keys.primary.encrypt(plaintext);
 }
 
 /**
  * Decrypts an entry with any of the keys and checks that it belongs to `redisKey` and is within its
  * ttl (plus the 60 s clock skew Fernet allows).
- * @example const opened = await openEntry(fernets, 'cache:users:42', token); if (opened.ok) use(opened.value);
+ * @example const opened = await openEntry(keys, 'sec:cache:users:42', token); if (opened.ok) use(opened.value);
  */
-export async function openEntry(
-  fernets: readonly Fernet[],
-  redisKey: string,
-  token: string,
-): Promise<Opened> {
+export async function openEntry(keys: Keyring, redisKey: string, token: string): Promise<Opened> {
   let data: Buffer;
   try {
     data = parseToken(token);
   } catch {
     return { ok: false, reason: 'undecryptable' };
   }
-  const { open } = fernetInternals();
-  let plaintext: Buffer | undefined;
-  for (const fernet of fernets) {
-    plaintext = open(fernet, data);
-    if (plaintext !== undefined) break;
-  }
+  let plaintext = keys.open(data);
   if (plaintext === undefined) return { ok: false, reason: 'undecryptable' };
   let envelope: Envelope;
   try {

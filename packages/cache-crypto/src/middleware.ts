@@ -4,12 +4,12 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { EncryptedCache } from './cache.js';
 
 /**
- * @example cacheResponse({ cache, ttl: 60, key: (req) => req.path, varyByUser: (req) => req.auth?.sub })
+ * @example cacheResponse({ cache, ttlMs: 60_000, key: (req) => req.path, varyByUser: (req) => req.auth?.userId })
  */
 export interface CacheResponseOptions {
   readonly cache: EncryptedCache;
-  /** Seconds; default: the cache's defaultTtl. */
-  readonly ttl?: number;
+  /** Lifetime of a stored response in ms; default: the cache's defaultTtlMs. */
+  readonly ttlMs?: number;
   /** The cache key for a request; default: the URL path and query. Hashed before it reaches Redis. */
   readonly key?: (req: Request) => string;
   /**
@@ -63,18 +63,19 @@ const digest = (text: string) => createHash('sha256').update(text).digest('base6
  * skips the read but refreshes the entry. Authenticated requests bypass it unless `varyByUser`
  * names the user. Only the JSON body is replayed, with `X-Cache: HIT`.
  * @example
- * app.get('/api/products', cacheResponse({ cache, ttl: 60 }), listProducts);
- * app.get('/api/me', auth, cacheResponse({ cache, varyByUser: (req) => req.auth?.sub }), showMe);
+ * app.get('/api/products', cacheResponse({ cache, ttlMs: 60_000 }), listProducts);
+ * app.get('/api/me', auth, cacheResponse({ cache, varyByUser: (req) => req.auth?.userId }), showMe);
  */
 export function cacheResponse(options: CacheResponseOptions): RequestHandler {
   checkOptions('cacheResponse', options, {
     cache: 'object',
-    ttl: positiveInteger,
+    ttlMs: positiveInteger,
     key: 'function',
     varyByUser: 'function',
     isAuthenticated: 'function',
   });
-  const { cache, ttl, varyByUser } = options;
+  const { cache, varyByUser } = options;
+  const write = options.ttlMs === undefined ? undefined : { ttlMs: options.ttlMs };
   if (cache === undefined)
     throw new OptionError('cache', 'cacheResponse(): option "cache" is required (createEncryptedCache())');
   const keyOf = options.key ?? ((req: Request) => req.originalUrl);
@@ -108,7 +109,7 @@ export function cacheResponse(options: CacheResponseOptions): RequestHandler {
     res.json = (body: unknown) => {
       // set() serialises synchronously, so the handler mutating `body` later cannot alter the entry.
       // set() only rejects for a body JSON cannot hold, which json() below reports to Express itself.
-      if (storable(res) && body !== undefined) cache.set(key, body, ttl).catch(() => undefined);
+      if (storable(res) && body !== undefined) cache.set(key, body, write).catch(() => undefined);
       return json(body);
     };
     next();

@@ -40,7 +40,7 @@ describe('cacheResponse on a real Redis', () => {
     };
     app = express();
     app.use(auth);
-    const cached = cacheResponse({ cache, ttl: 60 });
+    const cached = cacheResponse({ cache, ttlMs: 60_000 });
     app.get('/products', cached, (req, res) => {
       res.json({ products: ['tea', 'cake'], q: req.query.q ?? null, call: count(`products${req.url}`) });
     });
@@ -161,7 +161,8 @@ describe('cacheResponse on a real Redis', () => {
   });
 
   it('validates its options at creation', () => {
-    expect(() => cacheResponse({ cache, tll: 5 } as never)).toThrow(/did you mean "ttl"/);
+    expect(() => cacheResponse({ cache, tllMs: 5 } as never)).toThrow(/did you mean "ttlMs"/);
+    expect(() => cacheResponse({ cache, ttl: 60 } as never)).toThrow(/did you mean "ttlMs"/);
     expect(() => cacheResponse({} as never)).toThrow(/cache/);
   });
 });

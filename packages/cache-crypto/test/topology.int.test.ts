@@ -15,13 +15,7 @@ import {
 } from '@sec/testing';
 import express from 'express';
 import request from 'supertest';
-import {
-  cacheResponse,
-  createEncryptedCache,
-  type EncryptedCache,
-  Fernet,
-  rotateNamespace,
-} from '../src/index.js';
+import { cacheResponse, createEncryptedCache, type EncryptedCache, Fernet } from '../src/index.js';
 
 // >= 32 characters, so the production rules accept it.
 const PASSWORD = 'cache-topology-Password-0123456789-abcdef';
@@ -86,7 +80,7 @@ describe.each(['Redis Cluster', 'Redis Sentinel'])('%s in production', (name) =>
   it('sets, gets, deletes and wraps JSON values, every entry with its TTL', async () => {
     expect(t.guard.failClosed).toBe(true);
     const cache = cacheOf('crud');
-    expect(await cache.set('user:1', { name: 'Ada', tags: ['x'] }, 120)).toBe(true);
+    expect(await cache.set('user:1', { name: 'Ada', tags: ['x'] }, { ttlMs: 120_000 })).toBe(true);
     expect(await cache.set('zero', 0)).toBe(true);
     expect(await cache.get('user:1')).toEqual({ name: 'Ada', tags: ['x'] });
     expect(await cache.get('zero')).toBe(0);
@@ -105,9 +99,9 @@ describe.each(['Redis Cluster', 'Redis Sentinel'])('%s in production', (name) =>
       await new Promise((resolve) => setTimeout(resolve, 20));
       return { produced: calls };
     };
-    const concurrent = await Promise.all([1, 2, 3].map(() => cache.wrap('w', 60, producer)));
+    const concurrent = await Promise.all([1, 2, 3].map(() => cache.wrap('w', producer)));
     expect(concurrent).toEqual([{ produced: 1 }, { produced: 1 }, { produced: 1 }]);
-    expect(await cache.wrap('w', 60, producer)).toEqual({ produced: 1 });
+    expect(await cache.wrap('w', producer)).toEqual({ produced: 1 });
     expect(calls).toBe(1);
   });
 
@@ -125,10 +119,12 @@ describe.each(['Redis Cluster', 'Redis Sentinel'])('%s in production', (name) =>
     expect(values).toEqual(Array.from({ length: count }, (_, i) => i));
   });
 
-  it('rotateNamespace SCANs every master and re-encrypts every entry, keeping timestamps and TTLs', async () => {
+  it('cache.rotate() SCANs every master and re-encrypts every entry, keeping timestamps and TTLs', async () => {
     const count = 150;
     const old = cacheOf('rot', [OLD]);
-    await Promise.all(Array.from({ length: count }, (_, i) => old.set(`k:${i}`, { i }, 300 + i)));
+    await Promise.all(
+      Array.from({ length: count }, (_, i) => old.set(`k:${i}`, { i }, { ttlMs: (300 + i) * 1000 })),
+    );
     const before = new Map<string, { ts: bigint; pttl: number }>();
     for (let i = 0; i < count; i++) {
       const key = `sec:cache:rot:k:${i}`;
@@ -138,7 +134,7 @@ describe.each(['Redis Cluster', 'Redis Sentinel'])('%s in production', (name) =>
     const scansBefore = await Promise.all(t.masters().map(scanCalls));
 
     const cache = cacheOf('rot', [NEW, OLD]);
-    const result = await rotateNamespace(cache, { batchSize: 40 });
+    const result = await cache.rotate({ batchSize: 40 });
     expect(result).toMatchObject({ complete: true, cursor: undefined, rotated: count, invalid: 0 });
     const scansAfter = await Promise.all(t.masters().map(scanCalls));
     for (const [i, calls] of scansAfter.entries()) expect(calls).toBeGreaterThan(scansBefore[i]!);
@@ -153,15 +149,15 @@ describe.each(['Redis Cluster', 'Redis Sentinel'])('%s in production', (name) =>
     const newOnly = cacheOf('rot', [NEW]);
     const values = await Promise.all(Array.from({ length: count }, (_, i) => newOnly.get(`k:${i}`)));
     expect(values).toEqual(Array.from({ length: count }, (_, i) => ({ i })));
-    expect(await rotateNamespace(cache)).toMatchObject({ rotated: 0, current: count, complete: true });
+    expect(await cache.rotate()).toMatchObject({ rotated: 0, current: count, complete: true });
   });
 
-  it('rotateNamespace stops on a signal and resumes from its cursor', async () => {
+  it('cache.rotate() stops on a signal and resumes from its cursor', async () => {
     const old = cacheOf('resume', [OLD]);
     await Promise.all(Array.from({ length: 120 }, (_, i) => old.set(`k:${i}`, i)));
     const cache = cacheOf('resume', [NEW, OLD]);
     const controller = new AbortController();
-    const first = await rotateNamespace(cache, {
+    const first = await cache.rotate({
       batchSize: 30,
       signal: controller.signal,
       onProgress: () => controller.abort(),
@@ -169,7 +165,7 @@ describe.each(['Redis Cluster', 'Redis Sentinel'])('%s in production', (name) =>
     expect(first.complete).toBe(false);
     // A Cluster cursor names the master to resume on.
     expect(first.cursor).toMatch(name === 'Redis Cluster' ? /^127\.0\.0\.1:\d+#\d+$/ : /^\d+$/);
-    const second = await rotateNamespace(cache, { batchSize: 30, cursor: first.cursor! });
+    const second = await cache.rotate({ batchSize: 30, cursor: first.cursor! });
     expect(second.complete).toBe(true);
     expect(first.rotated + second.rotated).toBe(120);
     const newOnly = cacheOf('resume', [NEW]);
@@ -179,7 +175,7 @@ describe.each(['Redis Cluster', 'Redis Sentinel'])('%s in production', (name) =>
   it('cacheResponse answers MISS, then HIT from the encrypted entry', async () => {
     const cache = cacheOf('http');
     let calls = 0;
-    const app = express().get('/products', cacheResponse({ cache, ttl: 60 }), (_req, res) => {
+    const app = express().get('/products', cacheResponse({ cache, ttlMs: 60_000 }), (_req, res) => {
       res.json({ products: ['tea'], call: ++calls });
     });
     const miss = await request(app).get('/products?page=1');
@@ -238,7 +234,7 @@ describe('Redis Sentinel failover: the same cache, no restart', () => {
   beforeAll(() => {
     t = topologies.get('Redis Sentinel')!;
     cache = createEncryptedCache({ redis: t.guard, keys: NEW, namespace: 'failover', logger: t.log.logger });
-    app = express().get('/report', cacheResponse({ cache, ttl: 60 }), (_req, res) => {
+    app = express().get('/report', cacheResponse({ cache, ttlMs: 60_000 }), (_req, res) => {
       res.json({ call: ++calls });
     });
   });
@@ -261,7 +257,7 @@ describe('Redis Sentinel failover: the same cache, no restart', () => {
     const get = await timed(() => cache.get('before:1'));
     expect(get.result).toBeUndefined();
     let produced = 0;
-    const wrap = await timed(() => cache.wrap('before:2', 60, () => ({ fresh: ++produced })));
+    const wrap = await timed(() => cache.wrap('before:2', () => ({ fresh: ++produced })));
     expect(wrap.result).toEqual({ fresh: 1 });
     expect(await cache.set('gap', 1)).toBe(false);
     const del = await timed(() => cache.del('before:3').catch((e: unknown) => e));
