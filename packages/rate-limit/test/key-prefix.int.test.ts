@@ -37,12 +37,12 @@ describe("rate limits under the guard's keyPrefix", () => {
   });
 
   it('keeps every counter under the prefix, with its hash tag, and every operation works', async () => {
-    const limiter = rateLimit({ redis: guard, name: 'api', points: 2, duration: 60 });
-    expect((await limiter.checkKey('user:1')).outcome).toBe('allowed');
-    expect((await limiter.checkKey('user:1')).outcome).toBe('allowed');
-    expect((await limiter.checkKey('user:1')).outcome).toBe('limited');
+    const limiter = rateLimit({ redis: guard, name: 'api', points: 2, windowMs: 60_000 });
+    expect((await limiter.consumeKey('user:1')).outcome).toBe('allowed');
+    expect((await limiter.consumeKey('user:1')).outcome).toBe('allowed');
+    expect((await limiter.consumeKey('user:1')).outcome).toBe('limited');
     await limiter.reset('user:1');
-    expect((await limiter.checkKey('user:1')).outcome).toBe('allowed');
+    expect((await limiter.consumeKey('user:1')).outcome).toBe('allowed');
 
     const login = loginLimiter({ redis: guard, name: 'login' });
     const req = { ip: '203.0.113.9', headers: {}, app: { get: () => false } } as unknown as Request;
