@@ -45,15 +45,16 @@ export async function createDemoApp(env: NodeJS.ProcessEnv, workerId: string): P
   const guard = createRedisGuard({ env, logger, ...(store === 'memory' && { mode: 'memory' }) });
   const users = await parseUsers(env.DEMO_USERS ?? '');
   const points = Number(env.RATE_LIMIT_POINTS);
-  const duration = Number(env.RATE_LIMIT_DURATION);
+  // RATE_LIMIT_DURATION is in seconds (the demo's settings); the limiters take ms.
+  const windowMs = Number(env.RATE_LIMIT_DURATION) * 1000;
 
   const sessions = createSessionManager({
     redis: guard,
     signingKeys: [{ kid: 'demo-1', secret: env.SESSION_SECRET! }],
     issuer: 'cluster-demo',
     audience: 'cluster-demo',
-    idleTimeout: '30m',
-    absoluteTimeout: `${SESSION_SECONDS}s`,
+    idleTimeoutMs: 30 * 60_000,
+    absoluteTimeoutMs: SESSION_SECONDS * 1000,
   });
   const cache = createEncryptedCache({
     redis: guard,
@@ -69,21 +70,21 @@ export async function createDemoApp(env: NodeJS.ProcessEnv, workerId: string): P
   });
   const clusterMetrics = workerMetrics();
   const metrics = await createMetrics({ guards: [guard], register: clusterMetrics.register });
-  const globalLimit = rateLimit({ redis: guard, name: 'global-ip', points, duration });
+  const globalLimit = rateLimit({ redis: guard, name: 'global-ip', points, windowMs });
   const perUser = rateLimit({
     redis: guard,
     name: 'per-user',
     points,
-    duration,
+    windowMs,
     keyBy: (req) => `user:${req.auth?.userId ?? req.ip}`,
   });
-  const socketLimit = rateLimit({ redis: guard, name: 'ws-upgrade', points, duration });
+  const socketLimit = rateLimit({ redis: guard, name: 'ws-upgrade', points, windowMs });
   // Users are looked up by the exact username (users.ts), so the limiter keys by it as sent.
   const logins = loginLimiter({
     redis: guard,
     name: 'login',
     maxConsecutiveFailsByUsernameAndIp: 5,
-    blockDuration: 60,
+    blockDurationMs: 60_000,
   });
 
   const app = express();

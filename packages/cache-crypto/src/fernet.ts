@@ -3,8 +3,8 @@ import { checkOptions, OptionError } from '@sec/redis-guard';
 import { decodeBase64UrlStrict, encodeBase64Url } from './base64url.js';
 import { InvalidToken, invalidKeyError } from './errors.js';
 import {
+  assertFresh,
   BLOCK_LENGTH,
-  checkTime,
   fillIv,
   HEADER_LENGTH,
   HMAC_LENGTH,
@@ -120,7 +120,7 @@ export class Fernet {
   decrypt(token: string | Uint8Array, options: DecryptOptions = NO_OPTIONS): Buffer {
     const ttl = ttlOption(options);
     const data = parseToken(token);
-    if (ttl !== undefined) checkTime(data.readBigUInt64BE(1), ttl, nowSeconds());
+    if (ttl !== undefined) assertFresh(data.readBigUInt64BE(1), ttl, nowSeconds());
     return this.#openOrThrow(data);
   }
 
@@ -129,10 +129,10 @@ export class Fernet {
    * @example fernet.decryptAtTime(token, 60, 499162801)
    */
   decryptAtTime(token: string | Uint8Array, ttlSeconds: number, currentTimeSeconds: number | bigint): Buffer {
-    const checkedTtl = toTtl(ttlSeconds, 'ttlSeconds');
+    const ttl = toTtl(ttlSeconds, 'ttlSeconds');
     const now = toTimestamp(currentTimeSeconds, 'currentTimeSeconds');
     const data = parseToken(token);
-    checkTime(data.readBigUInt64BE(1), checkedTtl, now);
+    assertFresh(data.readBigUInt64BE(1), ttl, now);
     return this.#openOrThrow(data);
   }
 

@@ -1,7 +1,7 @@
 import { OptionError } from '@sec/redis-guard';
 import { InvalidToken } from './errors.js';
 import { type DecryptOptions, Fernet, Keyring, NO_OPTIONS, ttlOption } from './fernet.js';
-import { checkTime, nowSeconds, parseToken, toTimestamp, toTtl } from './token.js';
+import { assertFresh, nowSeconds, parseToken, toTimestamp, toTtl } from './token.js';
 
 /**
  * Several Fernet keys for rotation, as Python's `MultiFernet`: encrypts with the first, decrypts
@@ -49,7 +49,7 @@ export class MultiFernet {
   decrypt(token: string | Uint8Array, options: DecryptOptions = NO_OPTIONS): Buffer {
     const ttl = ttlOption(options);
     const data = parseToken(token);
-    if (ttl !== undefined) checkTime(data.readBigUInt64BE(1), ttl, nowSeconds());
+    if (ttl !== undefined) assertFresh(data.readBigUInt64BE(1), ttl, nowSeconds());
     return this.#open(data);
   }
 
@@ -58,10 +58,10 @@ export class MultiFernet {
    * @example multi.decryptAtTime(token, 60, 499162801)
    */
   decryptAtTime(token: string | Uint8Array, ttlSeconds: number, currentTimeSeconds: number | bigint): Buffer {
-    const checkedTtl = toTtl(ttlSeconds, 'ttlSeconds');
+    const ttl = toTtl(ttlSeconds, 'ttlSeconds');
     const now = toTimestamp(currentTimeSeconds, 'currentTimeSeconds');
     const data = parseToken(token);
-    checkTime(data.readBigUInt64BE(1), checkedTtl, now);
+    assertFresh(data.readBigUInt64BE(1), ttl, now);
     return this.#open(data);
   }
 

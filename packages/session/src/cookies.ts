@@ -74,7 +74,7 @@ function prefixError(name: string, rule: string): ConfigurationError {
  * Secure; `__Host-` needs Secure, no Domain and `Path=/`. A violation would only show up as
  * logins that never stick, so it is refused here.
  */
-function checkPrefix(name: string, secure: boolean, domain: string | undefined, path: string): void {
+function assertCookiePrefix(name: string, secure: boolean, domain: string | undefined, path: string): void {
   const lower = name.toLowerCase();
   if (lower.startsWith('__host-')) {
     if (!secure) throw prefixError(name, 'a __Host- cookie must be Secure');
@@ -85,7 +85,7 @@ function checkPrefix(name: string, secure: boolean, domain: string | undefined, 
   }
 }
 
-function checkOrigins(value: readonly string[]): ReadonlySet<string> {
+function parseTrustedOrigins(value: readonly string[]): ReadonlySet<string> {
   const origins = new Set<string>();
   for (const entry of value) {
     let origin: string | undefined;
@@ -154,7 +154,7 @@ export function resolveCookie(
       'cookie.secure',
     );
   }
-  checkPrefix(name, secure, options.domain, path);
+  assertCookiePrefix(name, secure, options.domain, path);
   const originCheck = options.originCheck ?? true;
   if (!originCheck && sameSite === 'none') {
     throw new ConfigurationError(
@@ -164,7 +164,7 @@ export function resolveCookie(
       'cookie.originCheck',
     );
   }
-  const trustedOrigins = checkOrigins(options.trustedOrigins ?? []);
+  const trustedOrigins = parseTrustedOrigins(options.trustedOrigins ?? []);
   return { name, secure, sameSite, domain: options.domain, path, originCheck, trustedOrigins };
 }
 

@@ -14,16 +14,16 @@ import { clearSessionCookie, type ResolvedCookie, resolveCookie, setSessionCooki
 import { SessionLimitError } from './errors.js';
 import { eventChannel, logAudit, type SessionEvent, type SessionEventListener, stamp } from './events.js';
 import { assertRoles, assertUserId, encodeMetadata, fingerprint, hashTokenId, randomId } from './ids.js';
-import { importKeys } from './keys.js';
 import { type ConnectionBinding, type ConnectionTarget, LiveConnections } from './live.js';
+import { resolveOptions, type SessionManagerOptions } from './manager-options.js';
 import { MemorySessionStore } from './memory-store.js';
 import { type AuthenticateOptions, createAuthenticate, createRoleGuard } from './middleware.js';
-import { type Duration, resolveOptions, type SessionManagerOptions, toMs } from './options.js';
 import { isLive, type StoredSession, sessionInfo } from './record.js';
 import { RedisSessionStore } from './redis-store.js';
 import { RefusalLog } from './refusals.js';
 import { createRequestPath, type RequestOutcome } from './request-path.js';
 import { assertSessionId, newSession, sessionIdPrefix } from './session-id.js';
+import { importKeys } from './signing-keys.js';
 import { createRecentAuthGuard } from './step-up.js';
 import type { SessionStore } from './store.js';
 import { createTokenCodec } from './tokens.js';
@@ -88,9 +88,10 @@ export interface SessionManager {
   requireRole(...roles: string[]): RequestHandler;
   /**
    * After authenticate(): 401 with RFC 9470's `insufficient_user_authentication` challenge unless
-   * the user logged in or re-authenticated within `maxAge` (seconds, or '5m', '1h'…).
+   * the user logged in or re-authenticated within the last `maxAgeMs` (at least 1000; the
+   * challenge's `max_age` is that in whole seconds, rounded down).
    */
-  requireRecentAuth(maxAge: Duration): RequestHandler;
+  requireRecentAuth(maxAgeMs: number): RequestHandler;
   /**
    * Ties a long-lived connection (a `ws` WebSocket, or a callback) to the session of `auth`: it is
    * closed with 1008 within about `connectionRecheckMs` of a revoke, logout, revoke-all,
@@ -145,8 +146,8 @@ export function createSessionManager(given: SessionManagerOptions): SessionManag
   const codec = createTokenCodec(ring, {
     issuer: settings.issuer,
     audience: settings.audience,
-    clockTolerance: settings.clockTolerance,
-    maxTokenAge: Math.ceil(settings.absoluteMs / 1000) + settings.clockTolerance,
+    clockToleranceMs: settings.clockToleranceMs,
+    maxTokenAgeMs: settings.absoluteTimeoutMs + settings.clockToleranceMs,
   });
   const store: SessionStore =
     guard.mode === 'memory'
@@ -186,14 +187,14 @@ export function createSessionManager(given: SessionManagerOptions): SessionManag
       const at = now();
       const { sessionId, handle } = newSession(userId);
       const jti = randomId();
-      const expiresAt = at + settings.absoluteMs;
+      const expiresAt = at + settings.absoluteTimeoutMs;
       const accessToken = await codec.sign({ userId, sessionId, jti, issuedAt: at, expiresAt });
       const session: StoredSession = {
         handle,
         createdAt: at,
         lastSeenAt: at,
         expiresAt,
-        idleMs: settings.idleMs,
+        idleMs: settings.idleTimeoutMs,
         tokenHash: hashTokenId(jti),
         authAt: at,
         metadata,
@@ -203,7 +204,7 @@ export function createSessionManager(given: SessionManagerOptions): SessionManag
         { type: 'revoke', userId, sessionId: sessionIdPrefix(userId), reason: 'session_limit' },
         at,
       ) as SessionEvent & { type: 'revoke' };
-      const result = await store.create(userId, session, roles, settings.absoluteMs, limit, {
+      const result = await store.create(userId, session, roles, settings.absoluteTimeoutMs, limit, {
         login,
         evicted,
       });
@@ -285,7 +286,7 @@ export function createSessionManager(given: SessionManagerOptions): SessionManag
       const roles = assertRoles(update?.roles);
       const at = now();
       const event = stamp({ type: 'roles_changed', userId, roles }, at);
-      await store.setRoles(userId, roles, at, settings.absoluteMs, event);
+      await store.setRoles(userId, roles, at, settings.absoluteTimeoutMs, event);
       logAudit(logger, event);
     },
 
@@ -305,15 +306,14 @@ export function createSessionManager(given: SessionManagerOptions): SessionManag
       return createRoleGuard(settings.realm, roles);
     },
 
-    requireRecentAuth(maxAge) {
-      const ms = toMs(maxAge);
-      if (ms === undefined) {
+    requireRecentAuth(maxAgeMs) {
+      if (!Number.isSafeInteger(maxAgeMs) || maxAgeMs < 1000) {
         throw new OptionError(
-          'maxAge',
-          "requireRecentAuth(maxAge): maxAge must be a positive number of seconds or a string like '5m'",
+          'maxAgeMs',
+          `requireRecentAuth(maxAgeMs): maxAgeMs must be an integer number of milliseconds, at least 1000 (e.g. 300_000 for 5 minutes), got ${String(maxAgeMs)}`,
         );
       }
-      return createRecentAuthGuard(settings.realm, ms, now);
+      return createRecentAuthGuard(settings.realm, maxAgeMs, now);
     },
 
     bindConnection(auth, connection) {

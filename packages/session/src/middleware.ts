@@ -2,7 +2,7 @@ import { checkOptions, type RedisGuard, sendServiceUnavailable } from '@sec/redi
 import type { Request, RequestHandler, Response } from 'express';
 import { SessionArgumentError } from './errors.js';
 import { assertRoles } from './ids.js';
-import { DEFAULT_REALM } from './options.js';
+import { DEFAULT_REALM } from './manager-options.js';
 import type { RequestPath } from './request-path.js';
 
 /**

@@ -38,9 +38,9 @@ function hostOf(origin: string): string | undefined {
  *
  * The scheme is not compared, as Go's CrossOriginProtection does not: behind a proxy that ends
  * TLS the app cannot see it, and the `Secure` cookie already never travels over plain HTTP.
- * @example checkOrigin(req, cookie); // throws CrossOriginRequestError for a forged POST
+ * @example assertTrustedOrigin(req, cookie); // throws CrossOriginRequestError for a forged POST
  */
-export function checkOrigin(req: IncomingMessage, cookie: ResolvedCookie): void {
+export function assertTrustedOrigin(req: IncomingMessage, cookie: ResolvedCookie): void {
   const origin = req.headers.origin;
   if (origin !== undefined) {
     const lower = origin.toLowerCase();

@@ -4,7 +4,7 @@ import type { AuthContext } from './auth-context.js';
 import type { ResolvedCookie } from './cookies.js';
 import { extractToken, type RequestToken } from './credentials.js';
 import { type CrossOriginRequestError, InvalidTokenError } from './errors.js';
-import { checkOrigin, isUnsafeMethod } from './origin.js';
+import { assertTrustedOrigin, isUnsafeMethod } from './origin.js';
 import { isLive } from './record.js';
 import type { RefusalLog } from './refusals.js';
 import type { ParsedSessionId } from './session-id.js';
@@ -151,7 +151,7 @@ export function createRequestPath(settings: RequestPathSettings): RequestPath {
     if (!presented.fromCookie || !cookie?.originCheck) return undefined;
     if (!isUnsafeMethod(req.method) && req.headers.upgrade === undefined) return undefined;
     try {
-      checkOrigin(req, cookie);
+      assertTrustedOrigin(req, cookie);
       return undefined;
     } catch (thrown) {
       const error = thrown as CrossOriginRequestError;

@@ -1,8 +1,8 @@
 import { errors, type JWTPayload, jwtVerify, SignJWT } from 'jose';
 import { InvalidTokenError, type TokenRejection } from './errors.js';
 import { hashTokenId, isTokenId, isUserId } from './ids.js';
-import type { KeyRing } from './keys.js';
 import { parseSessionId } from './session-id.js';
+import type { KeyRing } from './signing-keys.js';
 
 /**
  * Bearer values longer than this are refused before any parsing: no JWT of ours comes close.
@@ -41,15 +41,14 @@ export interface AccessTokenClaims {
 
 /**
  * What tokens are bound to and how much clock skew is tolerated.
- * @example createTokenCodec(ring, { issuer, audience, clockTolerance: 5, maxTokenAge: 28_805 });
+ * @example createTokenCodec(ring, { issuer, audience, clockToleranceMs: 5_000, maxTokenAgeMs: 28_805_000 });
  */
 export interface TokenSettings {
   readonly issuer: string;
   readonly audience: string;
-  /** Seconds. */
-  readonly clockTolerance: number;
-  /** Seconds; tokens whose `iat` is older (or in the future) are refused. */
-  readonly maxTokenAge: number;
+  readonly clockToleranceMs: number;
+  /** Tokens whose `iat` is older (or in the future) are refused. */
+  readonly maxTokenAgeMs: number;
 }
 
 /**
@@ -85,9 +84,9 @@ function canonicalSegment(segment: string): boolean {
 
 /**
  * Cheap structural checks that run before any cryptography or JSON parsing.
- * @example checkShape('a.b') // throws InvalidTokenError('malformed')
+ * @example assertTokenShape('a.b') // throws InvalidTokenError('malformed')
  */
-export function checkShape(token: string): void {
+export function assertTokenShape(token: string): void {
   if (token.length > MAX_TOKEN_BYTES) throw new InvalidTokenError('oversized');
   if (!JWT_SHAPE.test(token)) throw new InvalidTokenError('malformed');
   const first = token.indexOf('.');
@@ -139,13 +138,13 @@ function claimsOf(payload: JWTPayload): AccessTokenClaims {
  * (an unknown kid or an algorithm other than the key's own is refused), `iss`/`aud`/`exp`/`nbf`/`iat`
  * checked with a small clock tolerance.
  * @example
- * const codec = createTokenCodec(importKeys(keys), { issuer, audience, clockTolerance: 5, maxTokenAge: 28800 });
+ * const codec = createTokenCodec(importKeys(keys), { issuer, audience, clockToleranceMs: 5_000, maxTokenAgeMs: 28_800_000 });
  * const claims = await codec.verify(token, Date.now());
  */
 export function createTokenCodec(ring: KeyRing, settings: TokenSettings): TokenCodec {
   const algorithms = [...ring.algorithms];
   const verified = new Map<string, AccessTokenClaims>();
-  const tolerance = settings.clockTolerance * 1000;
+  const tolerance = settings.clockToleranceMs;
   const resolveKey = (header: { kid?: unknown; alg?: unknown }) => {
     const entry = ring.find(header.kid);
     if (!entry) throw new InvalidTokenError('unknown_kid');
@@ -172,15 +171,16 @@ export function createTokenCodec(ring: KeyRing, settings: TokenSettings): TokenC
         if (now + tolerance < cached.notBefore) throw new InvalidTokenError('not_yet_valid');
         return cached;
       }
-      checkShape(token);
+      assertTokenShape(token);
       let claims: AccessTokenClaims;
       try {
         const { payload } = await jwtVerify(token, resolveKey, {
           algorithms,
           issuer: settings.issuer,
           audience: settings.audience,
-          clockTolerance: settings.clockTolerance,
-          maxTokenAge: settings.maxTokenAge,
+          // jose counts in seconds (JWT times are seconds); fractions are compared as they are.
+          clockTolerance: settings.clockToleranceMs / 1000,
+          maxTokenAge: settings.maxTokenAgeMs / 1000,
           currentDate: new Date(now),
           requiredClaims: ['sub', 'sid', 'jti', 'iat', 'exp'],
           typ: 'JWT',

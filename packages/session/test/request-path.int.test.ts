@@ -102,8 +102,8 @@ describe('the session request path on a real redis-server', () => {
       redis: slowedGuard(guardA, () => new Promise((resolve) => setImmediate(resolve))),
       logger: log.logger,
       now: () => (tick += 61_000),
-      idleTimeout: '1d',
-      absoluteTimeout: '7d',
+      idleTimeoutMs: 86_400_000,
+      absoluteTimeoutMs: 604_800_000,
     });
     const app = express();
     app.get('/me', sessions.authenticate(), (req, res) => {

@@ -85,7 +85,7 @@ describe('maxSessionsPerUser on a real redis-server', () => {
       clock += 1_000;
       others.push(await sessions.create('nina'));
     }
-    clock += 61_000; // past touchInterval: this request records the phone as just used
+    clock += 61_000; // past touchIntervalMs: this request records the phone as just used
     await sessions.verifyRequestToken(phone.accessToken);
     clock += 1_000;
     const laptop = await sessions.create('nina');
