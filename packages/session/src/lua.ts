@@ -90,6 +90,15 @@ return {1, evicted}
 `;
 
 /**
+ * The per-request lookup. KEYS: sessions hash, user hash. ARGV: handle. Reads only: returns
+ * {record, roles}, each nil when absent. One script rather than two HGETs: one command to send
+ * and to answer costs the app less CPU per request, and Redis runs it atomically.
+ */
+const LOOKUP = `
+return {redis.call('HGET', KEYS[1], ARGV[1]), redis.call('HGET', KEYS[2], 'roles')}
+`;
+
+/**
  * KEYS: sessions hash. ARGV: handle, now. Slides lastSeen to now (never backwards) on a record
  * that is there and live, and the hash's expiry with it; returns 1, or 0 when there is no live
  * record. Reading and writing in one atomic step is what keeps a concurrent revoke from being
@@ -237,10 +246,33 @@ export class LuaScript {
 }
 
 /**
+ * Read-only Redis work as data: one script call (its keys in one Cluster slot) and the function
+ * that reads its reply. A caller may run it alone (runQuery) or send the same EVALSHA in one
+ * pipeline with other work (falling back to EVAL with `script.source` on NOSCRIPT), and decode
+ * the reply the same way.
+ * @example const lookup = await guard.execute((c) => runQuery(c, store.lookupQuery(ref)));
+ */
+export interface ScriptQuery<T> {
+  readonly script: LuaScript;
+  readonly keys: readonly string[];
+  readonly args: readonly (string | number)[];
+  decode(reply: unknown): T;
+}
+
+/**
+ * Runs a query's script (EVALSHA, EVAL after a script-cache flush) and decodes the reply.
+ * @example const found = await guard.execute((c) => runQuery(c, query));
+ */
+export async function runQuery<T>(client: RedisClient, query: ScriptQuery<T>): Promise<T> {
+  return query.decode(await query.script.run(client, query.keys, query.args));
+}
+
+/**
  * Every script the Redis store runs; each declares all its keys, which share one hash tag.
  * @example await SCRIPTS.touch.run(client, [sessionsKey], [handle, Date.now()]);
  */
 export const SCRIPTS = {
+  lookup: new LuaScript(LOOKUP, 2),
   create: new LuaScript(CREATE, 2),
   touch: new LuaScript(TOUCH, 1),
   dropExpired: new LuaScript(DROP_EXPIRED, 1),

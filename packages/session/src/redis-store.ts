@@ -4,8 +4,7 @@ import type { Cluster, Redis } from 'ioredis';
 import { Durability } from './durability.js';
 import { dispatch, parseEvent, type SessionEvent, type SessionEventListener } from './events.js';
 import { userKey } from './ids.js';
-import { SCRIPTS } from './lua.js';
-import { type RedisQuery, runQuery } from './query.js';
+import { runQuery, SCRIPTS, type ScriptQuery } from './lua.js';
 import {
   deadlineOf,
   decodeRecord,
@@ -88,22 +87,22 @@ export class RedisSessionStore implements SessionStore {
   }
 
   /**
-   * The Redis work of lookup() as data: two HGETs on one slot (the record, the roles), which a
-   * caller may pipeline with other commands. They need not be atomic: each reply is a state the
-   * session really had, and the record is judged from its own fields.
+   * The Redis work of lookup() as data: the read-only LOOKUP script on the user's slot (the record
+   * and the roles), which a caller may pipeline with other commands.
    */
-  lookupQuery(ref: ParsedSessionId): RedisQuery<SessionLookup> {
-    const [sessions, user] = this.#keys(ref.userId);
+  lookupQuery(ref: ParsedSessionId): ScriptQuery<SessionLookup> {
     return {
-      commands: [
-        ['hget', sessions, ref.handle],
-        ['hget', user, 'roles'],
-      ],
-      decode: ([record, roles]) => ({
-        exists: typeof record === 'string',
-        session: typeof record === 'string' ? decodeRecord(ref.handle, record) : undefined,
-        roles: decodeRoles(roles as string | null),
-      }),
+      script: SCRIPTS.lookup,
+      keys: this.#keys(ref.userId),
+      args: [ref.handle],
+      decode: (reply) => {
+        const [record, roles] = reply as [string | null, string | null];
+        return {
+          exists: typeof record === 'string',
+          session: typeof record === 'string' ? decodeRecord(ref.handle, record) : undefined,
+          roles: decodeRoles(roles),
+        };
+      },
     };
   }
 

@@ -49,8 +49,8 @@ export type SessionVerdict =
 /**
  * Step 4's judgement, a pure function of what the store returned: the record must exist, be live
  * at `now`, and (for a token) hold the hash of the token's `jti`, so a token whose session was
- * revoked and replaced never passes. With the store's lookupQuery() this is the session check as
- * "commands to send, then a decision from their replies".
+ * revoked and replaced never passes. With RedisSessionStore.lookupQuery() this is the session
+ * check as "a command to send, then a decision from its reply", ready to share a pipeline.
  * @example if (!authorize(await store.lookup(ref), tokenHash, now, touchAfterMs).ok) refuse();
  */
 export function authorize(
@@ -91,7 +91,7 @@ export interface RequestPathSettings {
  * 2. origin: a cookie-authenticated state-changing request or upgrade must come from a trusted
  *    origin (before anything touches Redis);
  * 3. token: signature, algorithm, `kid`, `iss`, `aud`, `exp`, `nbf`, `iat` (jose);
- * 4. session: one lookup (record and roles, reads only), judged by authorize();
+ * 4. session: one lookup (record and roles, one read-only script), judged by authorize();
  * 5. touch: a second, atomic write only when the idle expiry is due a slide (at most once per
  *    `touchAfterMs`), or a delete when the record has expired;
  * then one outcome. Every refusal is logged here, once (RefusalLog).
