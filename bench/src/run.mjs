@@ -38,7 +38,7 @@ const STACKS = [
     name: 'parallel',
     script: 'ours.mjs',
     args: ['parallel'],
-    label: 'experiment: limiter.check() and authenticateRequest() started together',
+    label: 'experiment: limiter.consume() and authenticateRequest() started together',
     experiment: true,
   },
 ];

@@ -51,7 +51,7 @@ export async function storeWorkGroup(guard, redisServer, { time }) {
     logger: silentLogger,
   });
   const { accessToken } = await sessions.create('store-user', { roles: ['user'] });
-  const limiter = rateLimit({ redis: guard, name: 'store-work', points: 1_000_000_000, duration: 3600 });
+  const limiter = rateLimit({ redis: guard, name: 'store-work', points: 1_000_000_000, windowMs: 3_600_000 });
   const ipKey = 'ip:127.0.0.1';
 
   const peerClient = createClient({ url: redisServer.url, password: redisServer.password });
@@ -86,18 +86,18 @@ export async function storeWorkGroup(guard, redisServer, { time }) {
       },
     ],
     [
-      'ours: checkKey, then verifyRequestToken',
+      'ours: consumeKey, then verifyRequestToken',
       async () => {
-        await limiter.checkKey(ipKey);
+        await limiter.consumeKey(ipKey);
         await sessions.verifyRequestToken(accessToken);
       },
     ],
     [
-      'ours: checkKey and verifyRequestToken together',
-      () => Promise.all([limiter.checkKey(ipKey), sessions.verifyRequestToken(accessToken)]),
+      'ours: consumeKey and verifyRequestToken together',
+      () => Promise.all([limiter.consumeKey(ipKey), sessions.verifyRequestToken(accessToken)]),
     ],
     ['ours: verifyRequestToken only', () => sessions.verifyRequestToken(accessToken)],
-    ['ours: checkKey only', () => limiter.checkKey(ipKey)],
+    ['ours: consumeKey only', () => limiter.consumeKey(ipKey)],
   ];
   try {
     console.log(`\n### Per-request Redis work without HTTP (${IN_FLIGHT} requests in flight)\n`);

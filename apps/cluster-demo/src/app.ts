@@ -68,13 +68,14 @@ export async function createDemoApp(env: NodeJS.ProcessEnv, workerId: string): P
   const guard = createRedisGuard({ env, logger, ...(store === 'memory' && { mode: 'memory' }) });
   const users = await parseUsers(env.DEMO_USERS ?? '');
   const points = Number(env.RATE_LIMIT_POINTS);
-  const duration = Number(env.RATE_LIMIT_DURATION);
+  // RATE_LIMIT_DURATION is in seconds (the demo's settings); the limiters take ms.
+  const windowMs = Number(env.RATE_LIMIT_DURATION) * 1000;
 
   const { api: sessions, dashboard: dashboardSessions } = createDemoSessions(guard, env.SESSION_SECRET!);
   const cache = createEncryptedCache({
     redis: guard,
     namespace: CACHE_NAMESPACE,
-    defaultTtl: 60,
+    defaultTtlMs: 60_000,
     env,
     logger,
   });
@@ -85,22 +86,22 @@ export async function createDemoApp(env: NodeJS.ProcessEnv, workerId: string): P
   });
   const clusterMetrics = workerMetrics();
   const metrics = await createMetrics({ guards: [guard], register: clusterMetrics.register });
-  const globalLimit = rateLimit({ redis: guard, name: 'global-ip', points, duration });
+  const globalLimit = rateLimit({ redis: guard, name: 'global-ip', points, windowMs });
   const perUser = rateLimit({
     redis: guard,
     name: 'per-user',
     points,
-    duration,
+    windowMs,
     keyBy: (req) => `user:${req.auth?.userId ?? req.ip}`,
   });
-  const socketLimit = rateLimit({ redis: guard, name: 'ws-upgrade', points, duration });
+  const socketLimit = rateLimit({ redis: guard, name: 'ws-upgrade', points, windowMs });
   // Users are looked up by the exact username (users.ts), so the limiter keys by it as sent. One
   // limiter for the API and the dashboard: guesses through either count against the same budget.
   const logins = loginLimiter({
     redis: guard,
     name: 'login',
     maxConsecutiveFailsByUsernameAndIp: 5,
-    blockDuration: 60,
+    blockDurationMs: 60_000,
   });
   const reporter = new WorkerStatsReporter(workerId, guard);
   const streams = new DashboardStreams({ manager: dashboardSessions, users, reporter, workerId });
@@ -139,7 +140,7 @@ export async function createDemoApp(env: NodeJS.ProcessEnv, workerId: string): P
   });
   api.get(
     '/profile',
-    cacheResponse({ cache, ttl: 60, varyByUser: (req) => req.auth?.userId }),
+    cacheResponse({ cache, ttlMs: 60_000, varyByUser: (req) => req.auth?.userId }),
     (req, res) => {
       // Stands in for a slow lookup of personal data: the cached copy is Fernet-encrypted in Redis.
       res.json({

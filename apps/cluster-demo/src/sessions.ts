@@ -1,8 +1,8 @@
 import type { RedisGuard } from '@sec/redis-guard';
 import { createSessionManager, type SessionManager } from '@sec/session';
 
-/** Access tokens live as long as the absolute session timeout. */
-export const SESSION_SECONDS = 8 * 60 * 60;
+/** Sessions, and the access tokens that carry them, end 8 hours after login. */
+const SESSION_MS = 8 * 3_600_000;
 /**
  * Live sessions per user. Above the package's default (50) because the long reliability run
  * (`RELIABILITY_LONG=1`) holds 100 sessions per user at once, and a login past the cap would
@@ -26,15 +26,14 @@ export interface DemoSessions {
  * only the Authorization header; the dashboard keeps its token in a cookie that page scripts cannot
  * read, and in cookie mode the login answer leaves the token out, which API clients need. Tokens
  * carry different audiences, so neither manager accepts the other's.
- * @example const { api, dashboard } = createDemoSessions(guard, process.env.SESSION_SECRET!);
  */
 export function createDemoSessions(guard: RedisGuard, secret: string): DemoSessions {
   const common = {
     redis: guard,
     signingKeys: [{ kid: 'demo-1', secret }],
     issuer: ISSUER,
-    idleTimeout: '30m',
-    absoluteTimeout: `${SESSION_SECONDS}s`,
+    idleTimeoutMs: 30 * 60_000,
+    absoluteTimeoutMs: SESSION_MS,
     maxSessionsPerUser: DEMO_MAX_SESSIONS_PER_USER,
   } as const;
   return {

@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { createEncryptedCache, rotateNamespace } from '@sec/cache-crypto';
+import { createEncryptedCache } from '@sec/cache-crypto';
 import { assertStartupHealthy, createHealth, redisCheck } from '@sec/health';
 import { loginLimiter, rateLimit } from '@sec/rate-limit';
 import { assertRedisPosture, createRedisGuard, type RedisGuard } from '@sec/redis-guard';
@@ -96,7 +96,10 @@ describe('the generated least-privilege ACL user runs every package', () => {
     expect(rule).toMatch(/^resetkeys resetchannels -@all \+/);
     expect(rule).toContain('~sec:sess:* ~sec:user:*');
     expect(rule).toContain('~sec:rl:*');
-    expect(rule).toContain('~cache:flow:*');
+    expect(rule).toContain('~sec:cache:flow:*');
+    // Every key and channel under the guard's one key prefix, but the CLI's own check key.
+    const patterns = rule.split(' ').filter((t) => t.startsWith('~') || t.startsWith('&'));
+    expect(patterns.filter((p) => !/^[~&]sec:/.test(p))).toEqual(['~sec-redis:check:*']);
     expect(rule).toContain('&sec:session:events');
     expect(rule).toContain('+wait');
   });
@@ -119,7 +122,7 @@ describe('the generated least-privilege ACL user runs every package', () => {
       issuer: 'acl-test',
       audience: 'acl-test',
       replicaAcks: 1,
-      touchInterval: '1s',
+      touchIntervalMs: 1_000,
       connectionRecheckMs: 200,
     });
     const events: SessionEvent[] = [];
@@ -159,7 +162,13 @@ describe('the generated least-privilege ACL user runs every package', () => {
   });
 
   it('rate limits: counting, a block, a reset, and the login limiter reserve/refund', async () => {
-    const limited = rateLimit({ redis: guard, name: 'acl-flow', points: 2, duration: 60, blockDuration: 60 });
+    const limited = rateLimit({
+      redis: guard,
+      name: 'acl-flow',
+      points: 2,
+      windowMs: 60_000,
+      blockDurationMs: 60_000,
+    });
     const login = loginLimiter({ redis: guard, name: 'acl-login', maxConsecutiveFailsByUsernameAndIp: 2 });
     const app = express();
     app.get('/limited', limited, (_req, res) => res.send('ok'));
@@ -178,7 +187,7 @@ describe('the generated least-privilege ACL user runs every package', () => {
       for (let i = 0; i < 4; i++) statuses.push((await fetch(`${base}/limited`)).status);
       expect(statuses).toEqual([200, 200, 429, 429]);
       await limited.reset('127.0.0.1');
-      expect((await limited.checkKey('somebody')).outcome).toBe('allowed');
+      expect((await limited.consumeKey('somebody')).outcome).toBe('allowed');
       const logins: number[] = [];
       for (const outcome of ['bad', 'good', 'bad', 'bad', 'bad']) {
         logins.push((await fetch(`${base}/login/bob/${outcome}`, { method: 'POST' })).status);
@@ -202,7 +211,7 @@ describe('the generated least-privilege ACL user runs every package', () => {
     });
     expect(await before.set('a', { n: 1 })).toBe(true);
     expect(await before.get('a')).toEqual({ n: 1 });
-    expect(await before.wrap('b', 60, () => ({ n: 2 }))).toEqual({ n: 2 });
+    expect(await before.wrap('b', () => ({ n: 2 }), { ttlMs: 60_000 })).toEqual({ n: 2 });
     expect(await before.del('b')).toBe(true);
     const after = createEncryptedCache({
       redis: guard,
@@ -211,7 +220,7 @@ describe('the generated least-privilege ACL user runs every package', () => {
       env,
       logger: log.logger,
     });
-    expect(await rotateNamespace(after)).toMatchObject({ rotated: 1 });
+    expect(await after.rotate()).toMatchObject({ rotated: 1 });
     const outside = createEncryptedCache({
       redis: guard,
       namespace: 'other',
@@ -246,7 +255,7 @@ describe('the generated least-privilege ACL user runs every package', () => {
     const entries = (await redisCli(admin(primary), 'ACL', 'LOG')).split('\n');
     // Only the deliberate denials: the other cache namespace and FLUSHALL.
     const objects = entries.flatMap((line, i) => (line === 'object' ? [entries[i + 1]] : []));
-    expect(new Set(objects)).toEqual(new Set(['cache:other:x', 'flushall']));
+    expect(new Set(objects)).toEqual(new Set(['sec:cache:other:x', 'flushall']));
     const granted = new Set(
       rule
         .split(' ')

@@ -3,7 +3,7 @@
 //   ours          app.use(rateLimit()) then app.use(authenticate()): two Redis round trips in turn
 //   authenticate  authenticate() only
 //   rate-limit    rateLimit() only
-//   parallel      experiment, not a package API: limiter.check(req) and authenticateRequest(req)
+//   parallel      experiment, not a package API: limiter.consume(req) and authenticateRequest(req)
 //                 started together, so auto-pipelining sends both scripts in one write
 import { randomBytes } from 'node:crypto';
 import { rateLimit, sendTooManyRequests, setRateLimitHeaders } from '@sec/rate-limit';
@@ -34,13 +34,13 @@ const sessions = uses.auth
     })
   : undefined;
 const limiter = uses.limit
-  ? rateLimit({ redis: guard, name: 'bench', points: 1_000_000_000, duration: 3600 })
+  ? rateLimit({ redis: guard, name: 'bench', points: 1_000_000_000, windowMs: 3_600_000 })
   : undefined;
 
 /** Both checks at once; answers as the two middlewares would (401, 429, 503 or next()). */
 function parallel(req, res, next) {
   const auth = sessions.authenticateRequest(req);
-  limiter.check(req).then((decision) => {
+  limiter.consume(req).then((decision) => {
     auth.then(
       (context) => {
         if (decision.outcome === 'unavailable') return sendServiceUnavailable(res, guard, 'rate-limit');

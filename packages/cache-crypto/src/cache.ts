@@ -9,24 +9,26 @@ import {
   type SecErrorCode,
 } from '@sec/redis-guard';
 import { checkOptions, maskingLogger, positiveInteger, scrubError, toGuard } from '@sec/redis-guard/internal';
+import { resolveKeys } from './encryption-keys.js';
 import { openEntry, type RefusalReason, sealEntry } from './envelope.js';
-import type { Fernet } from './fernet.js';
-import { resolveKeys } from './keys.js';
-import { type EntryStore, memoryStore, redisStore } from './store.js';
+import { Keyring } from './fernet.js';
+import { type RotationOptions, type RotationResult, rotateEntries } from './rotate.js';
+import { memoryStore, redisStore } from './store.js';
 
 /**
  * Entry lifetime when `set` and `wrap` are given none: five minutes.
  */
-export const DEFAULT_TTL_SECONDS = 300;
-/**
- * Every entry's Redis key is `cache:<namespace>:<key>`.
- */
-export const KEY_PREFIX = 'cache:';
+export const DEFAULT_TTL_MS = 300_000;
 /**
  * Longest accepted cache key, in characters.
  */
 export const MAX_KEY_LENGTH = 1024;
 export const NAMESPACE_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;
+
+/** Where every entry's key starts, under the guard's key prefix: `sec:cache:` by default. */
+export function cachePrefix(keyPrefix: string): string {
+  return `${keyPrefix}cache:`;
+}
 /** Distinct tampered keys remembered so each is logged once. */
 const REPORTED_LIMIT = 1000;
 /** Redis answered but refused the call: not an outage, so reads go on while writes are skipped. */
@@ -37,22 +39,31 @@ const REFUSALS: ReadonlySet<SecErrorCode> = new Set([
 
 /**
  * Options of createEncryptedCache, validated once at creation.
- * @example const options: EncryptedCacheOptions = { redis: guard, namespace: 'profiles', defaultTtl: 600 };
+ * @example const options: EncryptedCacheOptions = { redis: guard, namespace: 'profiles', defaultTtlMs: 600_000 };
  */
 export interface EncryptedCacheOptions {
   /** A RedisGuard, a bare ioredis client, or nothing (a guard built from `env`). */
   readonly redis?: RedisGuard | RedisClient;
   /** Fernet keys, newest first: the first encrypts, all decrypt. Default: REDIS_ENCRYPTION_KEY. */
   readonly keys?: string | readonly string[];
-  /** Letters, digits, `_`, `.`, `-`; entries live under `cache:<namespace>:`. */
+  /** Letters, digits, `_`, `.`, `-`; entries live under `<keyPrefix>cache:<namespace>:` (the guard's keyPrefix, default 'sec:'). */
   readonly namespace: string;
-  /** Seconds; default 300. Every entry expires: cached PII never lives for ever. */
-  readonly defaultTtl?: number;
+  /** Lifetime of entries written without a `ttlMs`; default 300000 (5 min). Every entry expires: cached PII never lives for ever. */
+  readonly defaultTtlMs?: number;
   /** Deflate values whose JSON is at least this many bytes before encrypting. Default: never (see README). */
   readonly compressAbove?: number;
   readonly logger?: Logger;
   /** Where REDIS_ENCRYPTION_KEY (and Redis settings, without `redis`) are read; default process.env. */
   readonly env?: NodeJS.ProcessEnv;
+}
+
+/**
+ * Options of one write (`set`, `wrap`).
+ * @example await cache.set('user:42', profile, { ttlMs: 60_000 });
+ */
+export interface CacheWriteOptions {
+  /** Lifetime of the entry in ms, exact (Redis PX); default: the cache's `defaultTtlMs`. */
+  readonly ttlMs?: number;
 }
 
 /**
@@ -63,27 +74,26 @@ export interface EncryptedCacheOptions {
  */
 export interface EncryptedCache {
   readonly namespace: string;
-  readonly defaultTtl: number;
+  readonly defaultTtlMs: number;
   readonly guard: RedisGuard;
   /** The value, or undefined on a miss, on an entry that fails to decrypt, or while Redis is down. */
   get<T = unknown>(key: string): Promise<T | undefined>;
   /** Stores a JSON-serialisable value; resolves false (and logs once) when Redis is down or refuses the write. */
-  set(key: string, value: unknown, ttl?: number): Promise<boolean>;
+  set(key: string, value: unknown, options?: CacheWriteOptions): Promise<boolean>;
   /**
    * Removes an entry; rejects with RedisUnavailableError (HTTP status 503) when Redis is down or
    * refuses the delete: a lost invalidation matters, so it is never reported as done.
    */
   del(key: string): Promise<boolean>;
   /** Cache-aside: the cached value, or the producer's (stored, unless undefined). One producer per key at a time. */
-  wrap<T>(key: string, ttl: number | undefined, producer: () => T | Promise<T>): Promise<T>;
-}
-
-/** What rotateNamespace needs; kept off the public object. */
-export interface CacheInternals {
-  readonly store: EntryStore;
-  readonly fernets: readonly Fernet[];
-  readonly logger: Logger;
-  readonly pattern: string;
+  wrap<T>(key: string, producer: () => T | Promise<T>, options?: CacheWriteOptions): Promise<T>;
+  /**
+   * Re-encrypts every entry of the namespace with the newest key, using SCAN (never KEYS) on every
+   * master of a Cluster. Each write is a compare-and-set that keeps the entry's TTL, so a value
+   * the application writes meanwhile is never overwritten. Resumable (`cursor`) and safe to run
+   * twice; rejects with RedisUnavailableError when Redis cannot answer.
+   */
+  rotate(options?: RotationOptions): Promise<RotationResult>;
 }
 
 interface Flight {
@@ -91,29 +101,23 @@ interface Flight {
   superseded: boolean;
 }
 
-const registry = new WeakMap<EncryptedCache, CacheInternals>();
-
-/**
- * The store, keys and logger behind a cache, for rotateNamespace.
- */
-export function cacheInternals(cache: EncryptedCache): CacheInternals {
-  const internals = registry.get(cache);
-  if (!internals) throw new OptionError('cache', 'expected a cache created by createEncryptedCache()');
-  return internals;
-}
-
-function checkTtl(ttl: unknown): number | undefined {
-  if (ttl !== undefined && (!Number.isSafeInteger(ttl) || (ttl as number) <= 0)) {
-    throw new OptionError('ttl', `ttl must be a positive integer number of seconds, got ${String(ttl)}`);
+/** The `ttlMs` of one write, checked on every call: it comes from the caller, not from the configuration. */
+function writeTtl(method: string, options: CacheWriteOptions | undefined): number | undefined {
+  if (options !== undefined && (typeof options !== 'object' || options === null)) {
+    throw new OptionError(
+      'options',
+      `cache.${method}(): the options must be an object such as { ttlMs: 60_000 }, got ${options === null ? 'null' : typeof options}`,
+    );
   }
-  return ttl as number | undefined;
+  checkOptions(`cache.${method}`, options, { ttlMs: positiveInteger });
+  return options?.ttlMs;
 }
 
 /**
  * Creates a cache whose values are Fernet tokens in Redis, readable by Python's `cryptography.fernet`.
  * @example
- * const cache = createEncryptedCache({ redis: guard, namespace: 'profiles', defaultTtl: 600 });
- * const profile = await cache.wrap(`user:${userId}`, undefined, async () => ({ id: userId, name: 'Ada' }));
+ * const cache = createEncryptedCache({ redis: guard, namespace: 'profiles', defaultTtlMs: 600_000 });
+ * const profile = await cache.wrap(`user:${userId}`, async () => ({ id: userId, name: 'Ada' }));
  */
 export function createEncryptedCache(options: EncryptedCacheOptions): EncryptedCache {
   checkOptions('createEncryptedCache', options, {
@@ -121,9 +125,9 @@ export function createEncryptedCache(options: EncryptedCacheOptions): EncryptedC
     keys: ['string', 'array'],
     namespace: {
       kind: 'string',
-      required: 'entries live under cache:<namespace>:, e.g. { namespace: "profiles" }',
+      required: 'entries live under <keyPrefix>cache:<namespace>:, e.g. { namespace: "profiles" }',
     },
-    defaultTtl: positiveInteger,
+    defaultTtlMs: positiveInteger,
     compressAbove: positiveInteger,
     logger: 'object',
     env: 'object',
@@ -140,10 +144,10 @@ export function createEncryptedCache(options: EncryptedCacheOptions): EncryptedC
   const logger = maskingLogger(options.logger ?? guard.logger, () => [...guard.secrets(), ...keySecrets]);
   const { fernets, secrets } = resolveKeys(options.keys, env, guard.environment, logger);
   keySecrets = secrets;
-  const primary = fernets[0]!;
+  const keys = new Keyring(fernets);
   const { namespace, compressAbove } = options;
-  const defaultTtl = options.defaultTtl ?? DEFAULT_TTL_SECONDS;
-  const prefix = `${KEY_PREFIX}${namespace}:`;
+  const defaultTtlMs = options.defaultTtlMs ?? DEFAULT_TTL_MS;
+  const prefix = `${cachePrefix(guard.keyPrefix)}${namespace}:`;
   const store = guard.mode === 'memory' ? memoryStore() : redisStore(guard);
   const inflight = new Map<string, Flight>();
   const reported = new Set<string>();
@@ -217,7 +221,7 @@ export function createEncryptedCache(options: EncryptedCacheOptions): EncryptedC
     const name = redisKey(key);
     const read = await attempt(name, () => store.get(name));
     if (!read.ok || read.value === null) return undefined;
-    const opened = await openEntry(fernets, name, read.value);
+    const opened = await openEntry(keys, name, read.value);
     if (!opened.ok) {
       refused(name, opened.reason);
       return undefined;
@@ -225,13 +229,12 @@ export function createEncryptedCache(options: EncryptedCacheOptions): EncryptedC
     return opened.value as T;
   };
 
-  const write = async (name: string, value: unknown, ttl: number | undefined): Promise<boolean> => {
-    const seconds = checkTtl(ttl) ?? defaultTtl;
+  const write = async (name: string, value: unknown, ttlMs: number): Promise<boolean> => {
     if (value === undefined) {
       throw new OptionError('value', 'cache values must be JSON-serialisable; undefined cannot be stored');
     }
-    const token = await sealEntry(primary, name, seconds, value, compressAbove);
-    const stored = (await attempt(name, () => store.set(name, token, seconds * 1000))).ok;
+    const token = await sealEntry(keys, name, ttlMs, value, compressAbove);
+    const stored = (await attempt(name, () => store.set(name, token, ttlMs))).ok;
     // A fresh entry: if it is tampered with again, that is worth a new log line.
     if (stored) {
       reported.delete(name);
@@ -247,22 +250,29 @@ export function createEncryptedCache(options: EncryptedCacheOptions): EncryptedC
 
   const cache: EncryptedCache = {
     namespace,
-    defaultTtl,
+    defaultTtlMs,
     guard,
     get,
-    async set(key, value, ttl) {
+    async set(key, value, options) {
       const name = redisKey(key);
+      const ttlMs = writeTtl('set', options) ?? defaultTtlMs;
       supersede(name);
-      return write(name, value, ttl);
+      return write(name, value, ttlMs);
     },
     async del(key) {
       const name = redisKey(key);
       supersede(name);
       return store.del(name);
     },
-    async wrap<T>(key: string, ttl: number | undefined, producer: () => T | Promise<T>): Promise<T> {
+    async wrap<T>(key: string, producer: () => T | Promise<T>, options?: CacheWriteOptions): Promise<T> {
       const name = redisKey(key);
-      checkTtl(ttl);
+      if (typeof producer !== 'function') {
+        throw new OptionError(
+          'producer',
+          'cache.wrap(key, producer, options?): producer must be a function; the ttl goes in options ({ ttlMs })',
+        );
+      }
+      const ttlMs = writeTtl('wrap', options) ?? defaultTtlMs;
       const running = inflight.get(name);
       if (running) return running.promise as Promise<T>;
       const flight: Flight = { promise: Promise.resolve(), superseded: false };
@@ -271,13 +281,14 @@ export function createEncryptedCache(options: EncryptedCacheOptions): EncryptedC
         if (cached !== undefined) return cached;
         const produced = await producer();
         // Superseded: return the result to the callers who asked, but do not cache it over the newer write.
-        if (produced !== undefined && !flight.superseded) await write(name, produced, ttl);
+        if (produced !== undefined && !flight.superseded) await write(name, produced, ttlMs);
         return produced;
       })().finally(() => inflight.delete(name));
       inflight.set(name, flight);
       return flight.promise as Promise<T>;
     },
+    rotate: (rotationOptions) =>
+      rotateEntries({ store, keys, logger, namespace, pattern: `${prefix}*` }, rotationOptions),
   };
-  registry.set(cache, { store, fernets, logger, pattern: `${prefix}*` });
   return cache;
 }

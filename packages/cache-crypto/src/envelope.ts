@@ -1,7 +1,7 @@
 import { promisify } from 'node:util';
 import { deflate, inflate } from 'node:zlib';
 import { OptionError } from '@sec/redis-guard';
-import { type Fernet, fernetInternals } from './fernet.js';
+import type { Keyring } from './fernet.js';
 import { MAX_CLOCK_SKEW_SECONDS, nowSeconds, parseToken } from './token.js';
 
 const deflateAsync = promisify(deflate);
@@ -12,7 +12,10 @@ const ZLIB_FIRST_BYTE = 0x78;
 /**
  * What a cache entry's token decrypts to. The Redis key and ttl are sealed in with the value, so an
  * attacker who can write to Redis cannot move user A's entry under user B's key, nor replay an
- * entry after its ttl: both decrypt fine but fail these checks.
+ * entry after its ttl: both decrypt fine but fail these checks. `ttl` is in whole seconds, like
+ * the Fernet timestamp it is added to (and as Python readers and writers of entries expect); a
+ * ttl given in ms is rounded up into it, which only keeps the replay bound on the safe side of
+ * the Redis expiry (exact, in ms) by under a second.
  */
 interface Envelope {
   readonly key: string;
@@ -28,19 +31,20 @@ export type Opened =
   | { readonly ok: false; readonly reason: RefusalReason };
 
 /**
- * Serialises, optionally compresses, and encrypts a value for `redisKey`. Serialisation happens
- * before the first await, so later changes to `value` do not leak into the entry.
+ * Serialises, optionally compresses, and encrypts a value for `redisKey` under the newest key.
+ * Serialisation happens before the first await, so later changes to `value` do not leak into the
+ * entry.
  */
 export async function sealEntry(
-  fernet: Fernet,
+  keys: Keyring,
   redisKey: string,
-  ttl: number,
+  ttlMs: number,
   value: unknown,
   compressAbove: number | undefined,
 ): Promise<string> {
   let json: string;
   try {
-    json = JSON.stringify({ key: redisKey, ttl, value } satisfies Envelope);
+    json = JSON.stringify({ key: redisKey, ttl: Math.ceil(ttlMs / 1000), value } satisfies Envelope);
   } catch (error) {
     // BigInt or a cycle: the caller's value, not a fault of the cache.
     throw new OptionError('value', `cache values must be JSON-serialisable: ${(error as Error).message}`);
@@ -48,30 +52,21 @@ export async function sealEntry(
   let plaintext: Uint8Array = Buffer.from(json, 'utf8');
   if (compressAbove !== undefined && plaintext.length >= compressAbove)
     plaintext = await deflateAsync(plaintext);
-  return fernet.encrypt(plaintext);
+  return keys.primary.encrypt(plaintext);
 }
 
 /**
  * Decrypts an entry with any of the keys and checks that it belongs to `redisKey` and is within its
  * ttl (plus the 60 s clock skew Fernet allows).
  */
-export async function openEntry(
-  fernets: readonly Fernet[],
-  redisKey: string,
-  token: string,
-): Promise<Opened> {
+export async function openEntry(keys: Keyring, redisKey: string, token: string): Promise<Opened> {
   let data: Buffer;
   try {
     data = parseToken(token);
   } catch {
     return { ok: false, reason: 'undecryptable' };
   }
-  const { open } = fernetInternals();
-  let plaintext: Buffer | undefined;
-  for (const fernet of fernets) {
-    plaintext = open(fernet, data);
-    if (plaintext !== undefined) break;
-  }
+  let plaintext = keys.open(data);
   if (plaintext === undefined) return { ok: false, reason: 'undecryptable' };
   let envelope: Envelope;
   try {

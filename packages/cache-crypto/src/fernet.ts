@@ -1,10 +1,11 @@
 import { createCipheriv, createDecipheriv, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { OptionError } from '@sec/redis-guard';
+import { checkOptions } from '@sec/redis-guard/internal';
 import { decodeBase64UrlStrict, encodeBase64Url } from './base64url.js';
 import { InvalidToken, invalidKeyError } from './errors.js';
 import {
+  assertFresh,
   BLOCK_LENGTH,
-  checkTime,
   fillIv,
   HEADER_LENGTH,
   HMAC_LENGTH,
@@ -16,23 +17,28 @@ import {
 } from './token.js';
 
 /**
- * @example fernet.decrypt(token, { ttl: 300 } satisfies DecryptOptions)
+ * @example fernet.decrypt(token, { ttlSeconds: 300 } satisfies DecryptOptions)
  */
 export interface DecryptOptions {
-  /** Reject tokens older than this many seconds (and more than 60 s in the future). Default: no time check. */
-  readonly ttl?: number;
+  /**
+   * Reject tokens older than this many seconds (and more than 60 s in the future). Seconds, as
+   * the Fernet timestamp and Python's `ttl`. Default: no time check.
+   */
+  readonly ttlSeconds?: number;
 }
 
-/** What MultiFernet and the cache need beyond the public API; not exported from the package. */
-export interface FernetInternals {
+/**
+ * Fernet's key operations, for Keyring below. Private fields are reachable only from inside the
+ * class, so its static block hands these out once, within this module; nothing else can reach
+ * a key.
+ */
+let keyOperations: {
   /** The plaintext, or undefined when the HMAC or padding does not verify under this key. */
   open(fernet: Fernet, data: Buffer): Buffer | undefined;
   /** True when `data`'s HMAC verifies under this key. */
   verifies(fernet: Fernet, data: Buffer): boolean;
   seal(fernet: Fernet, plaintext: Uint8Array, timestamp: bigint, iv?: Uint8Array): string;
-}
-
-let internals: FernetInternals;
+};
 
 function toBytes(data: unknown): Uint8Array {
   if (typeof data === 'string') return Buffer.from(data, 'utf8');
@@ -57,7 +63,7 @@ export class Fernet {
   readonly #encryptionKey: Buffer;
 
   static {
-    internals = {
+    keyOperations = {
       open: (fernet, data) => fernet.#open(data),
       verifies: (fernet, data) => fernet.#verifies(data),
       seal: (fernet, plaintext, timestamp, iv) => fernet.#seal(plaintext, timestamp, iv),
@@ -99,35 +105,35 @@ export class Fernet {
   }
 
   /**
-   * Encrypts as if at `currentTime` (Unix seconds).
+   * Encrypts as if at `currentTimeSeconds` (Unix seconds).
    * @example fernet.encryptAtTime('hello', 499162800)
    */
-  encryptAtTime(data: string | Uint8Array, currentTime: number | bigint): string {
-    return this.#seal(toBytes(data), toTimestamp(currentTime, 'currentTime'));
+  encryptAtTime(data: string | Uint8Array, currentTimeSeconds: number | bigint): string {
+    return this.#seal(toBytes(data), toTimestamp(currentTimeSeconds, 'currentTimeSeconds'));
   }
 
   /**
-   * Verifies and decrypts. With `ttl`, also rejects tokens older than `ttl` seconds or more than
-   * 60 s in the future.
+   * Verifies and decrypts. With `ttlSeconds`, also rejects tokens older than that many seconds or
+   * more than 60 s in the future.
    * @throws InvalidToken for every kind of failure.
-   * @example fernet.decrypt(token, { ttl: 300 }).toString('utf8')
+   * @example fernet.decrypt(token, { ttlSeconds: 300 }).toString('utf8')
    */
-  decrypt(token: string | Uint8Array, options: DecryptOptions = {}): Buffer {
-    const ttl = options.ttl === undefined ? undefined : toTtl(options.ttl, 'ttl');
+  decrypt(token: string | Uint8Array, options: DecryptOptions = NO_OPTIONS): Buffer {
+    const ttl = ttlOption(options);
     const data = parseToken(token);
-    if (ttl !== undefined) checkTime(data.readBigUInt64BE(1), ttl, nowSeconds());
+    if (ttl !== undefined) assertFresh(data.readBigUInt64BE(1), ttl, nowSeconds());
     return this.#openOrThrow(data);
   }
 
   /**
-   * `decrypt` with an explicit ttl and clock, for tests and replays.
+   * `decrypt` with an explicit ttl and clock (Unix seconds), for tests and replays.
    * @example fernet.decryptAtTime(token, 60, 499162801)
    */
-  decryptAtTime(token: string | Uint8Array, ttl: number, currentTime: number | bigint): Buffer {
-    const checkedTtl = toTtl(ttl, 'ttl');
-    const now = toTimestamp(currentTime, 'currentTime');
+  decryptAtTime(token: string | Uint8Array, ttlSeconds: number, currentTimeSeconds: number | bigint): Buffer {
+    const ttl = toTtl(ttlSeconds, 'ttlSeconds');
+    const now = toTimestamp(currentTimeSeconds, 'currentTimeSeconds');
     const data = parseToken(token);
-    checkTime(data.readBigUInt64BE(1), checkedTtl, now);
+    assertFresh(data.readBigUInt64BE(1), ttl, now);
     return this.#openOrThrow(data);
   }
 
@@ -186,9 +192,69 @@ export class Fernet {
 }
 
 /**
- * Access to Fernet's private operations for MultiFernet, the cache and the spec-vector tests.
- * Not part of the package's public API.
+ * Several keys as one, newest first: opens a token with whichever key verifies it, encrypts and
+ * rotates with the newest. What MultiFernet and the encrypted cache are built on; not exported
+ * from the package.
  */
-export function fernetInternals(): FernetInternals {
-  return internals;
+export class Keyring {
+  readonly #fernets: readonly Fernet[];
+
+  /** @param fernets at least one, newest first */
+  constructor(fernets: readonly Fernet[]) {
+    this.#fernets = fernets;
+  }
+
+  /** The key that encrypts. */
+  get primary(): Fernet {
+    return this.#fernets[0]!;
+  }
+
+  /** True when any key verifies the token's HMAC. */
+  verifies(data: Buffer): boolean {
+    return this.#fernets.some((fernet) => keyOperations.verifies(fernet, data));
+  }
+
+  /** True when the newest key verifies the token: it needs no rotation. */
+  isCurrent(data: Buffer): boolean {
+    return keyOperations.verifies(this.primary, data);
+  }
+
+  /** The plaintext under whichever key verifies the token; undefined when none does. */
+  open(data: Buffer): Buffer | undefined {
+    for (const fernet of this.#fernets) {
+      const plaintext = keyOperations.open(fernet, data);
+      if (plaintext !== undefined) return plaintext;
+    }
+    return undefined;
+  }
+
+  /**
+   * Encrypts under the newest key with the given timestamp; `iv` only for the specification's
+   * test vectors (a fixed IV is never safe otherwise).
+   */
+  seal(plaintext: Uint8Array, timestamp: bigint, iv?: Uint8Array): string {
+    return keyOperations.seal(this.primary, plaintext, timestamp, iv);
+  }
+
+  /** Re-encrypts under the newest key, keeping the timestamp. Throws InvalidToken when no key verifies. */
+  rotate(data: Buffer): string {
+    const plaintext = this.open(data);
+    if (plaintext === undefined) throw new InvalidToken();
+    return this.seal(plaintext, data.readBigUInt64BE(1));
+  }
+}
+
+/**
+ * The default of decrypt's options: no time check, nothing to validate.
+ */
+export const NO_OPTIONS: DecryptOptions = Object.freeze({});
+
+/**
+ * The `ttlSeconds` of decrypt options, checked: an unknown key (such as a `ttl`) throws rather than
+ * silently dropping the time check.
+ */
+export function ttlOption(options: DecryptOptions): number | undefined {
+  if (options === NO_OPTIONS) return undefined;
+  checkOptions('decrypt', options, { ttlSeconds: 'number' });
+  return options.ttlSeconds === undefined ? undefined : toTtl(options.ttlSeconds, 'ttlSeconds');
 }

@@ -1,5 +1,6 @@
 export { type CacheAccessOptions, redisAccess } from './access.js';
 export {
+  type CacheWriteOptions,
   createEncryptedCache,
   type EncryptedCache,
   type EncryptedCacheOptions,
@@ -8,9 +9,4 @@ export { CacheCryptoErrorCode, InvalidToken } from './errors.js';
 export { type DecryptOptions, Fernet } from './fernet.js';
 export { type CacheResponseOptions, type CacheStatus, cacheResponse } from './middleware.js';
 export { MultiFernet } from './multi-fernet.js';
-export {
-  type RotateNamespaceOptions,
-  type RotationProgress,
-  type RotationResult,
-  rotateNamespace,
-} from './rotate.js';
+export type { RotationOptions, RotationProgress, RotationResult } from './rotate.js';

@@ -7,15 +7,15 @@ import type { EncryptedCache } from './cache.js';
  * @example
  * const options: CacheResponseOptions = {
  *   cache,
- *   ttl: 60,
+ *   ttlMs: 60_000,
  *   key: (req) => req.path,
  *   varyByUser: (req) => req.auth?.userId, // req.auth as the session package's authenticate() sets it
  * };
  */
 export interface CacheResponseOptions {
   readonly cache: EncryptedCache;
-  /** Seconds; default: the cache's defaultTtl. */
-  readonly ttl?: number;
+  /** Lifetime of a stored response in ms; default: the cache's defaultTtlMs. */
+  readonly ttlMs?: number;
   /** The cache key for a request; default: the URL path and query. Hashed before it reaches Redis. */
   readonly key?: (req: Request) => string;
   /**
@@ -76,7 +76,7 @@ const digest = (text: string) => createHash('sha256').update(text).digest('base6
  * skips the read but refreshes the entry. Authenticated requests bypass it unless `varyByUser`
  * names the user. Only the JSON body is replayed, with `X-Cache: HIT`.
  * @example
- * app.get('/api/products', cacheResponse({ cache, ttl: 60 }), (_req, res) => res.json({ products: [] }));
+ * app.get('/api/products', cacheResponse({ cache, ttlMs: 60_000 }), (_req, res) => res.json({ products: [] }));
  * app.get('/api/me', sessions.authenticate(), cacheResponse({ cache, varyByUser: (req) => req.auth?.userId }), (req, res) => {
  *   res.json({ user: req.auth?.userId });
  * });
@@ -84,12 +84,13 @@ const digest = (text: string) => createHash('sha256').update(text).digest('base6
 export function cacheResponse(options: CacheResponseOptions): RequestHandler {
   checkOptions('cacheResponse', options, {
     cache: { kind: 'object', required: 'the EncryptedCache to store responses in (createEncryptedCache())' },
-    ttl: positiveInteger,
+    ttlMs: positiveInteger,
     key: 'function',
     varyByUser: 'function',
     isAuthenticated: 'function',
   });
-  const { cache, ttl, varyByUser } = options;
+  const { cache, varyByUser } = options;
+  const write = options.ttlMs === undefined ? undefined : { ttlMs: options.ttlMs };
   const keyOf = options.key ?? ((req: Request) => req.originalUrl);
   const isAuthenticated = options.isAuthenticated ?? defaultIsAuthenticated;
 
@@ -133,7 +134,7 @@ export function cacheResponse(options: CacheResponseOptions): RequestHandler {
     res.json = (body: unknown) => {
       // set() serialises synchronously, so the handler mutating `body` later cannot alter the entry.
       // set() only rejects for a body JSON cannot hold, which json() below reports to Express itself.
-      if (storable(res) && body !== undefined) cache.set(key, body, ttl).catch(() => undefined);
+      if (storable(res) && body !== undefined) cache.set(key, body, write).catch(() => undefined);
       return json(body);
     };
     next();

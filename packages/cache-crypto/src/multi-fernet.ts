@@ -1,7 +1,7 @@
 import { OptionError } from '@sec/redis-guard';
 import { InvalidToken } from './errors.js';
-import { type DecryptOptions, Fernet, fernetInternals } from './fernet.js';
-import { checkTime, nowSeconds, parseToken, toTimestamp, toTtl } from './token.js';
+import { type DecryptOptions, Fernet, Keyring, NO_OPTIONS, ttlOption } from './fernet.js';
+import { assertFresh, nowSeconds, parseToken, toTimestamp, toTtl } from './token.js';
 
 /**
  * Several Fernet keys for rotation, as Python's `MultiFernet`: encrypts with the first, decrypts
@@ -12,19 +12,19 @@ import { checkTime, nowSeconds, parseToken, toTimestamp, toTtl } from './token.j
  * const fresh = multi.rotate(token); // same timestamp, now under newKey
  */
 export class MultiFernet {
-  readonly #fernets: readonly Fernet[];
+  readonly #keys: Keyring;
 
   /** @param fernets Fernet instances or keys, newest first. */
   constructor(fernets: Iterable<Fernet | string>) {
     const list = [...(fernets ?? [])].map((f) => (f instanceof Fernet ? f : new Fernet(f)));
     if (list.length === 0)
       throw new OptionError('fernets', 'MultiFernet requires at least one Fernet instance');
-    this.#fernets = list;
+    this.#keys = new Keyring(list);
   }
 
   /** The key that encrypts. */
   get primary(): Fernet {
-    return this.#fernets[0]!;
+    return this.#keys.primary;
   }
 
   /**
@@ -36,33 +36,33 @@ export class MultiFernet {
   }
 
   /**
-   * Encrypts with the first key as if at `currentTime` (Unix seconds).
+   * Encrypts with the first key as if at `currentTimeSeconds` (Unix seconds).
    * @example multi.encryptAtTime('hello', 499162800)
    */
-  encryptAtTime(data: string | Uint8Array, currentTime: number | bigint): string {
-    return this.primary.encryptAtTime(data, currentTime);
+  encryptAtTime(data: string | Uint8Array, currentTimeSeconds: number | bigint): string {
+    return this.primary.encryptAtTime(data, currentTimeSeconds);
   }
 
   /**
    * Decrypts with whichever key verifies; InvalidToken when none does.
-   * @example multi.decrypt(token, { ttl: 300 })
+   * @example multi.decrypt(token, { ttlSeconds: 300 })
    */
-  decrypt(token: string | Uint8Array, options: DecryptOptions = {}): Buffer {
-    const ttl = options.ttl === undefined ? undefined : toTtl(options.ttl, 'ttl');
+  decrypt(token: string | Uint8Array, options: DecryptOptions = NO_OPTIONS): Buffer {
+    const ttl = ttlOption(options);
     const data = parseToken(token);
-    if (ttl !== undefined) checkTime(data.readBigUInt64BE(1), ttl, nowSeconds());
+    if (ttl !== undefined) assertFresh(data.readBigUInt64BE(1), ttl, nowSeconds());
     return this.#open(data);
   }
 
   /**
-   * `decrypt` with an explicit ttl and clock.
+   * `decrypt` with an explicit ttl and clock (Unix seconds).
    * @example multi.decryptAtTime(token, 60, 499162801)
    */
-  decryptAtTime(token: string | Uint8Array, ttl: number, currentTime: number | bigint): Buffer {
-    const checkedTtl = toTtl(ttl, 'ttl');
-    const now = toTimestamp(currentTime, 'currentTime');
+  decryptAtTime(token: string | Uint8Array, ttlSeconds: number, currentTimeSeconds: number | bigint): Buffer {
+    const ttl = toTtl(ttlSeconds, 'ttlSeconds');
+    const now = toTimestamp(currentTimeSeconds, 'currentTimeSeconds');
     const data = parseToken(token);
-    checkTime(data.readBigUInt64BE(1), checkedTtl, now);
+    assertFresh(data.readBigUInt64BE(1), ttl, now);
     return this.#open(data);
   }
 
@@ -72,8 +72,7 @@ export class MultiFernet {
    */
   extractTimestamp(token: string | Uint8Array): bigint {
     const data = parseToken(token);
-    const { verifies } = fernetInternals();
-    if (!this.#fernets.some((f) => verifies(f, data))) throw new InvalidToken();
+    if (!this.#keys.verifies(data)) throw new InvalidToken();
     return data.readBigUInt64BE(1);
   }
 
@@ -83,16 +82,12 @@ export class MultiFernet {
    * @example await redisClient.set('k', multi.rotate((await redisClient.get('k'))!));
    */
   rotate(token: string | Uint8Array): string {
-    const data = parseToken(token);
-    return fernetInternals().seal(this.primary, this.#open(data), data.readBigUInt64BE(1));
+    return this.#keys.rotate(parseToken(token));
   }
 
   #open(data: Buffer): Buffer {
-    const { open } = fernetInternals();
-    for (const fernet of this.#fernets) {
-      const plaintext = open(fernet, data);
-      if (plaintext !== undefined) return plaintext;
-    }
-    throw new InvalidToken();
+    const plaintext = this.#keys.open(data);
+    if (plaintext === undefined) throw new InvalidToken();
+    return plaintext;
   }
 }

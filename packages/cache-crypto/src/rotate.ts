@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
+import type { Logger } from '@sec/redis-guard';
 import { checkOptions, positiveInteger } from '@sec/redis-guard/internal';
-import { cacheInternals, type EncryptedCache } from './cache.js';
 import { InvalidToken } from './errors.js';
-import { fernetInternals } from './fernet.js';
-import { MultiFernet } from './multi-fernet.js';
+import type { Keyring } from './fernet.js';
+import type { EntryStore } from './store.js';
 import { parseToken } from './token.js';
 
 /**
@@ -12,14 +12,15 @@ import { parseToken } from './token.js';
 export const DEFAULT_ROTATION_BATCH_SIZE = 100;
 
 /**
+ * Options of `cache.rotate()`.
  * @example
- * const options: RotateNamespaceOptions = {
+ * const options: RotationOptions = {
  *   batchSize: 500,
  *   cursor: process.env.ROTATION_CURSOR, // where an interrupted run stopped
  *   onProgress: (p) => console.log(`resume with ROTATION_CURSOR=${p.cursor}`),
  * };
  */
-export interface RotateNamespaceOptions {
+export interface RotationOptions {
   /** SCAN COUNT hint and the number of entries handled at once; default 100. */
   readonly batchSize?: number;
   /** Resume from the `cursor` of an earlier run's last progress event or result. */
@@ -34,7 +35,7 @@ export interface RotateNamespaceOptions {
  * Counts so far in this run, and where to resume.
  * @example
  * const report = (p: RotationProgress) => console.log(`${p.rotated} rotated, resume at ${p.cursor}`);
- * await rotateNamespace(cache, { onProgress: report });
+ * await cache.rotate({ onProgress: report });
  */
 export interface RotationProgress {
   /** Keys the scan returned so far in this run (SCAN may return a key twice; rotating is idempotent). */
@@ -52,7 +53,7 @@ export interface RotationProgress {
 }
 
 /**
- * @example const { complete, cursor } = await rotateNamespace(cache, { signal: AbortSignal.timeout(60_000) });
+ * @example const { complete, cursor } = await cache.rotate({ signal: AbortSignal.timeout(60_000) });
  */
 export interface RotationResult extends RotationProgress {
   /** True when every node was walked; false when stopped by `signal`. */
@@ -61,26 +62,33 @@ export interface RotationResult extends RotationProgress {
 
 type Outcome = 'rotated' | 'current' | 'skipped' | 'invalid';
 
+/** What a cache hands its rotation: its entries, its keys, and where its namespace lives. */
+export interface RotationTarget {
+  readonly store: EntryStore;
+  readonly keys: Keyring;
+  readonly logger: Logger;
+  readonly namespace: string;
+  /** SCAN MATCH pattern of the namespace's keys. */
+  readonly pattern: string;
+}
+
 /**
- * Re-encrypts every entry of the cache's namespace with its newest key, using SCAN (never KEYS) on
- * every master of a Cluster. Each write is a compare-and-set that keeps the entry's TTL, so a value
- * the application writes meanwhile is never overwritten. Resumable and safe to run twice.
- * @example
- * const result = await rotateNamespace(cache, { onProgress: (p) => console.log(p.rotated, p.cursor) });
+ * Re-encrypts every entry of a namespace with its newest key, using SCAN (never KEYS) on every
+ * master of a Cluster. Each write is a compare-and-set that keeps the entry's TTL, so a value the
+ * application writes meanwhile is never overwritten. Resumable and safe to run twice. The body of
+ * `cache.rotate()`.
  */
-export async function rotateNamespace(
-  cache: EncryptedCache,
-  options: RotateNamespaceOptions = {},
+export async function rotateEntries(
+  target: RotationTarget,
+  options: RotationOptions = {},
 ): Promise<RotationResult> {
-  checkOptions('rotateNamespace', options, {
+  checkOptions('rotate', options, {
     batchSize: positiveInteger,
     cursor: 'string',
     onProgress: 'function',
     signal: 'object',
   });
-  const { store, fernets, logger, pattern } = cacheInternals(cache);
-  const multi = new MultiFernet(fernets);
-  const { verifies } = fernetInternals();
+  const { store, keys, logger, pattern, namespace } = target;
   const batchSize = options.batchSize ?? DEFAULT_ROTATION_BATCH_SIZE;
   const counts = { scanned: 0, rotated: 0, current: 0, skipped: 0, invalid: 0 };
 
@@ -88,13 +96,14 @@ export async function rotateNamespace(
     const token = await store.get(key);
     if (token === null) return 'skipped';
     try {
-      if (verifies(multi.primary, parseToken(token))) return 'current';
-      return (await store.replaceIfUnchanged(key, token, multi.rotate(token))) ? 'rotated' : 'skipped';
+      const data = parseToken(token);
+      if (keys.isCurrent(data)) return 'current';
+      return (await store.replaceIfUnchanged(key, token, keys.rotate(data))) ? 'rotated' : 'skipped';
     } catch (error) {
       if (!(error instanceof InvalidToken)) throw error;
       const id = createHash('sha256').update(key).digest('hex').slice(0, 12);
       logger.warn(
-        { event: 'cache.rotation_invalid', namespace: cache.namespace, key: id },
+        { event: 'cache.rotation_invalid', namespace, key: id },
         'entry decrypts with none of the keys; left unchanged',
       );
       return 'invalid';

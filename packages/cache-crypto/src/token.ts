@@ -43,8 +43,9 @@ export function parseToken(token: unknown): Buffer {
  * Python's rule: expired when `timestamp + ttl < now`, too new when `now + 60 < timestamp`. BigInt
  * because a crafted timestamp may exceed 2^53.
  */
-export function checkTime(timestamp: bigint, ttl: number, now: bigint): void {
-  if (timestamp + BigInt(ttl) < now || now + MAX_CLOCK_SKEW_SECONDS < timestamp) throw new InvalidToken();
+export function assertFresh(timestamp: bigint, ttlSeconds: number, now: bigint): void {
+  if (timestamp + BigInt(ttlSeconds) < now || now + MAX_CLOCK_SKEW_SECONDS < timestamp)
+    throw new InvalidToken();
 }
 
 /** Current Unix time in whole seconds, as Python's `int(time.time())`. */

@@ -1,14 +1,16 @@
 import { describe, expect, it } from '@jest/globals';
 import { OptionError } from '@sec/redis-guard';
-import { KEY_PREFIX } from '../src/cache.js';
 import { redisAccess } from '../src/index.js';
 
 describe('redisAccess: what encrypted caches send', () => {
   it('every namespace by default, or just the ones named', () => {
-    expect(redisAccess().keyPrefixes).toEqual([KEY_PREFIX]);
+    expect(redisAccess().keyPrefixes).toEqual(['sec:cache:']);
     expect(redisAccess({ namespaces: ['profiles', 'reports'] }).keyPrefixes).toEqual([
-      `${KEY_PREFIX}profiles:`,
-      `${KEY_PREFIX}reports:`,
+      'sec:cache:profiles:',
+      'sec:cache:reports:',
+    ]);
+    expect(redisAccess({ keyPrefix: 'shop:', namespaces: ['profiles'] }).keyPrefixes).toEqual([
+      'shop:cache:profiles:',
     ]);
     expect(redisAccess().commands).toEqual(
       expect.arrayContaining(['get', 'set', 'del', 'scan', 'evalsha', 'eval']),
@@ -17,5 +19,6 @@ describe('redisAccess: what encrypted caches send', () => {
 
   it('refuses a namespace createEncryptedCache() would refuse', () => {
     expect(() => redisAccess({ namespaces: ['a b'] })).toThrow(OptionError);
+    expect(() => redisAccess({ keyPrefix: 'a*' })).toThrow(OptionError);
   });
 });

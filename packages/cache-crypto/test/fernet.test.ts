@@ -6,7 +6,7 @@ import { ConfigurationError, OptionError } from '@sec/redis-guard';
 import { skipWithoutShared } from '@sec/testing';
 import fc from 'fast-check';
 import { decodeBase64UrlStrict, encodeBase64Url } from '../src/base64url.js';
-import { fernetInternals } from '../src/fernet.js';
+import { Keyring } from '../src/fernet.js';
 import { Fernet, InvalidToken, MultiFernet } from '../src/index.js';
 
 interface Vector {
@@ -42,8 +42,7 @@ function invalid(run: () => unknown): InvalidToken {
     const vectors = load('generate.json');
     expect(vectors.length).toBeGreaterThan(0);
     for (const v of vectors) {
-      const token = fernetInternals().seal(
-        new Fernet(v.secret),
+      const token = new Keyring([new Fernet(v.secret)]).seal(
         Buffer.from(v.src!),
         BigInt(seconds(v.now)),
         Buffer.from(v.iv!),
@@ -190,9 +189,9 @@ describe('ttl rules (as Python: expired when ts + ttl < now, too new when now + 
     const future = fernet.encryptAtTime('new', 2n ** 64n - 1n);
     expect(fernet.decrypt(ancient).toString()).toBe('old');
     expect(fernet.decrypt(future).toString()).toBe('new');
-    invalid(() => fernet.decrypt(ancient, { ttl: 60 }));
-    invalid(() => fernet.decrypt(future, { ttl: 60 }));
-    expect(fernet.decrypt(fernet.encrypt('now'), { ttl: 60 }).toString()).toBe('now');
+    invalid(() => fernet.decrypt(ancient, { ttlSeconds: 60 }));
+    invalid(() => fernet.decrypt(future, { ttlSeconds: 60 }));
+    expect(fernet.decrypt(fernet.encrypt('now'), { ttlSeconds: 60 }).toString()).toBe('now');
   });
 
   it('compares 64-bit timestamps exactly, beyond 2^53', () => {
@@ -209,8 +208,21 @@ describe('ttl rules (as Python: expired when ts + ttl < now, too new when now + 
     expect(() => fernet.encryptAtTime('x', -1)).toThrow(OptionError);
     expect(() => fernet.encryptAtTime('x', 2n ** 64n)).toThrow(OptionError);
     expect(() => fernet.encryptAtTime('x', 1.5)).toThrow(OptionError);
-    expect(() => fernet.decrypt(token, { ttl: -1 })).toThrow(OptionError);
+    expect(() => fernet.decrypt(token, { ttlSeconds: -1 })).toThrow(OptionError);
     expect(() => fernet.decryptAtTime(token, 1.5, ts)).toThrow(OptionError);
+  });
+
+  it("refuses an option it does not know (such as Python's `ttl`) rather than skip the time check", () => {
+    const ancient = fernet.encryptAtTime('old', 1_000);
+    for (const decrypt of [
+      (options: object) => fernet.decrypt(ancient, options),
+      (options: object) => new MultiFernet([fernet]).decrypt(ancient, options),
+    ]) {
+      expect(() => decrypt({ ttl: 60 })).toThrow(OptionError);
+      expect(() => decrypt({ ttl: 60 })).toThrow(/unknown option "ttl".*ttlSeconds/);
+      invalid(() => decrypt({ ttlSeconds: 60 }));
+      expect(decrypt({}).toString()).toBe('old');
+    }
   });
 });
 
@@ -222,7 +234,7 @@ describe('MultiFernet', () => {
   it('encrypts with the first key and decrypts with any', () => {
     expect(newKey.decrypt(multi.encrypt('a')).toString()).toBe('a');
     expect(multi.decrypt(oldKey.encrypt('b')).toString()).toBe('b');
-    expect(multi.decrypt(newKey.encrypt('c'), { ttl: 10 }).toString()).toBe('c');
+    expect(multi.decrypt(newKey.encrypt('c'), { ttlSeconds: 10 }).toString()).toBe('c');
     invalid(() => multi.decrypt(new Fernet(Fernet.generateKey()).encrypt('d')));
   });
 

@@ -38,7 +38,7 @@ function python(code: string, args: Record<string, unknown>): unknown {
     const fernet = new Fernet(key);
     expect(fernet.decrypt(out[0]).toString()).toBe('from python');
     expect(fernet.extractTimestamp(out[0])).toBe(1_700_000_000n);
-    expect(fernet.decrypt(out[1], { ttl: 60 }).toString()).toBe('now');
+    expect(fernet.decrypt(out[1], { ttlSeconds: 60 }).toString()).toBe('now');
   });
 
   it("accepts keys from Python's Fernet.generate_key(), and Python accepts ours", () => {
@@ -89,7 +89,7 @@ function python(code: string, args: Record<string, unknown>): unknown {
       },
     );
     expect(verdicts).toEqual(['invalid', 'invalid', 'ok']);
-    expect(() => fernet.decrypt(old, { ttl: 60 })).toThrow('invalid Fernet token');
+    expect(() => fernet.decrypt(old, { ttlSeconds: 60 })).toThrow('invalid Fernet token');
     expect(() => fernet.decrypt(tampered)).toThrow('invalid Fernet token');
   });
 });

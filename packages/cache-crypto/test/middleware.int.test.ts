@@ -23,7 +23,7 @@ describe('cacheResponse on a real Redis', () => {
     calls[name] = (calls[name] ?? 0) + 1;
     return calls[name];
   };
-  const entries = async () => raw.keys('cache:http:*');
+  const entries = async () => raw.keys('sec:cache:http:*');
   const stored = async (n: number) =>
     waitFor(`${n} cache entries`, async () => (await entries()).length === n, 3_000);
 
@@ -44,7 +44,7 @@ describe('cacheResponse on a real Redis', () => {
     };
     app = express();
     app.use(auth);
-    const cached = cacheResponse({ cache, ttl: 60 });
+    const cached = cacheResponse({ cache, ttlMs: 60_000 });
     app.get('/products', cached, (req, res) => {
       res.json({ products: ['tea', 'cake'], q: req.query.q ?? null, call: count(`products${req.url}`) });
     });
@@ -182,7 +182,8 @@ describe('cacheResponse on a real Redis', () => {
   });
 
   it('validates its options at creation', () => {
-    expect(() => cacheResponse({ cache, tll: 5 } as never)).toThrow(/did you mean "ttl"/);
+    expect(() => cacheResponse({ cache, tllMs: 5 } as never)).toThrow(/did you mean "ttlMs"/);
+    expect(() => cacheResponse({ cache, ttl: 60 } as never)).toThrow(/did you mean "ttlMs"/);
     expect(() => cacheResponse({} as never)).toThrow(
       expect.objectContaining({
         name: 'OptionError',

@@ -37,7 +37,7 @@ describe.each(['NOREPLICAS', 'OOM', 'MISCONF'] as const)(
       await guard.ready();
       cache = createEncryptedCache({ redis: guard, keys: KEY, namespace: 'profiles', logger: log.logger });
       const app = express();
-      app.get('/catalogue', cacheResponse({ cache, ttl: 60 }), (_req, res) => {
+      app.get('/catalogue', cacheResponse({ cache, ttlMs: 60_000 }), (_req, res) => {
         res.json({ produced: ++produced });
       });
       app.delete('/profiles/:id', (req, res, next) => {
@@ -66,7 +66,7 @@ describe.each(['NOREPLICAS', 'OOM', 'MISCONF'] as const)(
           expect(await cache.get('user:1')).toEqual({ name: 'Ada' });
           expect(await cache.set(`user:new:${i}`, { i })).toBe(false);
         }
-        expect(await cache.wrap('user:3', 60, () => ({ name: 'produced' }))).toEqual({ name: 'produced' });
+        expect(await cache.wrap('user:3', () => ({ name: 'produced' }))).toEqual({ name: 'produced' });
         // cacheResponse never turns the refusal into an error: the route answers.
         for (let i = 0; i < 3; i++) expect((await fetch(`${http.url}/catalogue`)).status).toBe(200);
 

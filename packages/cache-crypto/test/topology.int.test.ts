@@ -15,13 +15,7 @@ import {
 } from '@sec/testing';
 import express from 'express';
 import request from 'supertest';
-import {
-  cacheResponse,
-  createEncryptedCache,
-  type EncryptedCache,
-  Fernet,
-  rotateNamespace,
-} from '../src/index.js';
+import { cacheResponse, createEncryptedCache, type EncryptedCache, Fernet } from '../src/index.js';
 
 // >= 32 characters, so the production rules accept it.
 const PASSWORD = 'cache-topology-Password-0123456789-abcdef';
@@ -86,12 +80,12 @@ describe.each(['Redis Cluster', 'Redis Sentinel'])('%s in production', (name) =>
   it('sets, gets, deletes and wraps JSON values, every entry with its TTL', async () => {
     expect(t.guard.failClosed).toBe(true);
     const cache = cacheOf('crud');
-    expect(await cache.set('user:1', { name: 'Ada', tags: ['x'] }, 120)).toBe(true);
+    expect(await cache.set('user:1', { name: 'Ada', tags: ['x'] }, { ttlMs: 120_000 })).toBe(true);
     expect(await cache.set('zero', 0)).toBe(true);
     expect(await cache.get('user:1')).toEqual({ name: 'Ada', tags: ['x'] });
     expect(await cache.get('zero')).toBe(0);
     expect(await cache.get('absent')).toBeUndefined();
-    const pttl = await raw(t.guard).pttl('cache:crud:user:1');
+    const pttl = await raw(t.guard).pttl('sec:cache:crud:user:1');
     expect(pttl).toBeGreaterThan(110_000);
     expect(pttl).toBeLessThanOrEqual(120_000);
 
@@ -105,9 +99,9 @@ describe.each(['Redis Cluster', 'Redis Sentinel'])('%s in production', (name) =>
       await new Promise((resolve) => setTimeout(resolve, 20));
       return { produced: calls };
     };
-    const concurrent = await Promise.all([1, 2, 3].map(() => cache.wrap('w', 60, producer)));
+    const concurrent = await Promise.all([1, 2, 3].map(() => cache.wrap('w', producer)));
     expect(concurrent).toEqual([{ produced: 1 }, { produced: 1 }, { produced: 1 }]);
-    expect(await cache.wrap('w', 60, producer)).toEqual({ produced: 1 });
+    expect(await cache.wrap('w', producer)).toEqual({ produced: 1 });
     expect(calls).toBe(1);
   });
 
@@ -115,30 +109,32 @@ describe.each(['Redis Cluster', 'Redis Sentinel'])('%s in production', (name) =>
     const cache = cacheOf('spread');
     const count = 60;
     await Promise.all(Array.from({ length: count }, (_, i) => cache.set(`k:${i}`, i)));
-    const perMaster = await Promise.all(t.masters().map((m) => keysOn(m, 'cache:spread:*')));
+    const perMaster = await Promise.all(t.masters().map((m) => keysOn(m, 'sec:cache:spread:*')));
     expect(perMaster).toHaveLength(name === 'Redis Cluster' ? 3 : 1);
     for (const keys of perMaster) expect(keys.length).toBeGreaterThan(0);
     expect(perMaster.flat().sort()).toEqual(
-      Array.from({ length: count }, (_, i) => `cache:spread:k:${i}`).sort(),
+      Array.from({ length: count }, (_, i) => `sec:cache:spread:k:${i}`).sort(),
     );
     const values = await Promise.all(Array.from({ length: count }, (_, i) => cache.get(`k:${i}`)));
     expect(values).toEqual(Array.from({ length: count }, (_, i) => i));
   });
 
-  it('rotateNamespace SCANs every master and re-encrypts every entry, keeping timestamps and TTLs', async () => {
+  it('cache.rotate() SCANs every master and re-encrypts every entry, keeping timestamps and TTLs', async () => {
     const count = 150;
     const old = cacheOf('rot', [OLD]);
-    await Promise.all(Array.from({ length: count }, (_, i) => old.set(`k:${i}`, { i }, 300 + i)));
+    await Promise.all(
+      Array.from({ length: count }, (_, i) => old.set(`k:${i}`, { i }, { ttlMs: (300 + i) * 1000 })),
+    );
     const before = new Map<string, { ts: bigint; pttl: number }>();
     for (let i = 0; i < count; i++) {
-      const key = `cache:rot:k:${i}`;
+      const key = `sec:cache:rot:k:${i}`;
       const token = (await raw(t.guard).get(key))!;
       before.set(key, { ts: new Fernet(OLD).extractTimestamp(token), pttl: await raw(t.guard).pttl(key) });
     }
     const scansBefore = await Promise.all(t.masters().map(scanCalls));
 
     const cache = cacheOf('rot', [NEW, OLD]);
-    const result = await rotateNamespace(cache, { batchSize: 40 });
+    const result = await cache.rotate({ batchSize: 40 });
     expect(result).toMatchObject({ complete: true, cursor: undefined, rotated: count, invalid: 0 });
     const scansAfter = await Promise.all(t.masters().map(scanCalls));
     for (const [i, calls] of scansAfter.entries()) expect(calls).toBeGreaterThan(scansBefore[i]!);
@@ -153,15 +149,15 @@ describe.each(['Redis Cluster', 'Redis Sentinel'])('%s in production', (name) =>
     const newOnly = cacheOf('rot', [NEW]);
     const values = await Promise.all(Array.from({ length: count }, (_, i) => newOnly.get(`k:${i}`)));
     expect(values).toEqual(Array.from({ length: count }, (_, i) => ({ i })));
-    expect(await rotateNamespace(cache)).toMatchObject({ rotated: 0, current: count, complete: true });
+    expect(await cache.rotate()).toMatchObject({ rotated: 0, current: count, complete: true });
   });
 
-  it('rotateNamespace stops on a signal and resumes from its cursor', async () => {
+  it('cache.rotate() stops on a signal and resumes from its cursor', async () => {
     const old = cacheOf('resume', [OLD]);
     await Promise.all(Array.from({ length: 120 }, (_, i) => old.set(`k:${i}`, i)));
     const cache = cacheOf('resume', [NEW, OLD]);
     const controller = new AbortController();
-    const first = await rotateNamespace(cache, {
+    const first = await cache.rotate({
       batchSize: 30,
       signal: controller.signal,
       onProgress: () => controller.abort(),
@@ -169,7 +165,7 @@ describe.each(['Redis Cluster', 'Redis Sentinel'])('%s in production', (name) =>
     expect(first.complete).toBe(false);
     // A Cluster cursor names the master to resume on.
     expect(first.cursor).toMatch(name === 'Redis Cluster' ? /^127\.0\.0\.1:\d+#\d+$/ : /^\d+$/);
-    const second = await rotateNamespace(cache, { batchSize: 30, cursor: first.cursor! });
+    const second = await cache.rotate({ batchSize: 30, cursor: first.cursor! });
     expect(second.complete).toBe(true);
     expect(first.rotated + second.rotated).toBe(120);
     const newOnly = cacheOf('resume', [NEW]);
@@ -179,14 +175,14 @@ describe.each(['Redis Cluster', 'Redis Sentinel'])('%s in production', (name) =>
   it('cacheResponse answers MISS, then HIT from the encrypted entry', async () => {
     const cache = cacheOf('http');
     let calls = 0;
-    const app = express().get('/products', cacheResponse({ cache, ttl: 60 }), (_req, res) => {
+    const app = express().get('/products', cacheResponse({ cache, ttlMs: 60_000 }), (_req, res) => {
       res.json({ products: ['tea'], call: ++calls });
     });
     const miss = await request(app).get('/products?page=1');
     expect(miss.headers['x-cache']).toBe('MISS');
     expect(miss.body).toEqual({ products: ['tea'], call: 1 });
     // The entry is written after the response is sent; its key is the hashed URL.
-    const key = `cache:http:res:${createHash('sha256').update('/products?page=1').digest('base64url')}`;
+    const key = `sec:cache:http:res:${createHash('sha256').update('/products?page=1').digest('base64url')}`;
     await waitFor('the response entry', async () => (await raw(t.guard).get(key)) !== null, 3_000);
     const hit = await request(app).get('/products?page=1');
     expect(hit.headers['x-cache']).toBe('HIT');
@@ -198,16 +194,16 @@ describe.each(['Redis Cluster', 'Redis Sentinel'])('%s in production', (name) =>
     const cache = cacheOf('tamper');
     await cache.set('victim', { role: 'user' });
     await cache.set('admin', { role: 'admin' });
-    const victim = (await raw(t.guard).get('cache:tamper:victim'))!;
+    const victim = (await raw(t.guard).get('sec:cache:tamper:victim'))!;
     const flipped = `${victim.slice(0, 20)}${victim[20] === 'A' ? 'B' : 'A'}${victim.slice(21)}`;
-    await raw(t.guard).set('cache:tamper:flipped', flipped);
-    await raw(t.guard).set('cache:tamper:victim', (await raw(t.guard).get('cache:tamper:admin'))!);
-    await raw(t.guard).set('cache:tamper:garbage', 'not a token');
-    await raw(t.guard).set('cache:tamper:foreign', new Fernet(Fernet.generateKey()).encrypt('{}'));
-    await raw(t.guard).set('cache:tamper:bare', new Fernet(NEW).encrypt('{"role":"admin"}'));
-    const replayed = JSON.stringify({ key: 'cache:tamper:replayed', ttl: 10, value: { role: 'admin' } });
+    await raw(t.guard).set('sec:cache:tamper:flipped', flipped);
+    await raw(t.guard).set('sec:cache:tamper:victim', (await raw(t.guard).get('sec:cache:tamper:admin'))!);
+    await raw(t.guard).set('sec:cache:tamper:garbage', 'not a token');
+    await raw(t.guard).set('sec:cache:tamper:foreign', new Fernet(Fernet.generateKey()).encrypt('{}'));
+    await raw(t.guard).set('sec:cache:tamper:bare', new Fernet(NEW).encrypt('{"role":"admin"}'));
+    const replayed = JSON.stringify({ key: 'sec:cache:tamper:replayed', ttl: 10, value: { role: 'admin' } });
     const anHourAgo = Math.floor(Date.now() / 1000) - 3_600;
-    await raw(t.guard).set('cache:tamper:replayed', new Fernet(NEW).encryptAtTime(replayed, anHourAgo));
+    await raw(t.guard).set('sec:cache:tamper:replayed', new Fernet(NEW).encryptAtTime(replayed, anHourAgo));
 
     const refused = ['flipped', 'victim', 'garbage', 'foreign', 'bare', 'replayed'];
     for (const key of refused) expect(await cache.get(key)).toBeUndefined();
@@ -238,7 +234,7 @@ describe('Redis Sentinel failover: the same cache, no restart', () => {
   beforeAll(() => {
     t = topologies.get('Redis Sentinel')!;
     cache = createEncryptedCache({ redis: t.guard, keys: NEW, namespace: 'failover', logger: t.log.logger });
-    app = express().get('/report', cacheResponse({ cache, ttl: 60 }), (_req, res) => {
+    app = express().get('/report', cacheResponse({ cache, ttlMs: 60_000 }), (_req, res) => {
       res.json({ call: ++calls });
     });
   });
@@ -261,7 +257,7 @@ describe('Redis Sentinel failover: the same cache, no restart', () => {
     const get = await timed(() => cache.get('before:1'));
     expect(get.result).toBeUndefined();
     let produced = 0;
-    const wrap = await timed(() => cache.wrap('before:2', 60, () => ({ fresh: ++produced })));
+    const wrap = await timed(() => cache.wrap('before:2', () => ({ fresh: ++produced })));
     expect(wrap.result).toEqual({ fresh: 1 });
     expect(await cache.set('gap', 1)).toBe(false);
     const del = await timed(() => cache.del('before:3').catch((e: unknown) => e));
@@ -282,7 +278,7 @@ describe('Redis Sentinel failover: the same cache, no restart', () => {
     expect(events('cache.recovered')).toBe(1);
     expect(await cache.set('after', 'new master')).toBe(true);
     expect(await cache.get('after')).toBe('new master');
-    expect(await keysOn(sentinel.replica, 'cache:failover:after')).toEqual(['cache:failover:after']);
+    expect(await keysOn(sentinel.replica, 'sec:cache:failover:after')).toEqual(['sec:cache:failover:after']);
     expect(await cache.del('before:3')).toBe(true);
     expect(await cache.get('before:3')).toBeUndefined();
     expect(t.log.text()).not.toContain(PASSWORD);

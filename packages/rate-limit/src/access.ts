@@ -1,6 +1,6 @@
 import type { RedisAccess } from '@sec/redis-guard';
-import { scriptCommands } from '@sec/redis-guard/internal';
-import { KEY_PREFIX } from './keys.js';
+import { checkOptions, DEFAULT_KEY_PREFIX, keyPrefixOption, scriptCommands } from '@sec/redis-guard/internal';
+import { rateLimitPrefix } from './key-names.js';
 import { REFUND_SCRIPT, RESERVE_SCRIPT } from './scripts.js';
 
 /**
@@ -20,19 +20,26 @@ const RATE_LIMITER_FLEXIBLE = [
   'del',
 ];
 
+/** @example redisAccess({ keyPrefix: 'shop:' }) */
+export interface RateLimitAccessOptions {
+  /** The guard's `keyPrefix` (`createRedisGuard({ keyPrefix })`); default 'sec:'. */
+  readonly keyPrefix?: string;
+}
+
 /**
  * What the rate limiters send to Redis, for a least-privilege ACL user (`aclRule()` in
- * @sec/redis-guard, or `npx sec-redis acl`): counters under `sec:rl:*`, kept by
+ * @sec/redis-guard, or `npx sec-redis acl`): counters under `<keyPrefix>rl:*`, kept by
  * rate-limiter-flexible and by this package's reserve/refund scripts.
  * @example
  * import { aclRule, redisAccess as guardAccess } from '@sec/redis-guard';
  * console.log(aclRule([guardAccess(), redisAccess()]));
  */
-export function redisAccess(): RedisAccess {
+export function redisAccess(options: RateLimitAccessOptions = {}): RedisAccess {
+  checkOptions('redisAccess', options, { keyPrefix: keyPrefixOption });
   return {
     name: '@sec/rate-limit',
     commands: [...new Set([...RATE_LIMITER_FLEXIBLE, ...scriptCommands(RESERVE_SCRIPT, REFUND_SCRIPT)])],
-    keyPrefixes: [`${KEY_PREFIX}:`],
+    keyPrefixes: [rateLimitPrefix(options.keyPrefix ?? DEFAULT_KEY_PREFIX)],
     channels: [],
   };
 }

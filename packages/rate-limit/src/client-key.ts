@@ -8,7 +8,7 @@ import { ipKey, UNKNOWN_CLIENT_KEY } from './client-ip.js';
  * client shares the proxy's address (one client can lock out everyone); with `trust proxy` set
  * to `true`, any client picks its own address by sending X-Forwarded-For (unlimited requests).
  */
-function proxyChecker(guard: RedisGuard, limiter: string): (req: Request) => void {
+function proxyWarner(guard: RedisGuard, limiter: string): (req: Request) => void {
   let untrustedWarned = false;
   let permissiveWarned = false;
   return (req) => {
@@ -45,9 +45,9 @@ export function clientKeyer(
   limiter: string,
   ipv6Subnet: number,
 ): (req: Request) => string {
-  const checkProxy = proxyChecker(guard, limiter);
+  const warnAboutProxy = proxyWarner(guard, limiter);
   return (req) => {
-    checkProxy(req);
+    warnAboutProxy(req);
     const ip = ipKey(req.ip, ipv6Subnet);
     if (ip !== undefined) return `ip:${ip}`;
     guard.warnOnce(

@@ -5,7 +5,7 @@ import type { CounterPolicy } from './store.js';
 /**
  * A limiter's state for one client after a request was counted.
  * @example
- * const decision = await limiter.checkKey('user:42');
+ * const decision = await limiter.consumeKey('user:42');
  * if (decision.outcome === 'allowed') console.log(decision.info.remaining);
  */
 export interface RateLimitInfo {
@@ -25,7 +25,7 @@ export interface RateLimitInfo {
  * The answer for one request: allowed, limited (answer 429), unavailable (Redis cannot answer and
  * the guard fails closed: answer 503), or skipped by the `skip` option. Never a rejection.
  * @example
- * const decision = await limiter.check(req);
+ * const decision = await limiter.consume(req);
  * if (decision.outcome === 'limited') console.log(decision.retryAfterSeconds);
  */
 export type RateLimitDecision =
@@ -47,7 +47,7 @@ export function toInfo(policy: CounterPolicy, res: RateLimiterRes): RateLimitInf
   return {
     limiter: policy.name,
     limit: policy.points,
-    windowSeconds: policy.duration,
+    windowSeconds: policy.windowMs / 1000,
     remaining: Math.max(0, policy.points - res.consumedPoints),
     // pttl is -1 for a key without expiry and -2 for a vanished one; neither should leak out.
     resetSeconds: res.msBeforeNext > 0 ? Math.ceil(res.msBeforeNext / 1000) : 0,

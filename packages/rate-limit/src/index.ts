@@ -1,4 +1,4 @@
-export { redisAccess } from './access.js';
+export { type RateLimitAccessOptions, redisAccess } from './access.js';
 export { ipKey } from './client-ip.js';
 export type { RateLimitDecision, RateLimitInfo } from './decision.js';
 export { RateLimitErrorCode, RateLimitNameError } from './errors.js';

@@ -11,8 +11,8 @@ import { DEFAULT_IPV6_SUBNET } from './client-ip.js';
 import { clientKeyer } from './client-key.js';
 import { secondsUntil } from './decision.js';
 import { sendTooManyRequests } from './headers.js';
-import { reserveName, storageKey } from './keys.js';
-import { ipv6SubnetOption, redisOption } from './options.js';
+import { reserveName, storageKey } from './key-names.js';
+import { ipv6SubnetOption, redisOption, wholeSeconds } from './option-rules.js';
 import { RATE_LIMIT_SERVICE } from './rate-limit.js';
 import { CounterStore, type Reservation, type StoreResult } from './store.js';
 
@@ -22,19 +22,19 @@ export const DEFAULT_LOGIN_LIMITER_NAME = 'login';
 export const DEFAULT_MAX_CONSECUTIVE_FAILS = 10;
 /** Password checks from one client per day (successes refunded) before the client is blocked. */
 export const DEFAULT_MAX_FAILS_BY_IP_PER_DAY = 100;
-/** How long an account+client pair stays blocked after too many consecutive failures. */
-export const DEFAULT_LOGIN_BLOCK_SECONDS = 60 * 60;
-/** How long a client stays blocked after too many failures in a day. */
-export const DEFAULT_IP_BLOCK_SECONDS = 24 * 60 * 60;
-/** Consecutive failures are remembered this long unless a success resets them. */
-export const DEFAULT_FAILURE_WINDOW_SECONDS = 90 * 24 * 60 * 60;
-const DAY_SECONDS = 24 * 60 * 60;
+const DAY_MS = 24 * 60 * 60 * 1000;
+/** How long an account+client pair stays blocked after too many consecutive failures: an hour. */
+export const DEFAULT_LOGIN_BLOCK_DURATION_MS = 60 * 60 * 1000;
+/** How long a client stays blocked after too many failures in a day: a day. */
+export const DEFAULT_IP_BLOCK_DURATION_MS = DAY_MS;
+/** Consecutive failures are remembered this long unless a success resets them: 90 days. */
+export const DEFAULT_FAILURE_WINDOW_MS = 90 * DAY_MS;
 /** The pair bucket of values that cannot name an account (arrays, objects, numbers from JSON). */
 const NOT_AN_ACCOUNT = 'not-an-account';
 
 /**
  * Options of `loginLimiter()`; all optional, all checked at creation.
- * @example const options: LoginLimiterOptions = { maxConsecutiveFailsByUsernameAndIp: 5, blockDuration: 900 };
+ * @example const options: LoginLimiterOptions = { maxConsecutiveFailsByUsernameAndIp: 5, blockDurationMs: 900_000 };
  */
 export type LoginLimiterOptions = Readonly<{
   redis?: RedisGuard | RedisClient;
@@ -44,12 +44,12 @@ export type LoginLimiterOptions = Readonly<{
   maxConsecutiveFailsByUsernameAndIp?: number;
   /** Password checks from one client (any accounts) per day before the client is blocked. Default 100. */
   maxFailsByIpPerDay?: number;
-  /** Seconds an account+client pair stays blocked. Default 3600. */
-  blockDuration?: number;
-  /** Seconds a client stays blocked after `maxFailsByIpPerDay`. Default 86400. */
-  ipBlockDuration?: number;
-  /** Seconds consecutive failures are remembered without a success. Default 90 days. */
-  failureWindow?: number;
+  /** How long (ms, a multiple of 1000) an account+client pair stays blocked. Default 3600000 (1 h). */
+  blockDurationMs?: number;
+  /** How long (ms, a multiple of 1000) a client stays blocked after `maxFailsByIpPerDay`. Default 86400000 (1 day). */
+  ipBlockDurationMs?: number;
+  /** How long (ms, a multiple of 1000) consecutive failures are remembered without a success. Default 90 days. */
+  failureWindowMs?: number;
   /** IPv6 prefix length that counts as one client. Default 56. */
   ipv6Subnet?: number;
   /**
@@ -134,8 +134,8 @@ function unavailable(error: RedisUnavailableError): LoginAttempt {
  * Brute-force protection for a login handler, after rate-limiter-flexible's "login endpoint
  * protection" recipe, reserve-first: every attempt is counted atomically before the password is
  * checked, per account+client (at most `maxConsecutiveFailsByUsernameAndIp` checks in a row, then
- * blocked for `blockDuration`) and per client per day (at most `maxFailsByIpPerDay`, then blocked
- * for `ipBlockDuration`). However many requests arrive at once, no more checks run than the
+ * blocked for `blockDurationMs`) and per client per day (at most `maxFailsByIpPerDay`, then blocked
+ * for `ipBlockDurationMs`). However many requests arrive at once, no more checks run than the
  * budgets allow. A success resets the pair and gives the daily unit back; a failure keeps both.
  * Fails closed like `rateLimit()`.
  * @example
@@ -162,9 +162,9 @@ export function loginLimiter(options: LoginLimiterOptions = {}): LoginLimiter {
     name: 'string',
     maxConsecutiveFailsByUsernameAndIp: positiveInteger,
     maxFailsByIpPerDay: positiveInteger,
-    blockDuration: positiveInteger,
-    ipBlockDuration: positiveInteger,
-    failureWindow: positiveInteger,
+    blockDurationMs: wholeSeconds(1000),
+    ipBlockDurationMs: wholeSeconds(1000),
+    failureWindowMs: wholeSeconds(1000),
     ipv6Subnet: ipv6SubnetOption,
     account: 'function',
   });
@@ -177,14 +177,14 @@ export function loginLimiter(options: LoginLimiterOptions = {}): LoginLimiter {
   const pairs = new CounterStore(guard, {
     name: pairName,
     points: options.maxConsecutiveFailsByUsernameAndIp ?? DEFAULT_MAX_CONSECUTIVE_FAILS,
-    duration: options.failureWindow ?? DEFAULT_FAILURE_WINDOW_SECONDS,
-    blockDuration: options.blockDuration ?? DEFAULT_LOGIN_BLOCK_SECONDS,
+    windowMs: options.failureWindowMs ?? DEFAULT_FAILURE_WINDOW_MS,
+    blockDurationMs: options.blockDurationMs ?? DEFAULT_LOGIN_BLOCK_DURATION_MS,
   });
   const clients = new CounterStore(guard, {
     name: ipName,
     points: options.maxFailsByIpPerDay ?? DEFAULT_MAX_FAILS_BY_IP_PER_DAY,
-    duration: DAY_SECONDS,
-    blockDuration: options.ipBlockDuration ?? DEFAULT_IP_BLOCK_SECONDS,
+    windowMs: DAY_MS,
+    blockDurationMs: options.ipBlockDurationMs ?? DEFAULT_IP_BLOCK_DURATION_MS,
   });
   const clientKey = clientKeyer(guard, name, options.ipv6Subnet ?? DEFAULT_IPV6_SUBNET);
   const { account } = options;

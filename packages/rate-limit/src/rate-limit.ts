@@ -1,18 +1,18 @@
 import { type RedisClient, type RedisGuard, sendServiceUnavailable } from '@sec/redis-guard';
-import {
-  checkOptions,
-  nonNegativeInteger,
-  positiveInteger,
-  scrubError,
-  toGuard,
-} from '@sec/redis-guard/internal';
+import { checkOptions, positiveInteger, scrubError, toGuard } from '@sec/redis-guard/internal';
 import type { Request, RequestHandler } from 'express';
 import { DEFAULT_IPV6_SUBNET } from './client-ip.js';
 import { clientKeyer } from './client-key.js';
 import { type RateLimitDecision, secondsUntil, toInfo } from './decision.js';
 import { sendTooManyRequests, setRateLimitHeaders } from './headers.js';
-import { reserveName, storageKey } from './keys.js';
-import { checkCostWithinPoints, costOption, ipv6SubnetOption, redisOption } from './options.js';
+import { reserveName, storageKey } from './key-names.js';
+import {
+  assertCostWithinPoints,
+  costOption,
+  ipv6SubnetOption,
+  redisOption,
+  wholeSeconds,
+} from './option-rules.js';
 import { type CounterPolicy, CounterStore } from './store.js';
 
 declare module '@sec/redis-guard' {
@@ -26,10 +26,10 @@ declare module '@sec/redis-guard' {
 export const DEFAULT_LIMITER_NAME = 'global';
 /** Requests per window when `points` is not given. */
 export const DEFAULT_POINTS = 100;
-/** Window length in seconds when `duration` is not given. */
-export const DEFAULT_DURATION_SECONDS = 60;
+/** Window length when `windowMs` is not given: one minute. */
+export const DEFAULT_WINDOW_MS = 60_000;
 /** 0: once the window's points are spent, refuse only until the window ends. */
-export const DEFAULT_BLOCK_DURATION_SECONDS = 0;
+export const DEFAULT_BLOCK_DURATION_MS = 0;
 /** The service named in 503 bodies and `unavailable.response` events. */
 export const RATE_LIMIT_SERVICE = 'rate-limit';
 
@@ -37,19 +37,19 @@ type MaybePromise<T> = T | Promise<T>;
 
 /**
  * Options of `rateLimit()`; all optional, all checked when the limiter is created.
- * @example const options: RateLimitOptions = { name: 'search', points: 10, duration: 60 };
+ * @example const options: RateLimitOptions = { name: 'search', points: 10, windowMs: 60_000 };
  */
 export type RateLimitOptions = Readonly<{
   /** A RedisGuard (recommended: share one across packages), an ioredis client, or omitted (from `process.env`). */
   redis?: RedisGuard | RedisClient;
   /** Distinguishes limiters on one guard, in Redis keys and headers. Default `'global'`. */
   name?: string;
-  /** Requests (points) allowed per `duration`. Default 100. */
+  /** Requests (points) allowed per window. Default 100. */
   points?: number;
-  /** Window length in seconds. Default 60. */
-  duration?: number;
-  /** Once over the limit, refuse for this many seconds instead of until the window ends. Default 0. */
-  blockDuration?: number;
+  /** Window length in ms, a whole number of seconds (a multiple of 1000). Default 60000. */
+  windowMs?: number;
+  /** Once over the limit, refuse for this long (ms, a multiple of 1000) instead of until the window ends. Default 0. */
+  blockDurationMs?: number;
   /**
    * The client key; default: `req.ip` (honours Express `trust proxy`), IPv6 grouped by
    * `ipv6Subnet`. Returning `undefined` or `''` (e.g. not logged in) counts the request by IP.
@@ -70,18 +70,19 @@ export type RateLimitOptions = Readonly<{
  * (WebSocket upgrades, GraphQL resolvers, queue consumers).
  * @example
  * const perUser = rateLimit({ redis, name: 'per-user', points: 50 });
- * const decision = await perUser.checkKey(`user:${userId}`);
+ * const decision = await perUser.consumeKey(`user:${userId}`);
  * if (decision.outcome !== 'allowed') throw new Error('slow down'); // e.g. a GraphQL error
  */
 export interface RateLimiter extends RequestHandler {
   readonly limiterName: string;
   readonly points: number;
-  readonly duration: number;
+  /** Window length in ms. */
+  readonly windowMs: number;
   readonly guard: RedisGuard;
   /** Counts the request (skip, keyBy and cost applied) and decides. Never rejects. */
-  check(req: Request): Promise<RateLimitDecision>;
+  consume(req: Request): Promise<RateLimitDecision>;
   /** Counts `cost` points against an explicit key (the same keys `keyBy` returns). Never rejects. */
-  checkKey(key: string, cost?: number): Promise<RateLimitDecision>;
+  consumeKey(key: string, cost?: number): Promise<RateLimitDecision>;
   /** Forgets a key's count and block; rejects with RedisUnavailableError when Redis cannot answer. */
   reset(key: string): Promise<void>;
 }
@@ -101,16 +102,16 @@ const SKIPPED: RateLimitDecision = { outcome: 'skipped' };
  * const redis = createRedisGuard();
  * const app = express();
  * app.set('trust proxy', 1);
- * app.use(rateLimit({ redis, name: 'global', points: 300, duration: 60 }));
- * app.post('/api/search', rateLimit({ redis, name: 'search', points: 10, duration: 60, keyBy: (req) => req.get('x-api-key') }));
+ * app.use(rateLimit({ redis, name: 'global', points: 300, windowMs: 60_000 }));
+ * app.post('/api/search', rateLimit({ redis, name: 'search', points: 10, windowMs: 60_000, keyBy: (req) => req.get('x-api-key') }));
  */
 export function rateLimit(options: RateLimitOptions = {}): RateLimiter {
   checkOptions('rateLimit', options, {
     redis: redisOption,
     name: 'string',
     points: positiveInteger,
-    duration: positiveInteger,
-    blockDuration: nonNegativeInteger,
+    windowMs: wholeSeconds(1000),
+    blockDurationMs: wholeSeconds(0),
     keyBy: 'function',
     cost: costOption,
     skip: 'function',
@@ -120,10 +121,10 @@ export function rateLimit(options: RateLimitOptions = {}): RateLimiter {
   const policy: CounterPolicy = {
     name: options.name ?? DEFAULT_LIMITER_NAME,
     points: options.points ?? DEFAULT_POINTS,
-    duration: options.duration ?? DEFAULT_DURATION_SECONDS,
-    blockDuration: options.blockDuration ?? DEFAULT_BLOCK_DURATION_SECONDS,
+    windowMs: options.windowMs ?? DEFAULT_WINDOW_MS,
+    blockDurationMs: options.blockDurationMs ?? DEFAULT_BLOCK_DURATION_MS,
   };
-  checkCostWithinPoints('rateLimit', options.cost, policy.points);
+  assertCostWithinPoints('rateLimit', options.cost, policy.points);
   const guard = toGuard(options.redis);
   reserveName(guard, policy.name, 'rateLimit');
   const store = new CounterStore(guard, policy);
@@ -166,7 +167,7 @@ export function rateLimit(options: RateLimitOptions = {}): RateLimiter {
     return clientIpKey(req);
   }
 
-  async function checkKey(key: string, points = 1): Promise<RateLimitDecision> {
+  async function consumeKey(key: string, points = 1): Promise<RateLimitDecision> {
     const result = await store.consume(storageKey(policy.name, String(key)), validCost(points));
     if (!result.ok) {
       return {
@@ -180,16 +181,16 @@ export function rateLimit(options: RateLimitOptions = {}): RateLimiter {
     return { outcome: 'limited', info, retryAfterSeconds: secondsUntil(result.value.res.msBeforeNext) };
   }
 
-  async function check(req: Request): Promise<RateLimitDecision> {
+  async function consume(req: Request): Promise<RateLimitDecision> {
     if (skip && (await userCall('skip', () => skip(req), false, 'counting the request'))) return SKIPPED;
     const key = await requestKey(req);
     const points =
       typeof cost === 'function' ? await userCall('cost', () => cost(req), 1, 'counting it at cost 1') : cost;
-    return checkKey(key, points);
+    return consumeKey(key, points);
   }
 
   const middleware: RequestHandler = (req, res, next) => {
-    check(req).then((decision) => {
+    consume(req).then((decision) => {
       switch (decision.outcome) {
         case 'skipped':
           return next();
@@ -209,10 +210,10 @@ export function rateLimit(options: RateLimitOptions = {}): RateLimiter {
   return Object.assign(middleware, {
     limiterName: policy.name,
     points: policy.points,
-    duration: policy.duration,
+    windowMs: policy.windowMs,
     guard,
-    check,
-    checkKey,
+    consume,
+    consumeKey,
     async reset(key: string) {
       const result = await store.delete(storageKey(policy.name, String(key)));
       if (!result.ok) throw result.error;

@@ -2,7 +2,7 @@ import { type RedisGuard, RedisUnavailableError } from '@sec/redis-guard';
 import { scrubError } from '@sec/redis-guard/internal';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import { toStoreError } from './errors.js';
-import { limiterPrefix } from './keys.js';
+import { limiterPrefix } from './key-names.js';
 import { defineScripts, type ScriptedClient } from './scripts.js';
 
 /**
@@ -11,12 +11,12 @@ import { defineScripts, type ScriptedClient } from './scripts.js';
  */
 const MAX_TIMER_SECONDS = Math.floor((2 ** 31 - 1) / 1000);
 
-/** What rate-limiter-flexible needs to count: `points` per `duration` seconds, then a block. */
+/** What a limiter counts: `points` per window of `windowMs`, then a block of `blockDurationMs` (whole seconds both). */
 export interface CounterPolicy {
   readonly name: string;
   readonly points: number;
-  readonly duration: number;
-  readonly blockDuration: number;
+  readonly windowMs: number;
+  readonly blockDurationMs: number;
 }
 
 /** A counter read or update: the counter state, flagged when it is over the limit. */
@@ -71,11 +71,12 @@ export class CounterStore {
   constructor(guard: RedisGuard, policy: CounterPolicy) {
     this.#guard = guard;
     this.#policy = policy;
+    // rate-limiter-flexible counts in seconds; the policy's ms are whole seconds (checked at creation).
     this.#options = {
-      keyPrefix: limiterPrefix(policy.name),
+      keyPrefix: limiterPrefix(guard, policy.name),
       points: policy.points,
-      duration: policy.duration,
-      blockDuration: policy.blockDuration,
+      duration: policy.windowMs / 1000,
+      blockDuration: policy.blockDurationMs / 1000,
     };
     if (guard.client) {
       // No insuranceLimiter: it would silently count per process in production (fail open).
@@ -108,14 +109,14 @@ export class CounterStore {
    * count and the decision are one atomic step (one script in Redis, one synchronous step in memory).
    */
   reserve(key: string): Promise<StoreResult<Reservation>> {
-    const { points, duration, blockDuration } = this.#policy;
+    const { points, windowMs, blockDurationMs } = this.#policy;
     return this.#run(
       async () => {
         const [used, ttl] = await this.#scripts!.secRateLimitReserve(
           this.#redis!.getKey(key),
           points,
-          duration * 1000,
-          blockDuration * 1000,
+          windowMs,
+          blockDurationMs,
         );
         return { allowed: used <= points, used, msBeforeNext: ttl };
       },

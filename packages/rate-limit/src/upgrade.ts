@@ -52,7 +52,7 @@ function refuse(socket: Duplex, response: string): void {
   });
 }
 
-/** What `check()` sees for an upgrade: the app's request prototype gives `req.ip` with trust proxy. */
+/** What `consume()` sees for an upgrade: the app's request prototype gives `req.ip` with trust proxy. */
 function requestView(req: IncomingMessage, app: Express | undefined): Request {
   if (!app) return Object.assign(Object.create(req) as object, { ip: req.socket.remoteAddress }) as Request;
   const view = Object.create(app.request) as Record<string, unknown>;
@@ -77,7 +77,7 @@ function requestView(req: IncomingMessage, app: Express | undefined): Request {
  * import { WebSocketServer } from 'ws';
  * const server = app.listen(3000);
  * const wss = new WebSocketServer({ server });
- * guardUpgrade(server, rateLimit({ redis, name: 'ws-connect', points: 20, duration: 60 }), { app });
+ * guardUpgrade(server, rateLimit({ redis, name: 'ws-connect', points: 20, windowMs: 60_000 }), { app });
  */
 export function guardUpgrade(
   server: Server,
@@ -89,11 +89,11 @@ export function guardUpgrade(
   const { guard } = limiter;
 
   async function decide(req: IncomingMessage): Promise<RateLimitDecision> {
-    if (!keyBy) return limiter.check(requestView(req, app));
+    if (!keyBy) return limiter.consume(requestView(req, app));
     const key = await Promise.resolve()
       .then(() => keyBy(req))
       .catch(() => undefined);
-    return key ? limiter.checkKey(key) : limiter.check(requestView(req, app));
+    return key ? limiter.consumeKey(key) : limiter.consume(requestView(req, app));
   }
 
   async function admit(req: IncomingMessage, socket: Duplex): Promise<boolean> {

@@ -1,11 +1,11 @@
 import { describe, expect, it } from '@jest/globals';
+import { OptionError } from '@sec/redis-guard';
 import { redisAccess } from '../src/index.js';
-import { KEY_PREFIX } from '../src/keys.js';
 
 describe('redisAccess: what the rate limiters send', () => {
   it('rate-limiter-flexible’s commands and the reserve/refund scripts’, on the counters’ prefix', () => {
     const access = redisAccess();
-    expect(access.keyPrefixes).toEqual([`${KEY_PREFIX}:`]);
+    expect(access.keyPrefixes).toEqual(['sec:rl:']);
     expect(access.channels).toEqual([]);
     expect(access.commands).toEqual(
       expect.arrayContaining([
@@ -21,5 +21,11 @@ describe('redisAccess: what the rate limiters send', () => {
         'del',
       ]),
     );
+  });
+
+  it('follows the guard’s key prefix, and refuses one the guard would refuse', () => {
+    expect(redisAccess({ keyPrefix: 'shop:' }).keyPrefixes).toEqual(['shop:rl:']);
+    expect(() => redisAccess({ keyPrefix: '{shop}:' })).toThrow(OptionError);
+    expect(() => redisAccess({ keyprefix: 'x' } as never)).toThrow(/did you mean "keyPrefix"/);
   });
 });

@@ -26,7 +26,11 @@ async function succeed(login: ReturnType<typeof loginLimiter>, req: never, usern
 
 describe('loginLimiter', () => {
   it('allows N password checks per account+client, then refuses the pair for blockDuration', async () => {
-    const login = loginLimiter({ redis: guard(), maxConsecutiveFailsByUsernameAndIp: 3, blockDuration: 900 });
+    const login = loginLimiter({
+      redis: guard(),
+      maxConsecutiveFailsByUsernameAndIp: 3,
+      blockDurationMs: 900_000,
+    });
     const alice = from('203.0.113.1');
     await fail(login, alice, 'alice', 3);
     const blocked = await login.reserve(alice, 'alice');

@@ -17,7 +17,7 @@ describe('rateLimit in memory mode (test environment, no Redis)', () => {
     const { guard } = memoryGuard();
     const events: SecEvent[] = [];
     guard.observe((event) => events.push(event));
-    const app = appWith(rateLimit({ redis: guard, name: 'api', points: 3, duration: 60 }));
+    const app = appWith(rateLimit({ redis: guard, name: 'api', points: 3, windowMs: 60_000 }));
     for (let remaining = 2; remaining >= 0; remaining--) {
       const ok = await request(app).get('/');
       expect(ok.status).toBe(200);
@@ -38,7 +38,7 @@ describe('rateLimit in memory mode (test environment, no Redis)', () => {
 
   it('blocks for blockDuration once over the limit', async () => {
     const { guard } = memoryGuard();
-    const app = appWith(rateLimit({ redis: guard, points: 1, duration: 10, blockDuration: 600 }));
+    const app = appWith(rateLimit({ redis: guard, points: 1, windowMs: 10_000, blockDurationMs: 600_000 }));
     await request(app).get('/').expect(200);
     const limited = await request(app).get('/').expect(429);
     expect(Number(limited.headers['retry-after'])).toBeGreaterThan(590);
@@ -47,8 +47,8 @@ describe('rateLimit in memory mode (test environment, no Redis)', () => {
   it('keeps named limiters on one app apart and lists each in the headers', async () => {
     const { guard } = memoryGuard();
     const app = appWith(
-      rateLimit({ redis: guard, name: 'global', points: 10, duration: 60 }),
-      rateLimit({ redis: guard, name: 'per-route', points: 2, duration: 30 }),
+      rateLimit({ redis: guard, name: 'global', points: 10, windowMs: 60_000 }),
+      rateLimit({ redis: guard, name: 'per-route', points: 2, windowMs: 30_000 }),
     );
     const first = await request(app).get('/').expect(200);
     expect(first.headers['ratelimit-policy']).toBe('"global";q=10;w=60, "per-route";q=2;w=30');
@@ -115,9 +115,9 @@ describe('rateLimit in memory mode (test environment, no Redis)', () => {
     const { guard } = memoryGuard();
     const limiter = rateLimit({ redis: guard, name: 'huge', points: 1 });
     const huge = 'x'.repeat(1_000_000);
-    expect((await limiter.checkKey(huge)).outcome).toBe('allowed');
-    expect((await limiter.checkKey(huge)).outcome).toBe('limited');
-    expect((await limiter.checkKey(`${huge}y`)).outcome).toBe('allowed');
+    expect((await limiter.consumeKey(huge)).outcome).toBe('allowed');
+    expect((await limiter.consumeKey(huge)).outcome).toBe('limited');
+    expect((await limiter.consumeKey(`${huge}y`)).outcome).toBe('allowed');
   });
 
   it('answers a 12 KB header value used as key without error', async () => {
@@ -169,8 +169,8 @@ describe('rateLimit in memory mode (test environment, no Redis)', () => {
     const { guard, log } = memoryGuard();
     const limiter = rateLimit({ redis: guard, points: 1 });
     const req = { ip: undefined, headers: {}, app: undefined } as never;
-    expect((await limiter.check(req)).outcome).toBe('allowed');
-    expect((await limiter.check(req)).outcome).toBe('limited');
+    expect((await limiter.consume(req)).outcome).toBe('allowed');
+    expect((await limiter.consume(req)).outcome).toBe('limited');
     expect(log.messages('warn').some((m) => m.includes('no client address'))).toBe(true);
   });
 

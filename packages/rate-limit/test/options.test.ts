@@ -31,9 +31,12 @@ describe('options are checked at creation', () => {
     ['points', 0],
     ['points', 1.5],
     ['points', Number.NaN],
-    ['duration', '60s'],
-    ['duration', -1],
-    ['blockDuration', -5],
+    ['windowMs', '60s'],
+    ['windowMs', -1000],
+    ['windowMs', 0],
+    ['blockDurationMs', -5000],
+    ['duration', 60],
+    ['blockDuration', 60],
     ['cost', 0],
     ['cost', '2'],
     ['ipv6Subnet', 200],
@@ -43,6 +46,39 @@ describe('options are checked at creation', () => {
     const attempt = () => rateLimit({ redis: memoryGuard(), [option]: value });
     expect(attempt).toThrow(OptionError);
     expect(attempt).toThrow(new RegExp(`"${option}"`));
+  });
+
+  it.each([
+    ['windowMs', 500],
+    ['windowMs', 1_500],
+    ['blockDurationMs', 250],
+    ['blockDurationMs', 60_500],
+  ])('refuses %s = %p: limits are kept in whole seconds, never rounded', (option, value) => {
+    const attempt = () => rateLimit({ redis: memoryGuard(), [option]: value });
+    expect(attempt).toThrow(OptionError);
+    expect(attempt).toThrow(new RegExp(`"${option}" must be .*a whole number of seconds in milliseconds`));
+  });
+
+  it.each([
+    ['blockDurationMs', 500],
+    ['ipBlockDurationMs', 1_500],
+    ['failureWindowMs', 0],
+    ['blockDuration', 900],
+    ['failureWindow', 3_600],
+  ])('loginLimiter refuses %s = %p', (option, value) => {
+    const attempt = () => loginLimiter({ redis: memoryGuard(), [option]: value });
+    expect(attempt).toThrow(OptionError);
+    expect(attempt).toThrow(new RegExp(`"${option}"`));
+  });
+
+  it('suggests the millisecond option for the names of earlier versions', () => {
+    expect(() => rateLimit({ redis: memoryGuard(), blockDuration: 60 } as never)).toThrow(
+      /did you mean "blockDurationMs"/,
+    );
+    expect(() => loginLimiter({ redis: memoryGuard(), ipBlockDuration: 60 } as never)).toThrow(
+      /did you mean "ipBlockDurationMs"/,
+    );
+    expect(() => rateLimit({ redis: memoryGuard(), duration: 60 } as never)).toThrow(/windowMs/);
   });
 
   it('rejects a fixed cost above the quota', () => {

@@ -64,7 +64,7 @@ afterAll(async () => {
 describe('rateLimit on a real Redis', () => {
   it('answers the N+1th request with 429 and correct headers, in hash-tagged keys', async () => {
     const guard = await productionGuard(redis);
-    const { url } = await serve(rateLimit({ redis: guard, name: 'api', points: 5, duration: 60 }));
+    const { url } = await serve(rateLimit({ redis: guard, name: 'api', points: 5, windowMs: 60_000 }));
     for (let i = 4; i >= 0; i--) {
       const res = await fetch(url);
       expect(res.status).toBe(200);
@@ -131,7 +131,7 @@ describe('rateLimit on a real Redis', () => {
   it('blocks for blockDuration in Redis', async () => {
     const guard = await productionGuard(redis);
     const { url } = await serve(
-      rateLimit({ redis: guard, name: 'blocking', points: 1, duration: 10, blockDuration: 300 }),
+      rateLimit({ redis: guard, name: 'blocking', points: 1, windowMs: 10_000, blockDurationMs: 300_000 }),
     );
     expect((await fetch(url)).status).toBe(200);
     const limited = await fetch(url);
@@ -145,8 +145,8 @@ describe('rateLimit on a real Redis', () => {
     const guard = await productionGuard(redis);
     const limiter = rateLimit({ redis: guard, name: 'huge', points: 1 });
     const huge = `{${'x'.repeat(100_000)}}`;
-    expect((await limiter.checkKey(huge)).outcome).toBe('allowed');
-    expect((await limiter.checkKey(huge)).outcome).toBe('limited');
+    expect((await limiter.consumeKey(huge)).outcome).toBe('allowed');
+    expect((await limiter.consumeKey(huge)).outcome).toBe('limited');
     const [key] = await allKeys(clientFor(redis), 'sec:rl:huge:*');
     expect(key!.length).toBeLessThan(80);
     expect(key).toMatch(/^sec:rl:huge:\{huge:#[A-Za-z0-9_-]{43}\}$/);
@@ -158,7 +158,7 @@ describe('rateLimit on a real Redis', () => {
       redis: guard,
       name: 'login-int',
       maxConsecutiveFailsByUsernameAndIp: 3,
-      blockDuration: 120,
+      blockDurationMs: 120_000,
     });
     const req = { ip: '2001:db8:1:2::5', headers: {} } as never;
     const settle = async (how: 'failed' | 'succeeded') => {

@@ -24,7 +24,7 @@ describe.each(['NOREPLICAS', 'OOM', 'MISCONF'] as const)(
     let api: Listening;
     let logins: Listening;
     const log = captureLogger();
-    const limiter = () => rateLimit({ redis: guard, name: `api-${refusal}`, points: 5, duration: 60 });
+    const limiter = () => rateLimit({ redis: guard, name: `api-${refusal}`, points: 5, windowMs: 60_000 });
 
     beforeAll(async () => {
       redis = await startRedis({ password: PASSWORD });
@@ -58,7 +58,7 @@ describe.each(['NOREPLICAS', 'OOM', 'MISCONF'] as const)(
           body: JSON.stringify({ username: 'alice', password: 'wrong' }),
         });
         await expect503(wrong);
-        const decision = await perClient.checkKey('user:1');
+        const decision = await perClient.consumeKey('user:1');
         expect(decision).toMatchObject({
           outcome: 'unavailable',
           error: { code: 'ERR_SEC_REDIS_WRITE_REFUSED', status: 503 },
@@ -103,7 +103,7 @@ describe('a rate limiter whose Redis ACL user may not run scripts (NOPERM)', () 
   });
 
   it('answers 503 and logs one configuration error per denied command, naming it', async () => {
-    api = await listen(appWith(rateLimit({ redis: guard, name: 'acl', points: 5, duration: 60 })));
+    api = await listen(appWith(rateLimit({ redis: guard, name: 'acl', points: 5, windowMs: 60_000 })));
     for (let i = 0; i < 5; i++) await expect503(await fetch(api.url));
     const denials = log.records.filter(
       (r) => (r.obj as { event?: string }).event === 'redis.config.permission_denied',

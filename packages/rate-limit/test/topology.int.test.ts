@@ -89,7 +89,7 @@ describe.each(['cluster', 'sentinel'] as const)('rate limiting on Redis %s, prod
 
   it('answers the N+1th request with 429 and the RateLimit headers', async () => {
     expect(guard.failClosed).toBe(true);
-    const url = await serve(appWith(rateLimit({ redis: guard, name: 'api', points: 5, duration: 60 })));
+    const url = await serve(appWith(rateLimit({ redis: guard, name: 'api', points: 5, windowMs: 60_000 })));
     for (let remaining = 4; remaining >= 0; remaining--) {
       const res = await fetch(url);
       expect(res.status).toBe(200);
@@ -106,8 +106,8 @@ describe.each(['cluster', 'sentinel'] as const)('rate limiting on Redis %s, prod
   });
 
   it('keeps two named limiters on one route apart: each counts and refuses on its own', async () => {
-    const alpha = rateLimit({ redis: guard, name: 'alpha', points: 2, duration: 60 });
-    const beta = rateLimit({ redis: guard, name: 'beta', points: 3, duration: 60 });
+    const alpha = rateLimit({ redis: guard, name: 'alpha', points: 2, windowMs: 60_000 });
+    const beta = rateLimit({ redis: guard, name: 'beta', points: 3, windowMs: 60_000 });
     const url = await serve(appWith(alpha, beta));
     for (const remaining of [1, 0]) {
       const res = await fetch(url);
@@ -121,10 +121,13 @@ describe.each(['cluster', 'sentinel'] as const)('rate limiting on Redis %s, prod
     expect(limited.status).toBe(429);
     expect(await limited.json()).toMatchObject({ limiter: 'alpha' });
     // alpha refused before beta counted: beta still has its last point, on its own key.
-    expect(await beta.checkKey('ip:127.0.0.1')).toMatchObject({ outcome: 'allowed', info: { remaining: 0 } });
-    expect(await beta.checkKey('ip:127.0.0.1')).toMatchObject({ outcome: 'limited' });
+    expect(await beta.consumeKey('ip:127.0.0.1')).toMatchObject({
+      outcome: 'allowed',
+      info: { remaining: 0 },
+    });
+    expect(await beta.consumeKey('ip:127.0.0.1')).toMatchObject({ outcome: 'limited' });
     await alpha.reset('ip:127.0.0.1');
-    expect(await alpha.checkKey('ip:127.0.0.1')).toMatchObject({
+    expect(await alpha.consumeKey('ip:127.0.0.1')).toMatchObject({
       outcome: 'allowed',
       info: { remaining: 1 },
     });
@@ -150,12 +153,18 @@ describe.each(['cluster', 'sentinel'] as const)('rate limiting on Redis %s, prod
 describe('Redis Cluster: counters of many clients', () => {
   it('spread over the masters, one key per client, with the block applied', async () => {
     const guard = await guardFor('cluster');
-    const limiter = rateLimit({ redis: guard, name: 'spread', points: 2, duration: 60, blockDuration: 120 });
+    const limiter = rateLimit({
+      redis: guard,
+      name: 'spread',
+      points: 2,
+      windowMs: 60_000,
+      blockDurationMs: 120_000,
+    });
     const keys = Array.from({ length: 30 }, (_, i) => `ip:198.51.100.${i}`);
     for (const key of keys) {
-      expect((await limiter.checkKey(key)).outcome).toBe('allowed');
-      expect((await limiter.checkKey(key)).outcome).toBe('allowed');
-      const third = await limiter.checkKey(key);
+      expect((await limiter.consumeKey(key)).outcome).toBe('allowed');
+      expect((await limiter.consumeKey(key)).outcome).toBe('allowed');
+      const third = await limiter.consumeKey(key);
       expect(third.outcome).toBe('limited');
       expect(third.outcome === 'limited' && third.retryAfterSeconds).toBeGreaterThan(110);
     }
@@ -175,7 +184,7 @@ describe('Sentinel failover: limiting resumes without restart', () => {
     const guard = await guardFor('sentinel');
     const client = guard.client!;
     const points = 10;
-    const url = await serve(appWith(rateLimit({ redis: guard, name: 'failover', points, duration: 60 })));
+    const url = await serve(appWith(rateLimit({ redis: guard, name: 'failover', points, windowMs: 60_000 })));
     const loginUrl = await serve(
       loginApp(loginLimiter({ redis: guard, name: 'failover-login', maxConsecutiveFailsByUsernameAndIp: 2 })),
     );

@@ -94,7 +94,9 @@ describe('guardUpgrade with the ws client', () => {
   });
 
   it('lets upgrades through until the limit, then refuses with 429 before the handshake', async () => {
-    const app = await track(await wsApp(rateLimit({ redis: guard, name: 'ws', points: 2, duration: 60 })));
+    const app = await track(
+      await wsApp(rateLimit({ redis: guard, name: 'ws', points: 2, windowMs: 60_000 })),
+    );
     expect(await connect(app.url)).toEqual({ opened: true });
     expect(await connect(app.url)).toEqual({ opened: true });
     const refused = await connect(app.url);
@@ -134,7 +136,7 @@ describe('guardUpgrade with the ws client', () => {
 describe('guardUpgrade in memory mode', () => {
   it('limits upgrades without Redis and can be removed', async () => {
     const guard = createRedisGuard({ environment: 'test', mode: 'memory', logger: captureLogger().logger });
-    const limiter = rateLimit({ redis: guard, name: 'ws-memory', points: 1, duration: 60 });
+    const limiter = rateLimit({ redis: guard, name: 'ws-memory', points: 1, windowMs: 60_000 });
     const listening = await listen(express());
     const wss = new WebSocketServer({ server: listening.server });
     const app = await track({

@@ -17,11 +17,16 @@ export interface AclValues {
   readonly user?: string;
   readonly 'env-file'?: string;
   readonly packages?: string;
-  readonly 'session-prefix'?: string;
+  readonly 'key-prefix'?: string;
   readonly 'session-channel'?: string;
   readonly 'cache-namespace'?: string[];
   readonly 'no-audit'?: boolean;
   readonly 'rule-only'?: boolean;
+}
+
+/** The guard's `keyPrefix`, which every package's keys and channel start with. */
+function keyPrefix(values: AclValues): object {
+  return values['key-prefix'] === undefined ? {} : { keyPrefix: values['key-prefix'] };
 }
 
 /**
@@ -31,14 +36,16 @@ export interface AclValues {
  */
 const PACKAGES: Readonly<Record<string, (values: AclValues) => object>> = {
   '@sec/session': (values) => ({
-    ...(values['session-prefix'] !== undefined && { keyPrefix: values['session-prefix'] }),
+    ...keyPrefix(values),
     ...(values['session-channel'] !== undefined && {
       channel: values['session-channel'] === '' ? false : values['session-channel'],
     }),
   }),
-  '@sec/rate-limit': () => ({}),
-  '@sec/cache-crypto': (values) =>
-    values['cache-namespace']?.length ? { namespaces: values['cache-namespace'] } : {},
+  '@sec/rate-limit': keyPrefix,
+  '@sec/cache-crypto': (values) => ({
+    ...keyPrefix(values),
+    ...(values['cache-namespace']?.length && { namespaces: values['cache-namespace'] }),
+  }),
 };
 
 type AccessFactory = (options?: object) => RedisAccess;

@@ -29,7 +29,7 @@ Commands:
                                                              SET/GET/DEL a probe key, audit the server's
                                                              settings; exit 1 on failure or a refusal
   acl [--user app] [--env-file .env] [--packages session,rate-limit,cache-crypto]
-      [--session-prefix sec:] [--session-channel name] [--cache-namespace ns ...] [--no-audit] [--rule-only]
+      [--key-prefix sec:] [--session-channel name] [--cache-namespace ns ...] [--no-audit] [--rule-only]
                                  the least-privilege ACL user for the @sec packages installed here
 
 Files are never overwritten without --force; secret files always end at mode 600.
@@ -50,7 +50,7 @@ const COMMAND_OPTIONS = {
     user: { type: 'string' },
     'env-file': { type: 'string' },
     packages: { type: 'string' },
-    'session-prefix': { type: 'string' },
+    'key-prefix': { type: 'string' },
     'session-channel': { type: 'string' },
     'cache-namespace': { type: 'string', multiple: true },
     'no-audit': { type: 'boolean' },

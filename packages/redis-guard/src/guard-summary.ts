@@ -8,6 +8,7 @@ import type { RedisGuard } from './guard.js';
 export function describeGuard(guard: RedisGuard): void {
   const summary = () => ({
     name: guard.name,
+    keyPrefix: guard.keyPrefix,
     environment: guard.environment,
     mode: guard.mode,
     failClosed: guard.failClosed,

@@ -10,6 +10,7 @@ import { configFromEnv, type RedisConnectionConfig } from './config.js';
 import { detectEnvironment, ENVIRONMENTS, type Environment } from './environment.js';
 import { RedisGuardErrorCode as Code, RedisUnavailableError, SecError } from './errors.js';
 import { describeGuard } from './guard-summary.js';
+import { DEFAULT_KEY_PREFIX, keyPrefixOption } from './key-prefix.js';
 import { createJsonLogger, type Logger, maskingLogger } from './logger.js';
 import { maskText, scrubError } from './mask.js';
 import { GUARD_MODES, type GuardMode, resolveMode, warnMemoryMode } from './mode.js';
@@ -55,6 +56,12 @@ export interface RedisGuardOptions {
   readonly commandTimeoutMs?: number;
   readonly logger?: Logger;
   readonly name?: string;
+  /**
+   * Prefix of every Redis key and channel the @sec packages use on this guard (sessions,
+   * rate-limit counters, cache entries); default 'sec:'. Give each application sharing one Redis
+   * its own, e.g. 'sec:shop:'.
+   */
+  readonly keyPrefix?: string;
 }
 
 /**
@@ -66,6 +73,8 @@ export interface RedisGuardOptions {
  */
 export interface RedisGuard {
   readonly name: string;
+  /** Prefix of every key and channel the @sec packages use on this guard. */
+  readonly keyPrefix: string;
   readonly environment: Environment;
   readonly mode: GuardMode;
   /** True in memory mode: nothing is shared between processes. */
@@ -136,6 +145,7 @@ export function createRedisGuard(options: RedisGuardOptions = {}): RedisGuard {
     commandTimeoutMs: positiveInteger,
     logger: 'object',
     name: 'string',
+    keyPrefix: keyPrefixOption,
   });
   const env = options.env ?? process.env;
   const detected = detectEnvironment(env);
@@ -198,6 +208,7 @@ export function createRedisGuard(options: RedisGuardOptions = {}): RedisGuard {
 
   const guard: RedisGuard = {
     name,
+    keyPrefix: options.keyPrefix ?? DEFAULT_KEY_PREFIX,
     environment,
     mode,
     isMock: mode === 'memory',

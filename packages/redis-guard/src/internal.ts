@@ -10,6 +10,7 @@ export { scriptCommands } from './acl.js';
 export { DEFAULT_COMMAND_TIMEOUT_MS } from './client.js';
 export { readFlag } from './config.js';
 export { isRedisGuard, toGuard } from './guard.js';
+export { DEFAULT_KEY_PREFIX, keyPrefixOption } from './key-prefix.js';
 export { maskingLogger } from './logger.js';
 export { maskText, scrubError } from './mask.js';
 export { unavailableBody } from './middleware.js';

@@ -421,7 +421,8 @@ describe('sec-redis acl', () => {
     );
     await fakePackage(
       'rate-limit',
-      `exports.redisAccess = () => ({ name: '@sec/rate-limit', commands: ['incr'], keyPrefixes: ['sec:rl:'], channels: [] });`,
+      `exports.redisAccess = (o = {}) => ({ name: '@sec/rate-limit', commands: ['incr'],
+        keyPrefixes: [(o.keyPrefix ?? 'sec:') + 'rl:'], channels: [] });`,
     );
   });
   afterAll(async () => {
@@ -447,26 +448,26 @@ describe('sec-redis acl', () => {
     expect(out).not.toContain('cache-crypto');
   });
 
-  it('honours the prefixes and channel, the user and Cluster from the env file, and --no-audit', async () => {
+  it('honours the key prefix and channel, the user and Cluster from the env file, and --no-audit', async () => {
     const file = join(app, '.env');
     await writeFile(file, 'REDIS_USERNAME=web\nREDIS_CLUSTER_NODES=10.0.0.1:6379\n');
     const { out } = await acl([
       '--env-file',
       file,
-      '--session-prefix',
+      '--key-prefix',
       'app1:',
       '--session-channel',
       '',
       '--no-audit',
       '--packages',
-      'session',
+      'session,rate-limit',
     ]);
     expect(out).toContain('ACL SETUSER web reset on ><password> ');
     expect(out).not.toContain('REDIS_USERNAME=');
     expect(out).toContain('+cluster|slots +del');
     expect(out).toContain('+asking');
-    expect(out).toContain('~app1:sess:*');
-    expect(out).not.toMatch(/acl\||&|sec:rl/);
+    expect(out).toContain('~app1:rl:* ~app1:sess:*');
+    expect(out).not.toMatch(/acl\||&|sec:/);
   });
 
   it('--rule-only prints the rule alone, for scripts', async () => {

@@ -1,18 +1,18 @@
 import { OptionError, type RedisAccess } from '@sec/redis-guard';
-import { checkOptions, scriptCommands } from '@sec/redis-guard/internal';
-import { DEFAULT_EVENT_CHANNEL } from './events.js';
+import { checkOptions, DEFAULT_KEY_PREFIX, keyPrefixOption, scriptCommands } from '@sec/redis-guard/internal';
+import { eventChannel } from './events.js';
 import { SCRIPTS } from './lua.js';
-import { DEFAULT_KEY_PREFIX } from './options.js';
 import { keyFamilies, STORE_COMMANDS } from './redis-store.js';
 
 /**
- * The naming options of createSessionManager() that decide which keys and channel it uses.
- * @example redisAccess({ keyPrefix: 'app1:', channel: false })
+ * What decides the keys and channel session managers use: the guard's key prefix and the
+ * managers' `channel` option.
+ * @example redisAccess({ keyPrefix: 'shop:', channel: false })
  */
 export interface SessionAccessOptions {
-  /** As in createSessionManager(); default 'sec:'. */
+  /** The guard's `keyPrefix` (`createRedisGuard({ keyPrefix })`); default 'sec:'. */
   readonly keyPrefix?: string;
-  /** As in createSessionManager(); default 'sec:session:events', false for none. */
+  /** As in createSessionManager(); default `<keyPrefix>session:events`, false for none. */
   readonly channel?: string | false;
 }
 
@@ -23,24 +23,24 @@ export interface SessionAccessOptions {
  * revocations that must reach a replica, on the keys `<keyPrefix>sess:*` and `<keyPrefix>user:*`.
  * @example
  * import { aclRule, redisAccess as guardAccess } from '@sec/redis-guard';
- * console.log(aclRule([guardAccess(), redisAccess({ keyPrefix: 'app1:' })]));
+ * console.log(aclRule([guardAccess(), redisAccess({ keyPrefix: 'shop:' })]));
  */
 export function redisAccess(options: SessionAccessOptions = {}): RedisAccess {
-  checkOptions('redisAccess', options, { keyPrefix: 'string', channel: ['string', 'boolean'] });
-  // As createSessionManager() refuses it: a brace would move the Cluster hash tag.
-  if (options.keyPrefix !== undefined && /[{}\s]/.test(options.keyPrefix)) {
+  checkOptions('redisAccess', options, { keyPrefix: keyPrefixOption, channel: ['string', 'boolean'] });
+  if ((options.channel as unknown) === true || options.channel === '') {
     throw new OptionError(
-      'keyPrefix',
-      'redisAccess(): option "keyPrefix" must not contain braces or whitespace',
+      'channel',
+      'redisAccess(): option "channel" must be a channel name, or false for none, as createSessionManager() takes it',
     );
   }
-  const channel = options.channel === false ? undefined : (options.channel ?? DEFAULT_EVENT_CHANNEL);
+  const keyPrefix = options.keyPrefix ?? DEFAULT_KEY_PREFIX;
+  const channel = options.channel === false ? undefined : (options.channel ?? eventChannel(keyPrefix));
   return {
     name: '@sec/session',
     commands: [
       ...new Set([...STORE_COMMANDS, ...scriptCommands(...Object.values(SCRIPTS).map((s) => s.source))]),
     ],
-    keyPrefixes: [...keyFamilies(options.keyPrefix ?? DEFAULT_KEY_PREFIX)],
+    keyPrefixes: [...keyFamilies(keyPrefix)],
     channels: channel === undefined ? [] : [channel],
   };
 }

@@ -67,7 +67,7 @@ function prefixError(name: string, rule: string): ConfigurationError {
  * Secure; `__Host-` needs Secure, no Domain and `Path=/`. A violation would only show up as
  * logins that never stick, so it is refused here.
  */
-function checkPrefix(name: string, secure: boolean, domain: string | undefined, path: string): void {
+function assertCookiePrefix(name: string, secure: boolean, domain: string | undefined, path: string): void {
   const lower = name.toLowerCase();
   if (lower.startsWith('__host-')) {
     if (!secure) throw prefixError(name, 'a __Host- cookie must be Secure');
@@ -78,7 +78,7 @@ function checkPrefix(name: string, secure: boolean, domain: string | undefined, 
   }
 }
 
-function checkOrigins(value: readonly string[]): ReadonlySet<string> {
+function parseTrustedOrigins(value: readonly string[]): ReadonlySet<string> {
   const origins = new Set<string>();
   for (const entry of value) {
     let origin: string | undefined;
@@ -146,7 +146,7 @@ export function resolveCookie(
       'cookie.secure',
     );
   }
-  checkPrefix(name, secure, options.domain, path);
+  assertCookiePrefix(name, secure, options.domain, path);
   const originCheck = options.originCheck ?? true;
   if (!originCheck && sameSite === 'none') {
     throw new ConfigurationError(
@@ -156,7 +156,7 @@ export function resolveCookie(
       'cookie.originCheck',
     );
   }
-  const trustedOrigins = checkOrigins(options.trustedOrigins ?? []);
+  const trustedOrigins = parseTrustedOrigins(options.trustedOrigins ?? []);
   return { name, secure, sameSite, domain: options.domain, path, originCheck, trustedOrigins };
 }
 

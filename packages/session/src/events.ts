@@ -9,8 +9,16 @@ declare module '@sec/redis-guard' {
   }
 }
 
-/** Redis Pub/Sub channel that carries audit events between processes. */
+/** Redis Pub/Sub channel that carries audit events between processes, with the default key prefix. */
 export const DEFAULT_EVENT_CHANNEL = 'sec:session:events';
+
+/**
+ * The event channel under a guard's key prefix (DEFAULT_EVENT_CHANNEL under the default one).
+ * @example eventChannel(guard.keyPrefix) // 'sec:session:events'
+ */
+export function eventChannel(keyPrefix: string): string {
+  return `${keyPrefix}session:events`;
+}
 
 interface EventBase {
   /** ISO-8601 time of the change. */

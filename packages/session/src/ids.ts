@@ -33,19 +33,6 @@ export const MAX_ROLES = 64;
  * Largest session metadata, as JSON bytes.
  */
 export const MAX_METADATA_BYTES = 2048;
-/** Longest `<user key>.<22 random chars>`: the encoded form of a MAX_USER_ID_BYTES id is 684 characters. */
-const MAX_SESSION_ID_LENGTH = 684 + 1 + 22;
-
-/**
- * A session id names its user, so any worker can find the record from the id alone.
- * @example const owner = parseSessionId(req.params.sessionId)?.userId;
- */
-export interface ParsedSessionId {
-  readonly userId: string;
-  /** The random part: the field of the record in the user's session hash. */
-  readonly handle: string;
-}
-
 /**
  * True for user ids this package accepts: any string of 1 to MAX_USER_ID_BYTES UTF-8 bytes
  * without control characters or unpaired surrogates (which UTF-8 cannot represent, so two such
@@ -75,7 +62,7 @@ export function userKey(userId: string): string {
  * The user id a key stands for, or undefined when the key is not the canonical form of any
  * accepted id (so every id has exactly one key, and every key at most one id).
  */
-function userIdOfKey(key: string): string | undefined {
+export function userIdOfKey(key: string): string | undefined {
   if (PLAIN_USER_ID.test(key)) return key;
   if (!ENCODED_USER_ID.test(key)) return undefined;
   const bytes = Buffer.from(key.slice(1), 'base64url');
@@ -106,43 +93,16 @@ export function randomId(): string {
 }
 
 /**
- * A fresh session id for the user: `<user key>.<128 random bits>`.
- */
-export function newSessionId(userId: string): string {
-  return `${userKey(userId)}.${randomId()}`;
-}
-
-/**
- * Splits a session id into user and handle, or undefined when it is not one of ours.
- * @example parseSessionId('42.AAAAAAAAAAAAAAAAAAAAAA') // { userId: '42', handle: 'AAAA…' }
- */
-export function parseSessionId(value: unknown): ParsedSessionId | undefined {
-  if (typeof value !== 'string' || value.length > MAX_SESSION_ID_LENGTH) return undefined;
-  const dot = value.lastIndexOf('.');
-  if (dot < 1) return undefined;
-  const handle = value.slice(dot + 1);
-  if (!RANDOM_PART.test(handle)) return undefined;
-  const userId = userIdOfKey(value.slice(0, dot));
-  return userId === undefined ? undefined : { userId, handle };
-}
-
-/**
- * Parses a session id or throws SessionArgumentError.
- */
-export function assertSessionId(value: unknown): ParsedSessionId {
-  const parsed = parseSessionId(value);
-  if (!parsed)
-    throw new SessionArgumentError(
-      'sessionId',
-      'sessionId is not a session id issued by createSessionManager()',
-    );
-  return parsed;
-}
-
-/**
  * True for a jti this package could have issued.
  */
 export function isTokenId(value: unknown): value is string {
+  return isRandomId(value);
+}
+
+/**
+ * True for 128 random bits in base64url (22 characters), as randomId() makes them.
+ */
+export function isRandomId(value: unknown): value is string {
   return typeof value === 'string' && RANDOM_PART.test(value);
 }
 

@@ -10,8 +10,6 @@ export {
   type TokenRejection,
 } from './errors.js';
 export type { SessionEvent, SessionEventListener } from './events.js';
-export { type ParsedSessionId, parseSessionId } from './ids.js';
-export type { AsymmetricKeyInput, SecretKeyInput, SessionAlgorithm, SigningKeyInput } from './keys.js';
 export {
   CONNECTION_CLOSE,
   type ConnectionBinding,
@@ -21,11 +19,18 @@ export {
 } from './live.js';
 export type { RouterLoginAttempt, RouterLoginLimiter } from './login-limiter.js';
 export { type CreateSessionOptions, createSessionManager, type SessionManager } from './manager.js';
+export type { SessionManagerOptions } from './manager-options.js';
 export { type AuthenticateOptions, requireRole, sendUnauthorized } from './middleware.js';
-export type { Duration, SessionManagerOptions } from './options.js';
 export {
   type CredentialsVerifier,
   type SessionRouterOptions,
   sessionRouter,
   type VerifiedUser,
 } from './router.js';
+export { type ParsedSessionId, parseSessionId } from './session-id.js';
+export type {
+  AsymmetricKeyInput,
+  SecretKeyInput,
+  SessionAlgorithm,
+  SigningKeyInput,
+} from './signing-keys.js';

@@ -1,9 +1,8 @@
 import { type Logger, OptionError, type RedisGuard } from '@sec/redis-guard';
 import { scrubError } from '@sec/redis-guard/internal';
 import type { AuthContext } from './auth-context.js';
-import type { SessionEvent } from './events.js';
-import { parseSessionId } from './ids.js';
-import type { SessionStore } from './store.js';
+import type { SessionEvent, SessionEventListener } from './events.js';
+import { type ParsedSessionId, parseSessionId } from './session-id.js';
 
 /**
  * How a bound connection ends: 1008 (policy violation) when its session was revoked, expired or
@@ -69,11 +68,13 @@ interface Entry {
 }
 
 interface Settings {
-  readonly store: SessionStore;
+  /** The session events of every process. */
+  readonly subscribe: (listener: SessionEventListener) => () => void;
+  /** The request path's judgement for many sessions at once: which are still live. */
+  readonly confirm: (refs: readonly ParsedSessionId[]) => Promise<boolean[]>;
   readonly guard: RedisGuard;
   readonly logger: Logger;
   readonly recheckMs: number;
-  readonly now: () => number;
 }
 
 function endFor(target: ConnectionTarget): (end: ConnectionEnd) => void {
@@ -98,8 +99,8 @@ function endFor(target: ConnectionTarget): (end: ConnectionEnd) => void {
  * Two paths end a connection, so neither is load-bearing alone:
  * - the session events (Pub/Sub across processes, and this process's own revocations at once)
  *   end it within milliseconds;
- * - every `recheckMs` one batched read (an HMGET per user) confirms every bound session is still
- *   live, which catches what a lost Pub/Sub message (a subscriber reconnecting) or an expiry
+ * - every `recheckMs` one batched read (an HMGET per user), judged by the request path, confirms
+ *   every bound session is still live, which catches what a lost Pub/Sub message (a subscriber reconnecting) or an expiry
  *   would miss.
  * When a re-check cannot be answered before the next one is due, a fail-closed guard (the default
  * in every environment) ends every connection with 1013; a guard created with `failClosed: false`
@@ -179,7 +180,7 @@ export class LiveConnections {
   }
 
   #start(): void {
-    this.#unsubscribe ??= this.#settings.store.subscribe((event) => this.onEvent(event));
+    this.#unsubscribe ??= this.#settings.subscribe((event) => this.onEvent(event));
     if (this.#timer) return;
     this.#timer = setInterval(() => this.#recheck(), this.#settings.recheckMs);
     this.#timer.unref();
@@ -238,7 +239,7 @@ export class LiveConnections {
     });
     const current = { started, id: ++this.#rounds };
     this.#round = current;
-    this.#settings.store.probe(refs, this.#settings.now()).then(
+    this.#settings.confirm(refs).then(
       (live) => {
         if (this.#round?.id !== current.id) return;
         this.#round = undefined;

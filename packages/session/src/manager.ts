@@ -4,31 +4,21 @@ import { checkOptions, maskingLogger, toGuard } from '@sec/redis-guard/internal'
 import type { RequestHandler, Response } from 'express';
 import type { AuthContext, CreatedSession, SessionInfo } from './auth-context.js';
 import { clearSessionCookie, type ResolvedCookie, resolveCookie, setSessionCookie } from './cookies.js';
-import { extractToken } from './credentials.js';
-import { CrossOriginRequestError, InvalidTokenError, SessionLimitError } from './errors.js';
-import { logAudit, type SessionEvent, type SessionEventListener, stamp } from './events.js';
-import {
-  assertRoles,
-  assertSessionId,
-  assertUserId,
-  encodeMetadata,
-  fingerprint,
-  hashTokenId,
-  newSessionId,
-  parseSessionId,
-  randomId,
-  userKey,
-} from './ids.js';
-import { importKeys } from './keys.js';
+import { SessionLimitError } from './errors.js';
+import { eventChannel, logAudit, type SessionEvent, type SessionEventListener, stamp } from './events.js';
+import { assertRoles, assertUserId, encodeMetadata, fingerprint, hashTokenId, randomId } from './ids.js';
 import { type ConnectionBinding, type ConnectionTarget, LiveConnections } from './live.js';
+import { resolveOptions, type SessionManagerOptions } from './manager-options.js';
 import { MemorySessionStore } from './memory-store.js';
 import { type AuthenticateOptions, createAuthenticate, createRoleGuard } from './middleware.js';
-import { type Duration, resolveOptions, type SessionManagerOptions, toMs } from './options.js';
-import { checkOrigin, isUnsafeMethod } from './origin.js';
+import { isLive, type StoredSession, sessionInfo } from './record.js';
 import { RedisSessionStore } from './redis-store.js';
-import { RejectionLog } from './rejections.js';
+import { RefusalLog } from './refusals.js';
+import { createRequestPath, type RequestOutcome } from './request-path.js';
+import { assertSessionId, newSession, sessionIdPrefix } from './session-id.js';
+import { importKeys } from './signing-keys.js';
 import { createRecentAuthGuard } from './step-up.js';
-import { type SessionStore, type StoredSession, sessionInfo } from './store.js';
+import type { SessionStore } from './store.js';
 import { createTokenCodec } from './tokens.js';
 
 /**
@@ -91,9 +81,10 @@ export interface SessionManager {
   requireRole(...roles: string[]): RequestHandler;
   /**
    * After authenticate(): 401 with RFC 9470's `insufficient_user_authentication` challenge unless
-   * the user logged in or re-authenticated within `maxAge` (seconds, or '5m', '1h'…).
+   * the user logged in or re-authenticated within the last `maxAgeMs` (at least 1000; the
+   * challenge's `max_age` is that in whole seconds, rounded down).
    */
-  requireRecentAuth(maxAge: Duration): RequestHandler;
+  requireRecentAuth(maxAgeMs: number): RequestHandler;
   /**
    * Ties a long-lived connection (a `ws` WebSocket, or a callback) to the session of `auth`: it is
    * closed with 1008 within about `connectionRecheckMs` of a revoke, logout, revoke-all,
@@ -109,6 +100,12 @@ export interface SessionManager {
   clearCookie(res: Response): void;
   /** Stops the event subscriber and connection re-checks; closes the guard too when the manager created it. */
   close(): Promise<void>;
+}
+
+/** The auth of an authenticated outcome; the refusal or failure as a rejection otherwise. */
+function authenticated(outcome: RequestOutcome): AuthContext {
+  if (outcome.kind === 'authenticated') return outcome.auth;
+  throw outcome.error;
 }
 
 /**
@@ -142,29 +139,32 @@ export function createSessionManager(given: SessionManagerOptions): SessionManag
   const codec = createTokenCodec(ring, {
     issuer: settings.issuer,
     audience: settings.audience,
-    clockTolerance: settings.clockTolerance,
-    maxTokenAge: Math.ceil(settings.absoluteMs / 1000) + settings.clockTolerance,
+    clockToleranceMs: settings.clockToleranceMs,
+    maxTokenAgeMs: settings.absoluteTimeoutMs + settings.clockToleranceMs,
   });
   const store: SessionStore =
     guard.mode === 'memory'
       ? new MemorySessionStore(logger)
       : new RedisSessionStore(guard, {
-          keyPrefix: settings.keyPrefix,
-          channel: settings.channel,
+          keyPrefix: guard.keyPrefix,
+          channel: settings.channel ?? eventChannel(guard.keyPrefix),
           replicaAcks: settings.replicaAcks,
           replicaWaitMs: settings.replicaWaitMs,
         });
-  const rejections = new RejectionLog(logger);
   const { now } = settings;
+  const path = createRequestPath({
+    cookie,
+    codec,
+    store,
+    guard,
+    refusals: new RefusalLog(logger),
+    touchAfterMs: settings.touchAfterMs,
+    now,
+  });
   const limit = { max: settings.maxSessionsPerUser, policy: settings.sessionLimitPolicy } as const;
   let live: LiveConnections | undefined;
   /** This process's own revocations end its bound connections at once, Pub/Sub or not. */
   const ended = (event: SessionEvent) => live?.onEvent(event);
-
-  const reject = (token: string, error: InvalidTokenError): never => {
-    rejections.record(token, error.reason);
-    throw error;
-  };
 
   const manager: SessionManager = {
     guard,
@@ -178,27 +178,26 @@ export function createSessionManager(given: SessionManagerOptions): SessionManag
       const roles = createOptions.roles === undefined ? undefined : assertRoles(createOptions.roles);
       const metadata = encodeMetadata(createOptions.metadata);
       const at = now();
-      const sessionId = newSessionId(userId);
-      const { handle } = parseSessionId(sessionId)!;
+      const { sessionId, handle } = newSession(userId);
       const jti = randomId();
-      const expiresAt = at + settings.absoluteMs;
+      const expiresAt = at + settings.absoluteTimeoutMs;
       const accessToken = await codec.sign({ userId, sessionId, jti, issuedAt: at, expiresAt });
       const session: StoredSession = {
         handle,
         createdAt: at,
         lastSeenAt: at,
         expiresAt,
-        idleMs: settings.idleMs,
+        idleMs: settings.idleTimeoutMs,
         tokenHash: hashTokenId(jti),
         authAt: at,
         metadata,
       };
       const login = stamp({ type: 'login', userId, sessionId }, at);
       const evicted = stamp(
-        { type: 'revoke', userId, sessionId: `${userKey(userId)}.`, reason: 'session_limit' },
+        { type: 'revoke', userId, sessionId: sessionIdPrefix(userId), reason: 'session_limit' },
         at,
       ) as SessionEvent & { type: 'revoke' };
-      const result = await store.create(userId, session, roles, settings.absoluteMs, limit, {
+      const result = await store.create(userId, session, roles, settings.absoluteTimeoutMs, limit, {
         login,
         evicted,
       });
@@ -215,27 +214,20 @@ export function createSessionManager(given: SessionManagerOptions): SessionManag
     },
 
     async get(sessionId) {
-      const { userId, handle } = assertSessionId(sessionId);
-      const found = await store.read(userId, handle, now());
-      return found ? sessionInfo(userId, found.session, found.roles) : undefined;
+      const ref = assertSessionId(sessionId);
+      const { session, roles } = await store.lookup(ref);
+      return session && isLive(session, now()) ? sessionInfo(ref.userId, session, roles) : undefined;
     },
 
     async touch(sessionId) {
-      const { userId, handle } = assertSessionId(sessionId);
-      const found = await store.check(userId, handle, {
-        tokenHash: undefined,
-        now: now(),
-        touchAfterMs: settings.touchAfterMs,
-        withRoles: false,
-      });
-      return found !== undefined;
+      return path.refresh(assertSessionId(sessionId));
     },
 
     async revoke(sessionId) {
-      const { userId, handle } = assertSessionId(sessionId);
+      const ref = assertSessionId(sessionId);
       const at = now();
-      const event = stamp({ type: 'revoke', userId, sessionId }, at);
-      const removed = await store.revoke(userId, handle, at, event);
+      const event = stamp({ type: 'revoke', userId: ref.userId, sessionId }, at);
+      const removed = await store.revoke(ref, at, event);
       if (removed) {
         logAudit(logger, event);
         ended(event);
@@ -258,12 +250,13 @@ export function createSessionManager(given: SessionManagerOptions): SessionManag
     },
 
     async revokeOtherSessions(sessionId) {
-      const { userId, handle } = assertSessionId(sessionId);
+      const keep = assertSessionId(sessionId);
       const at = now();
-      const event = stamp({ type: 'revoke_others', userId, sessionId, count: 0 }, at) as SessionEvent & {
-        type: 'revoke_others';
-      };
-      const count = await store.revokeOthers(userId, handle, at, event);
+      const event = stamp(
+        { type: 'revoke_others', userId: keep.userId, sessionId, count: 0 },
+        at,
+      ) as SessionEvent & { type: 'revoke_others' };
+      const count = await store.revokeOthers(keep, at, event);
       logAudit(logger, { ...event, count });
       ended(event);
       if (count > 0) guard.report({ type: 'session.revoked', scope: 'user', count });
@@ -277,8 +270,7 @@ export function createSessionManager(given: SessionManagerOptions): SessionManag
     },
 
     async markReauthenticated(sessionId) {
-      const { userId, handle } = assertSessionId(sessionId);
-      return store.reauthenticate(userId, handle, now());
+      return store.reauthenticate(assertSessionId(sessionId), now());
     },
 
     async updateUser(userId, update) {
@@ -287,80 +279,44 @@ export function createSessionManager(given: SessionManagerOptions): SessionManag
       const roles = assertRoles(update?.roles);
       const at = now();
       const event = stamp({ type: 'roles_changed', userId, roles }, at);
-      await store.setRoles(userId, roles, at, settings.absoluteMs, event);
+      await store.setRoles(userId, roles, at, settings.absoluteTimeoutMs, event);
       logAudit(logger, event);
     },
 
     async verifyRequestToken(token) {
-      if (typeof token !== 'string') throw new InvalidTokenError('malformed');
-      const at = now();
-      const claims = await codec.verify(token, at).catch((error: InvalidTokenError) => reject(token, error));
-      const found = await store.check(claims.userId, claims.handle, {
-        tokenHash: claims.tokenHash,
-        now: at,
-        touchAfterMs: settings.touchAfterMs,
-        withRoles: true,
-      });
-      if (!found) return reject(token, new InvalidTokenError('unknown_session'));
-      return {
-        userId: claims.userId,
-        sessionId: claims.sessionId,
-        roles: found.roles,
-        authenticatedAt: new Date(found.authAt),
-      };
+      return authenticated(await path.verifyToken(token));
     },
 
     async authenticateRequest(req) {
-      let token: string;
-      let fromCookie: boolean;
-      try {
-        ({ token, fromCookie } = extractToken(req, cookie));
-      } catch (error) {
-        const presented =
-          error instanceof InvalidTokenError && error.reason === 'ambiguous_cookie'
-            ? req.headers.cookie
-            : req.headers.authorization;
-        if (error instanceof InvalidTokenError && error.reason !== 'missing' && presented)
-          rejections.record(presented, error.reason);
-        throw error;
-      }
-      // Checked before the token: a forged request is refused without touching Redis. A WebSocket
-      // upgrade is a GET, but it opens a channel that acts as the user: checked too, or a page of
-      // another origin could open one with the cookie (cross-site WebSocket hijacking).
-      const opensChannel = req.headers.upgrade !== undefined;
-      if (fromCookie && cookie?.originCheck && (isUnsafeMethod(req.method) || opensChannel)) {
-        try {
-          checkOrigin(req, cookie);
-        } catch (error) {
-          if (error instanceof CrossOriginRequestError)
-            rejections.crossOrigin(error.origin, req.method ?? '');
-          throw error;
-        }
-      }
-      return manager.verifyRequestToken(token);
+      return authenticated(await path.authenticate(req));
     },
 
     authenticate(authOptions) {
-      return createAuthenticate(manager, logger, authOptions);
+      return createAuthenticate(path, guard, settings.realm, authOptions);
     },
 
     requireRole(...roles) {
       return createRoleGuard(settings.realm, roles);
     },
 
-    requireRecentAuth(maxAge) {
-      const ms = toMs(maxAge);
-      if (ms === undefined) {
+    requireRecentAuth(maxAgeMs) {
+      if (!Number.isSafeInteger(maxAgeMs) || maxAgeMs < 1000) {
         throw new OptionError(
-          'maxAge',
-          "requireRecentAuth(maxAge): maxAge must be a positive number of seconds or a string like '5m'",
+          'maxAgeMs',
+          `requireRecentAuth(maxAgeMs): maxAgeMs must be an integer number of milliseconds, at least 1000 (e.g. 300_000 for 5 minutes), got ${String(maxAgeMs)}`,
         );
       }
-      return createRecentAuthGuard(settings.realm, ms, now);
+      return createRecentAuthGuard(settings.realm, maxAgeMs, now);
     },
 
     bindConnection(auth, connection) {
-      live ??= new LiveConnections({ store, guard, logger, recheckMs: settings.connectionRecheckMs, now });
+      live ??= new LiveConnections({
+        subscribe: (listener) => store.subscribe(listener),
+        confirm: (refs) => path.confirm(refs),
+        guard,
+        logger,
+        recheckMs: settings.connectionRecheckMs,
+      });
       return live.bind(auth, connection);
     },
 

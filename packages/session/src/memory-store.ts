@@ -1,16 +1,8 @@
 import type { Logger } from '@sec/redis-guard';
 import { dispatch, type SessionEvent, type SessionEventListener } from './events.js';
-import {
-  type CreateEvents,
-  type CreateResult,
-  deadlineOf,
-  isLive,
-  type SessionCheck,
-  type SessionLimit,
-  type SessionRef,
-  type SessionStore,
-  type StoredSession,
-} from './store.js';
+import { isLive, type StoredSession } from './record.js';
+import type { ParsedSessionId } from './session-id.js';
+import type { CreateEvents, CreateResult, SessionLimit, SessionLookup, SessionStore } from './store.js';
 
 interface UserEntry {
   readonly sessions: Map<string, StoredSession>;
@@ -93,36 +85,35 @@ export class MemorySessionStore implements SessionStore {
     return { created: true, evicted };
   }
 
-  async check(userId: string, handle: string, check: SessionCheck) {
-    const session = this.#user(userId, check.now)?.sessions.get(handle);
-    if (!session) return undefined;
-    if (check.tokenHash !== undefined && check.tokenHash !== session.tokenHash) return undefined;
-    const user = this.#users.get(userId)!;
-    if (check.now - session.lastSeenAt >= check.touchAfterMs) {
-      user.sessions.set(handle, { ...session, lastSeenAt: check.now });
-    }
-    return { roles: check.withRoles ? (user.roles ?? []) : [], authAt: session.authAt };
+  async lookup(ref: ParsedSessionId): Promise<SessionLookup> {
+    const user = this.#users.get(ref.userId);
+    const session = user?.sessions.get(ref.handle);
+    return { exists: session !== undefined, session, roles: user?.roles ?? [] };
   }
 
-  async reauthenticate(userId: string, handle: string, now: number) {
-    const user = this.#user(userId, now);
-    const session = user?.sessions.get(handle);
+  async lookupRecords(refs: readonly ParsedSessionId[]) {
+    return refs.map((ref) => this.#users.get(ref.userId)?.sessions.get(ref.handle));
+  }
+
+  async touch(ref: ParsedSessionId, now: number) {
+    const session = this.#user(ref.userId, now)?.sessions.get(ref.handle);
     if (!session) return false;
-    user!.sessions.set(handle, { ...session, authAt: now });
+    if (session.lastSeenAt < now)
+      this.#users.get(ref.userId)!.sessions.set(ref.handle, { ...session, lastSeenAt: now });
     return true;
   }
 
-  async probe(refs: readonly SessionRef[], now: number) {
-    return refs.map((ref) => {
-      const session = this.#users.get(ref.userId)?.sessions.get(ref.handle);
-      return session !== undefined && isLive(session, now);
-    });
+  async dropExpired(ref: ParsedSessionId, now: number) {
+    // #user() drops every expired session of the user.
+    this.#user(ref.userId, now);
   }
 
-  async read(userId: string, handle: string, now: number) {
-    const user = this.#user(userId, now);
-    const session = user?.sessions.get(handle);
-    return session && now < deadlineOf(session) ? { session, roles: user!.roles ?? [] } : undefined;
+  async reauthenticate(ref: ParsedSessionId, now: number) {
+    const user = this.#user(ref.userId, now);
+    const session = user?.sessions.get(ref.handle);
+    if (!session) return false;
+    user!.sessions.set(ref.handle, { ...session, authAt: now });
+    return true;
   }
 
   async list(userId: string, now: number) {
@@ -130,8 +121,8 @@ export class MemorySessionStore implements SessionStore {
     return { sessions: user ? [...user.sessions.values()] : [], roles: user?.roles ?? [] };
   }
 
-  async revoke(userId: string, handle: string, now: number, event: SessionEvent) {
-    const removed = this.#user(userId, now)?.sessions.delete(handle) ?? false;
+  async revoke(ref: ParsedSessionId, now: number, event: SessionEvent) {
+    const removed = this.#user(ref.userId, now)?.sessions.delete(ref.handle) ?? false;
     if (removed) this.#emit(event);
     return removed;
   }
@@ -144,16 +135,11 @@ export class MemorySessionStore implements SessionStore {
     return count;
   }
 
-  async revokeOthers(
-    userId: string,
-    keep: string,
-    now: number,
-    event: SessionEvent & { type: 'revoke_others' },
-  ) {
-    const user = this.#user(userId, now);
+  async revokeOthers(keep: ParsedSessionId, now: number, event: SessionEvent & { type: 'revoke_others' }) {
+    const user = this.#user(keep.userId, now);
     let count = 0;
     for (const handle of [...(user?.sessions.keys() ?? [])]) {
-      if (handle === keep) continue;
+      if (handle === keep.handle) continue;
       user!.sessions.delete(handle);
       count++;
     }

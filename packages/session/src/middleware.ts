@@ -1,16 +1,10 @@
-import type { IncomingMessage } from 'node:http';
-import {
-  type Logger,
-  type RedisGuard,
-  RedisUnavailableError,
-  sendServiceUnavailable,
-} from '@sec/redis-guard';
-import { checkOptions, scrubError } from '@sec/redis-guard/internal';
+import { type RedisGuard, sendServiceUnavailable } from '@sec/redis-guard';
+import { checkOptions } from '@sec/redis-guard/internal';
 import type { Request, RequestHandler, Response } from 'express';
-import type { AuthContext } from './auth-context.js';
-import { CrossOriginRequestError, InvalidTokenError, SessionArgumentError } from './errors.js';
+import { SessionArgumentError } from './errors.js';
 import { assertRoles } from './ids.js';
-import { DEFAULT_REALM } from './options.js';
+import { DEFAULT_REALM } from './manager-options.js';
+import type { RequestPath } from './request-path.js';
 
 /**
  * Options of authenticate().
@@ -19,13 +13,6 @@ import { DEFAULT_REALM } from './options.js';
 export interface AuthenticateOptions {
   /** Let requests without any token through unauthenticated (`req.auth` unset). An invalid token is still a 401. */
   readonly optional?: boolean;
-}
-
-/** The part of the manager the middleware needs. */
-interface Authenticator {
-  readonly guard: RedisGuard;
-  readonly realm: string;
-  authenticateRequest(req: IncomingMessage): Promise<AuthContext>;
 }
 
 /**
@@ -52,44 +39,37 @@ export function sendCrossOrigin(res: Response): void {
 }
 
 /**
- * The authenticate() middleware: verifies the token, then the session record in Redis, on every
- * request. 401 for anything wrong with the token or session; 403 for a cookie-authenticated
- * state-changing request from an untrusted origin; 503 (never 401, never 500) when the session
- * store cannot answer, in every environment: an outage must not log anyone in or out.
+ * The authenticate() middleware: runs the request path (token, then the session record in Redis)
+ * on every request and answers its outcome. 401 for anything wrong with the token or session; 403
+ * for a cookie-authenticated state-changing request from an untrusted origin; 503 (never 401,
+ * never 500) when the session store cannot answer, in every environment: an outage must not log
+ * anyone in or out. The request path has already logged the refusal.
  */
 export function createAuthenticate(
-  manager: Authenticator,
-  logger: Logger,
+  path: RequestPath,
+  guard: RedisGuard,
+  realm: string,
   options: AuthenticateOptions = {},
 ): RequestHandler {
   checkOptions('authenticate', options, { optional: 'boolean' });
   const optional = options.optional === true;
-  const reported = new Set<string>();
-  const fail = (res: Response, error: unknown) => {
-    if (error instanceof InvalidTokenError)
-      return sendUnauthorized(res, manager.realm, error.reason !== 'missing');
-    if (error instanceof CrossOriginRequestError) return sendCrossOrigin(res);
-    if (!(error instanceof RedisUnavailableError)) {
-      // Not an outage (a script or data error): still answer 503, and tell the operator once.
-      const safe = scrubError(error, manager.guard.secrets());
-      if (!reported.has(safe.message)) {
-        reported.add(safe.message);
-        logger.error({ event: 'session.store_error', err: safe }, `session check failed: ${safe.message}`);
-      }
-    }
-    sendServiceUnavailable(res, manager.guard, 'session');
-  };
   return (req: Request, res, next) => {
-    manager.authenticateRequest(req).then(
-      (auth) => {
-        req.auth = auth;
-        next();
-      },
-      (error: unknown) => {
-        if (optional && error instanceof InvalidTokenError && error.reason === 'missing') return next();
-        fail(res, error);
-      },
-    );
+    path.authenticate(req).then((outcome) => {
+      switch (outcome.kind) {
+        case 'authenticated':
+          req.auth = outcome.auth;
+          return next();
+        case 'refused': {
+          const { reason } = outcome.error;
+          if (optional && reason === 'missing') return next();
+          return sendUnauthorized(res, realm, reason !== 'missing');
+        }
+        case 'forbidden':
+          return sendCrossOrigin(res);
+        case 'unavailable':
+          return sendServiceUnavailable(res, guard, 'session');
+      }
+    }, next);
   };
 }
 

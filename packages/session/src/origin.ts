@@ -38,7 +38,7 @@ function hostOf(origin: string): string | undefined {
  * The scheme is not compared, as Go's CrossOriginProtection does not: behind a proxy that ends
  * TLS the app cannot see it, and the `Secure` cookie already never travels over plain HTTP.
  */
-export function checkOrigin(req: IncomingMessage, cookie: ResolvedCookie): void {
+export function assertTrustedOrigin(req: IncomingMessage, cookie: ResolvedCookie): void {
   const origin = req.headers.origin;
   if (origin !== undefined) {
     const lower = origin.toLowerCase();

@@ -4,23 +4,17 @@ import type { Cluster, Redis } from 'ioredis';
 import { Durability } from './durability.js';
 import { dispatch, parseEvent, type SessionEvent, type SessionEventListener } from './events.js';
 import { userKey } from './ids.js';
-import { SCRIPTS } from './lua.js';
+import { runQuery, SCRIPTS, type ScriptQuery } from './lua.js';
 import {
-  type CheckResult,
-  type CreateEvents,
-  type CreateResult,
   deadlineOf,
   decodeRecord,
   decodeRoles,
   encodeRecord,
   encodeRoles,
-  isLive,
-  type SessionCheck,
-  type SessionLimit,
-  type SessionRef,
-  type SessionStore,
   type StoredSession,
-} from './store.js';
+} from './record.js';
+import type { ParsedSessionId } from './session-id.js';
+import type { CreateEvents, CreateResult, SessionLimit, SessionLookup, SessionStore } from './store.js';
 
 /**
  * The two key families, each followed by a user's hash tag: the sessions hash and the user hash.
@@ -115,30 +109,40 @@ export class RedisSessionStore implements SessionStore {
     return { created: created === 1, evicted: evicted ?? [] };
   }
 
-  async check(userId: string, handle: string, check: SessionCheck): Promise<CheckResult | undefined> {
-    const reply = await this.#guard.execute((c) =>
-      SCRIPTS.check.run(c, this.#keys(userId), [
-        handle,
-        check.tokenHash ?? '',
-        check.now,
-        check.touchAfterMs,
-        check.withRoles ? '1' : '0',
-      ]),
-    );
-    if (!Array.isArray(reply)) return undefined;
-    return { roles: decodeRoles(reply[0] as string), authAt: Number(reply[1]) };
+  /**
+   * The Redis work of lookup() as data: the read-only LOOKUP script on the user's slot (the record
+   * and the roles), which a caller may pipeline with other commands.
+   */
+  lookupQuery(ref: ParsedSessionId): ScriptQuery<SessionLookup> {
+    return {
+      script: SCRIPTS.lookup,
+      keys: this.#keys(ref.userId),
+      args: [ref.handle],
+      decode: (reply) => {
+        const [record, roles] = reply as [string | null, string | null];
+        return {
+          exists: typeof record === 'string',
+          session: typeof record === 'string' ? decodeRecord(ref.handle, record) : undefined,
+          roles: decodeRoles(roles),
+        };
+      },
+    };
   }
 
-  async read(userId: string, handle: string, now: number) {
-    const [sessions, user] = this.#keys(userId);
-    // Same slot, one round trip: MULTI keeps the record and the roles consistent with each other.
-    const replies = await this.#guard.execute((c) =>
-      c.multi().hget(sessions, handle).hget(user, 'roles').exec(),
-    );
-    const record = replies?.[0]?.[1];
-    const session = typeof record === 'string' ? decodeRecord(handle, record) : undefined;
-    if (!session || now >= deadlineOf(session)) return undefined;
-    return { session, roles: decodeRoles(replies?.[1]?.[1] as string | null) };
+  lookup(ref: ParsedSessionId): Promise<SessionLookup> {
+    const query = this.lookupQuery(ref);
+    return this.#guard.execute((c) => runQuery(c, query));
+  }
+
+  async touch(ref: ParsedSessionId, now: number) {
+    const [sessions] = this.#keys(ref.userId);
+    const done = await this.#guard.execute((c) => SCRIPTS.touch.run(c, [sessions], [ref.handle, now]));
+    return done === 1;
+  }
+
+  async dropExpired(ref: ParsedSessionId, now: number) {
+    const [sessions] = this.#keys(ref.userId);
+    await this.#guard.execute((c) => SCRIPTS.dropExpired.run(c, [sessions], [ref.handle, now]));
   }
 
   async list(userId: string, now: number) {
@@ -155,18 +159,17 @@ export class RedisSessionStore implements SessionStore {
     return { sessions, roles: decodeRoles(roles) };
   }
 
-  async reauthenticate(userId: string, handle: string, now: number) {
-    const [sessions] = this.#keys(userId);
-    const done = await this.#guard.execute((c) => SCRIPTS.reauthenticate.run(c, [sessions], [handle, now]));
+  async reauthenticate(ref: ParsedSessionId, now: number) {
+    const [sessions] = this.#keys(ref.userId);
+    const done = await this.#guard.execute((c) =>
+      SCRIPTS.reauthenticate.run(c, [sessions], [ref.handle, now]),
+    );
     return done === 1;
   }
 
-  /**
-   * One HMGET per user, all sent at once (ioredis pipelines them on a standalone or Sentinel
-   * connection); liveness is judged here from the records, so nothing is written.
-   */
-  async probe(refs: readonly SessionRef[], now: number) {
-    const live = refs.map(() => false);
+  /** One HMGET per user, all sent at once (ioredis pipelines them on a standalone or Sentinel connection). */
+  async lookupRecords(refs: readonly ParsedSessionId[]) {
+    const found: (StoredSession | undefined)[] = refs.map(() => undefined);
     const byUser = new Map<string, { handles: string[]; indexes: number[] }>();
     refs.forEach((ref, index) => {
       const group = byUser.get(ref.userId) ?? { handles: [], indexes: [] };
@@ -179,20 +182,19 @@ export class RedisSessionStore implements SessionStore {
         const [sessions] = this.#keys(userId);
         const records = await this.#guard.execute((c) => c.hmget(sessions, ...group.handles));
         records.forEach((record, i) => {
-          const session = record === null ? undefined : decodeRecord(group.handles[i]!, record);
-          live[group.indexes[i]!] = session !== undefined && isLive(session, now);
+          found[group.indexes[i]!] = record === null ? undefined : decodeRecord(group.handles[i]!, record);
         });
       }),
     );
-    return live;
+    return found;
   }
 
-  async revoke(userId: string, handle: string, now: number, event: SessionEvent) {
-    const [sessions] = this.#keys(userId);
+  async revoke(ref: ParsedSessionId, now: number, event: SessionEvent) {
+    const [sessions] = this.#keys(ref.userId);
     const removed = await this.#durability.run(
       SCRIPTS.revoke,
       [sessions],
-      [handle, now, this.#settings.channel, JSON.stringify(event)],
+      [ref.handle, now, this.#settings.channel, JSON.stringify(event)],
     );
     return removed === 1;
   }
@@ -207,12 +209,12 @@ export class RedisSessionStore implements SessionStore {
     return Number(count);
   }
 
-  async revokeOthers(userId: string, keep: string, now: number, event: SessionEvent) {
-    const [sessions] = this.#keys(userId);
+  async revokeOthers(keep: ParsedSessionId, now: number, event: SessionEvent) {
+    const [sessions] = this.#keys(keep.userId);
     const count = await this.#durability.run(
       SCRIPTS.revokeOthers,
       [sessions],
-      [keep, now, this.#settings.channel, JSON.stringify(event)],
+      [keep.handle, now, this.#settings.channel, JSON.stringify(event)],
     );
     return Number(count);
   }

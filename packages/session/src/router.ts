@@ -8,11 +8,11 @@ import express, {
   type Router,
 } from 'express';
 import { CrossOriginRequestError, SessionArgumentError, SessionLimitError } from './errors.js';
-import { parseSessionId } from './ids.js';
 import type { RouterLoginAttempt, RouterLoginLimiter } from './login-limiter.js';
 import type { SessionManager } from './manager.js';
 import { sendCrossOrigin, sendUnauthorized } from './middleware.js';
-import { checkOrigin } from './origin.js';
+import { assertTrustedOrigin } from './origin.js';
+import { parseSessionId } from './session-id.js';
 
 /**
  * Who verifyCredentials says the caller is.
@@ -188,7 +188,7 @@ export function sessionRouter(manager: SessionManager, options: SessionRouterOpt
     wrap(async (req, res) => {
       const cookie = manager.cookie;
       // The response sets a cookie: a forged cross-site login would sign the browser in as the attacker.
-      if (cookie?.originCheck) checkOrigin(req, cookie);
+      if (cookie?.originCheck) assertTrustedOrigin(req, cookie);
       const fields = fieldsOf(req.body);
       const user = await verify(req, res, fields, account(fields, req));
       if (!user) return;

@@ -1,7 +1,8 @@
 import { errors, type JWTPayload, jwtVerify, SignJWT } from 'jose';
 import { InvalidTokenError, type TokenRejection } from './errors.js';
-import { hashTokenId, isTokenId, isUserId, parseSessionId } from './ids.js';
-import type { KeyRing } from './keys.js';
+import { hashTokenId, isTokenId, isUserId } from './ids.js';
+import { parseSessionId } from './session-id.js';
+import type { KeyRing } from './signing-keys.js';
 
 /**
  * Bearer values longer than this are refused before any parsing: no JWT of ours comes close.
@@ -41,10 +42,9 @@ export interface AccessTokenClaims {
 export interface TokenSettings {
   readonly issuer: string;
   readonly audience: string;
-  /** Seconds. */
-  readonly clockTolerance: number;
-  /** Seconds; tokens whose `iat` is older (or in the future) are refused. */
-  readonly maxTokenAge: number;
+  readonly clockToleranceMs: number;
+  /** Tokens whose `iat` is older (or in the future) are refused. */
+  readonly maxTokenAgeMs: number;
 }
 
 /**
@@ -80,7 +80,7 @@ function canonicalSegment(segment: string): boolean {
 /**
  * Cheap structural checks that run before any cryptography or JSON parsing.
  */
-export function checkShape(token: string): void {
+export function assertTokenShape(token: string): void {
   if (token.length > MAX_TOKEN_BYTES) throw new InvalidTokenError('oversized');
   if (!JWT_SHAPE.test(token)) throw new InvalidTokenError('malformed');
   const first = token.indexOf('.');
@@ -135,7 +135,7 @@ function claimsOf(payload: JWTPayload): AccessTokenClaims {
 export function createTokenCodec(ring: KeyRing, settings: TokenSettings): TokenCodec {
   const algorithms = [...ring.algorithms];
   const verified = new Map<string, AccessTokenClaims>();
-  const tolerance = settings.clockTolerance * 1000;
+  const tolerance = settings.clockToleranceMs;
   const resolveKey = (header: { kid?: unknown; alg?: unknown }) => {
     const entry = ring.find(header.kid);
     if (!entry) throw new InvalidTokenError('unknown_kid');
@@ -162,15 +162,16 @@ export function createTokenCodec(ring: KeyRing, settings: TokenSettings): TokenC
         if (now + tolerance < cached.notBefore) throw new InvalidTokenError('not_yet_valid');
         return cached;
       }
-      checkShape(token);
+      assertTokenShape(token);
       let claims: AccessTokenClaims;
       try {
         const { payload } = await jwtVerify(token, resolveKey, {
           algorithms,
           issuer: settings.issuer,
           audience: settings.audience,
-          clockTolerance: settings.clockTolerance,
-          maxTokenAge: settings.maxTokenAge,
+          // jose counts in seconds (JWT times are seconds); fractions are compared as they are.
+          clockTolerance: settings.clockToleranceMs / 1000,
+          maxTokenAge: settings.maxTokenAgeMs / 1000,
           currentDate: new Date(now),
           requiredClaims: ['sub', 'sid', 'jti', 'iat', 'exp'],
           typ: 'JWT',

@@ -85,18 +85,29 @@ describe('createSessionManager() validates at start-up', () => {
     ['no issuer', () => make({ issuer: undefined as never }), 'ERR_SEC_INVALID_OPTION'],
     ['an empty audience', () => make({ audience: '' }), 'ERR_SEC_INVALID_OPTION'],
     [
-      'idleTimeout > absoluteTimeout',
-      () => make({ idleTimeout: '2h', absoluteTimeout: '1h' }),
+      'idleTimeoutMs > absoluteTimeoutMs',
+      () => make({ idleTimeoutMs: 7_200_000, absoluteTimeoutMs: 3_600_000 }),
       'ERR_SEC_SESSION_INVALID_TIMEOUTS',
     ],
     [
-      'touchInterval >= idleTimeout',
-      () => make({ idleTimeout: '5m', touchInterval: '5m' }),
+      'touchIntervalMs >= idleTimeoutMs',
+      () => make({ idleTimeoutMs: 300_000, touchIntervalMs: 300_000 }),
       'ERR_SEC_SESSION_INVALID_TIMEOUTS',
     ],
-    ['a typo in an option name', () => make({ idleTimout: '5m' } as never), 'ERR_SEC_INVALID_OPTION'],
-    ['a malformed duration', () => make({ idleTimeout: '5 minutes' as never }), 'ERR_SEC_INVALID_OPTION'],
-    ['braces in keyPrefix', () => make({ keyPrefix: 'app:{x}:' }), 'ERR_SEC_INVALID_OPTION'],
+    ['a typo in an option name', () => make({ idleTimoutMs: 300_000 } as never), 'ERR_SEC_INVALID_OPTION'],
+    ['a time-out as a string', () => make({ idleTimeoutMs: '30m' as never }), 'ERR_SEC_INVALID_OPTION'],
+    ['a time-out under a second', () => make({ absoluteTimeoutMs: 999 }), 'ERR_SEC_INVALID_OPTION'],
+    ['a fractional time-out', () => make({ idleTimeoutMs: 1_500.5 }), 'ERR_SEC_INVALID_OPTION'],
+    ['a touch interval of 0', () => make({ touchIntervalMs: 0 }), 'ERR_SEC_INVALID_OPTION'],
+    ['a negative clock tolerance', () => make({ clockToleranceMs: -1 }), 'ERR_SEC_INVALID_OPTION'],
+    // The names of earlier versions (Duration strings, seconds) are refused, never read as ms.
+    ['the earlier idleTimeout', () => make({ idleTimeout: '30m' } as never), 'ERR_SEC_INVALID_OPTION'],
+    ['the earlier clockTolerance', () => make({ clockTolerance: 5 } as never), 'ERR_SEC_INVALID_OPTION'],
+    [
+      'a keyPrefix of its own (it is set on the guard)',
+      () => make({ keyPrefix: 'app:' } as never),
+      'ERR_SEC_INVALID_OPTION',
+    ],
     [
       'an unknown cookie option',
       () => make({ cookie: { httpOnly: false } as never }),
@@ -177,8 +188,11 @@ describe('createSessionManager() validates at start-up', () => {
   });
 
   it('suggests the option that was meant', () => {
-    expect(() => make({ idleTimout: '5m' } as never)).toThrow(OptionError);
-    expect(() => make({ idleTimout: '5m' } as never)).toThrow(/did you mean "idleTimeout"/);
+    expect(() => make({ idleTimoutMs: 300_000 } as never)).toThrow(OptionError);
+    expect(() => make({ idleTimoutMs: 300_000 } as never)).toThrow(/did you mean "idleTimeoutMs"/);
+    expect(() => make({ idleTimeout: '30m' } as never)).toThrow(/did you mean "idleTimeoutMs"/);
+    expect(() => make({ absoluteTimeout: '8h' } as never)).toThrow(/did you mean "absoluteTimeoutMs"/);
+    expect(() => make({ touchInterval: '60s' } as never)).toThrow(/did you mean "touchIntervalMs"/);
   });
 
   it('refuses a non-Secure cookie in production', () => {

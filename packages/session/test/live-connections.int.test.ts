@@ -199,7 +199,7 @@ describe('without any Pub/Sub (channel: false) the batched re-check alone closes
   beforeAll(async () => {
     redis = await startRedis({ password: PASSWORD });
     [a, b] = await Promise.all([
-      startWorker(redis, 'production', { channel: false, now: () => clock, idleTimeout: '10m' }),
+      startWorker(redis, 'production', { channel: false, now: () => clock, idleTimeoutMs: 600_000 }),
       startWorker(redis, 'production', { channel: false }),
     ]);
   });

@@ -11,8 +11,8 @@ describe('memory mode (test environment, no Redis)', () => {
     redis: memoryGuard(log.logger),
     logger: log.logger,
     now: () => clock,
-    idleTimeout: '10m',
-    absoluteTimeout: '1h',
+    idleTimeoutMs: 600_000,
+    absoluteTimeoutMs: 3_600_000,
   });
   const app = appFor(sessions);
   afterAll(() => sessions.close());
@@ -62,7 +62,7 @@ describe('memory mode (test environment, no Redis)', () => {
     expect(await sessions.touch(a.sessionId)).toBe(true);
     expect((await sessions.get(a.sessionId))?.lastSeenAt.getTime()).toBe(clock);
     const touchedAt = clock;
-    clock += 30_000; // within touchInterval: alive, but no write
+    clock += 30_000; // within touchIntervalMs: alive, but no write
     expect(await sessions.touch(a.sessionId)).toBe(true);
     expect((await sessions.get(a.sessionId))?.lastSeenAt.getTime()).toBe(touchedAt);
     expect(await sessions.revokeAllForUser('carol')).toBe(2);
@@ -171,4 +171,32 @@ describe('memory mode (test environment, no Redis)', () => {
       Object.assign(process.env, previous);
     }
   });
+});
+
+describe('clockToleranceMs: the skew allowed between the clocks that issue and verify tokens', () => {
+  it.each([
+    [undefined, 3_000, 'accepted'],
+    [undefined, 6_000, 'refused'],
+    [2_000, 3_000, 'refused'],
+    [4_000, 3_000, 'accepted'],
+  ])(
+    'with clockToleranceMs %p, a token issued %p ms ahead of the verifier is %s',
+    async (tolerance, ahead, verdict) => {
+      const issuedAt = Date.parse('2025-06-01T12:00:00.000Z');
+      let clock = issuedAt;
+      const sessions = manager({
+        redis: memoryGuard(),
+        now: () => clock,
+        ...(tolerance !== undefined && { clockToleranceMs: tolerance }),
+      });
+      const { accessToken } = await sessions.create('skewed');
+      clock = issuedAt - ahead;
+      const result = await sessions.verifyRequestToken(accessToken).then(
+        () => 'accepted',
+        (error: { reason?: string }) => `refused (${error.reason})`,
+      );
+      expect(result).toBe(verdict === 'accepted' ? 'accepted' : 'refused (claims)');
+      await sessions.close();
+    },
+  );
 });

@@ -5,7 +5,7 @@ import express from 'express';
 import { Redis } from 'ioredis';
 import request from 'supertest';
 import { type SessionEvent, SessionLimitError, sessionRouter } from '../src/index.js';
-import { DEFAULT_MAX_SESSIONS_PER_USER } from '../src/options.js';
+import { DEFAULT_MAX_SESSIONS_PER_USER } from '../src/manager-options.js';
 import { appFor, bearer, manager } from './helpers.js';
 
 describe('maxSessionsPerUser on a real redis-server', () => {
@@ -81,7 +81,7 @@ describe('maxSessionsPerUser on a real redis-server', () => {
       clock += 1_000;
       others.push(await sessions.create('nina'));
     }
-    clock += 61_000; // past touchInterval: this request records the phone as just used
+    clock += 61_000; // past touchIntervalMs: this request records the phone as just used
     await sessions.verifyRequestToken(phone.accessToken);
     clock += 1_000;
     const laptop = await sessions.create('nina');

@@ -140,14 +140,14 @@ describe('sessions on a real redis-server', () => {
     expect((await request(app).get('/me').set(bearer(accessToken))).body.roles).toEqual(['user']);
   });
 
-  it('slides the idle expiry on requests, writing at most once per touchInterval', async () => {
+  it('slides the idle expiry on requests, writing at most once per touchIntervalMs', async () => {
     let clock = Date.now();
     const timed = manager({
       redis: guardA,
       logger: log.logger,
       now: () => clock,
-      idleTimeout: '10m',
-      touchInterval: '60s',
+      idleTimeoutMs: 600_000,
+      touchIntervalMs: 60_000,
     });
     const { accessToken, sessionId } = await timed.create('ivan');
     const handle = sessionId.slice('ivan.'.length);
@@ -168,7 +168,7 @@ describe('sessions on a real redis-server', () => {
   });
 
   it('a touch racing a revoke never brings the session back', async () => {
-    // A clock that jumps past touchInterval on every read makes every touch a write: the worst case.
+    // A clock that jumps past touchIntervalMs on every read makes every touch a write: the worst case.
     let tick = Date.now();
     const racer = manager({ redis: guardA, now: () => (tick += 61_000) });
     for (let round = 0; round < 40; round++) {

@@ -24,7 +24,7 @@ describe('step-up: requireRecentAuth() and POST /reauthenticate', () => {
     const log = captureLogger();
     guard = createRedisGuard({ config: { url: redis.url }, environment: 'test', logger: log.logger });
     await guard.ready();
-    sessions = manager({ redis: guard, logger: log.logger, now: () => clock, idleTimeout: '1h' });
+    sessions = manager({ redis: guard, logger: log.logger, now: () => clock, idleTimeoutMs: 3_600_000 });
     app = express();
     app.use(
       '/auth',
@@ -41,10 +41,10 @@ describe('step-up: requireRecentAuth() and POST /reauthenticate', () => {
     app.get('/me', sessions.authenticate(), (req, res) => {
       res.json(req.auth);
     });
-    app.post('/password', sessions.authenticate(), sessions.requireRecentAuth('5m'), (_req, res) => {
+    app.post('/password', sessions.authenticate(), sessions.requireRecentAuth(300_000), (_req, res) => {
       res.json({ changed: true });
     });
-    app.post('/unguarded', sessions.requireRecentAuth(300), (_req, res) => {
+    app.post('/unguarded', sessions.requireRecentAuth(300_000), (_req, res) => {
       res.json({ reached: true });
     });
   });
@@ -125,7 +125,9 @@ describe('step-up: requireRecentAuth() and POST /reauthenticate', () => {
     expect(response.headers['www-authenticate']).toBe('Bearer realm="api"');
   });
 
-  it('refuses a maxAge that is not a duration, at creation', () => {
-    expect(() => sessions.requireRecentAuth('5 minutes' as never)).toThrow(/maxAge/);
+  it('refuses a maxAgeMs that is not a whole number of ms, at least a second, at creation', () => {
+    for (const maxAgeMs of ['5m', 300, 0, 1_500.5, -1]) {
+      expect(() => sessions.requireRecentAuth(maxAgeMs as never)).toThrow(/maxAgeMs must be an integer/);
+    }
   });
 });

@@ -1,6 +1,7 @@
 import { afterAll, describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
-import { isUserId, MAX_USER_ID_BYTES, newSessionId, parseSessionId, randomId, userKey } from '../src/ids.js';
+import { isUserId, MAX_USER_ID_BYTES, randomId, userKey } from '../src/ids.js';
+import { newSession, parseSessionId } from '../src/session-id.js';
 import { decodePayload, manager, memoryGuard } from './helpers.js';
 
 /** Any UTF-16 string, lone surrogates and control characters included. */
@@ -20,8 +21,9 @@ describe('user ids become Redis keys safely (fast-check)', () => {
     fc.assert(
       fc.property(fc.oneof(anyString, hostile), (id) => {
         fc.pre(isUserId(id));
-        const sessionId = newSessionId(id);
-        expect(parseSessionId(sessionId)).toEqual({ userId: id, handle: sessionId.slice(-22) });
+        const { sessionId, handle } = newSession(id);
+        expect(sessionId.slice(-22)).toBe(handle);
+        expect(parseSessionId(sessionId)).toEqual({ userId: id, handle });
         // Nothing in the key can open or close a hash tag, so the user stays in one slot.
         expect(userKey(id)).not.toMatch(/[{}]/);
       }),

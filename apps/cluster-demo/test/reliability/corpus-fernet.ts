@@ -2,12 +2,12 @@ import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { fernetEncrypt, flipFernetBit, reencode } from './forge.js';
 
 /**
- * Where cacheResponse() keeps a user's /api/profile: `cache:<namespace>:res:u:<sha256(user)>:<sha256(url)>`
+ * Where cacheResponse() keeps a user's /api/profile: `sec:cache:<namespace>:res:u:<sha256(user)>:<sha256(url)>`
  * (packages/cache-crypto README "Key layout", middleware.ts).
  */
 export function profileKey(user: string, url = '/api/profile'): string {
   const digest = (text: string) => createHash('sha256').update(text).digest('base64url');
-  return `cache:demo-profile:res:u:${digest(user)}:${digest(url)}`;
+  return `sec:cache:demo-profile:res:u:${digest(user)}:${digest(url)}`;
 }
 
 export interface FernetCase {
@@ -46,7 +46,11 @@ export function fernetCases(ctx: FernetContext): FernetCase[] {
   const token = ctx.aliceEntry;
   const bytes = Buffer.from(token, 'base64url');
   const cases: FernetCase[] = [];
-  const add = (name: string, value: string | Buffer) => cases.push({ name, value });
+  const add = (name: string, value: string | Buffer) => {
+    // An edit that leaves the token as it was (no '=' to remove from a token whose length needs
+    // none) is not tampering: the entry would rightly be served.
+    if (value !== token) cases.push({ name, value });
+  };
   const offsets: Array<[string, number]> = [
     ['version byte', 0],
     ['timestamp high byte', 1],

@@ -13,38 +13,25 @@ import {
 } from '@sec/redis-guard/internal';
 import type { SessionCookieOptions } from './cookies.js';
 import { SessionErrorCode as Code } from './errors.js';
-import { DEFAULT_EVENT_CHANNEL } from './events.js';
-import type { SigningKeyInput } from './keys.js';
+import type { SigningKeyInput } from './signing-keys.js';
 import type { SessionLimitPolicy } from './store.js';
 
 /**
- * Seconds as a number, or a string with a unit: '90s', '30m', '8h', '7d'.
- * @example
- * const idleTimeout: Duration = '15m';
- * const absoluteTimeout: Duration = 12 * 3600; // seconds
+ * OWASP's range for idle timeouts is 15–30 minutes: 30 minutes.
  */
-export type Duration = number | `${number}${'s' | 'm' | 'h' | 'd'}`;
-
-/**
- * OWASP's range for idle timeouts is 15–30 minutes.
- */
-export const DEFAULT_IDLE_TIMEOUT: Duration = '30m';
+export const DEFAULT_IDLE_TIMEOUT_MS = 30 * 60_000;
 /**
  * Sessions end 8 hours after login, however active: a working day.
  */
-export const DEFAULT_ABSOLUTE_TIMEOUT: Duration = '8h';
+export const DEFAULT_ABSOLUTE_TIMEOUT_MS = 8 * 3_600_000;
 /**
  * At most one write per session per minute for sliding expiry (capped at half the idle timeout).
  */
-export const DEFAULT_TOUCH_INTERVAL: Duration = '60s';
+export const DEFAULT_TOUCH_INTERVAL_MS = 60_000;
 /**
- * Seconds of clock skew allowed on `exp`, `nbf` and `iat`.
+ * Clock skew allowed on `exp`, `nbf` and `iat`: 5 seconds.
  */
-export const DEFAULT_CLOCK_TOLERANCE = 5;
-/**
- * Prefix of every Redis key the package writes.
- */
-export const DEFAULT_KEY_PREFIX = 'sec:';
+export const DEFAULT_CLOCK_TOLERANCE_MS = 5_000;
 /**
  * `realm` of the WWW-Authenticate challenge.
  */
@@ -73,6 +60,7 @@ export const DEFAULT_CONNECTION_RECHECK_MS = 500;
  *   signingKeys: [{ kid: '2025-06', secret: process.env.SESSION_SECRET! }],
  *   issuer: 'https://auth.example.com',
  *   audience: 'api',
+ *   idleTimeoutMs: 15 * 60_000,
  * };
  */
 export interface SessionManagerOptions {
@@ -84,19 +72,17 @@ export interface SessionManagerOptions {
   readonly issuer: string;
   /** `aud` of issued tokens, required on verification. */
   readonly audience: string;
-  /** A session unused this long ends. Default '30m'. */
-  readonly idleTimeout?: Duration;
-  /** A session ends this long after login, however active; also the token lifetime. Default '8h'. */
-  readonly absoluteTimeout?: Duration;
-  /** Minimum time between two writes of `lastSeen` for one session. Default '60s'. */
-  readonly touchInterval?: Duration;
-  /** Seconds of clock skew tolerated. Default 5. */
-  readonly clockTolerance?: number;
+  /** A session unused this long (ms, at least 1000) ends. Default 1800000 (30 min). */
+  readonly idleTimeoutMs?: number;
+  /** A session ends this long (ms, at least 1000) after login, however active; also the token lifetime. Default 28800000 (8 h). */
+  readonly absoluteTimeoutMs?: number;
+  /** Minimum time (ms) between two writes of `lastSeen` for one session. Default 60000. */
+  readonly touchIntervalMs?: number;
+  /** Clock skew tolerated on the token's times, in ms. Default 5000. */
+  readonly clockToleranceMs?: number;
   /** Also accept (and let the router set) the token in a cookie; Secure, HttpOnly, SameSite=Lax. */
   readonly cookie?: boolean | SessionCookieOptions;
-  /** Prefix of every Redis key. Default 'sec:'. */
-  readonly keyPrefix?: string;
-  /** Pub/Sub channel for audit events, or false to publish none. Default 'sec:session:events'. */
+  /** Pub/Sub channel for audit events, or false to publish none. Default: the guard's keyPrefix + 'session:events'. */
   readonly channel?: string | false;
   /** `realm` in WWW-Authenticate. Default 'api'. */
   readonly realm?: string;
@@ -127,17 +113,17 @@ export interface SessionManagerOptions {
 export const DEFAULT_REPLICA_WAIT_MS = 500;
 
 /**
- * Options after validation, durations in ms.
+ * Options after validation, with defaults applied.
  */
 export interface ResolvedOptions {
   readonly issuer: string;
   readonly audience: string;
-  readonly idleMs: number;
-  readonly absoluteMs: number;
+  readonly idleTimeoutMs: number;
+  readonly absoluteTimeoutMs: number;
   readonly touchAfterMs: number;
-  readonly clockTolerance: number;
-  readonly keyPrefix: string;
-  readonly channel: string;
+  readonly clockToleranceMs: number;
+  /** '' to publish nothing; undefined for the default, which depends on the guard's keyPrefix. */
+  readonly channel: string | undefined;
   readonly realm: string;
   readonly replicaAcks: number | 'auto';
   readonly replicaWaitMs: number;
@@ -147,25 +133,17 @@ export interface ResolvedOptions {
   readonly now: () => number;
 }
 
-const UNITS: Readonly<Record<string, number>> = { s: 1, m: 60, h: 3_600, d: 86_400 };
-
-const duration: OptionRule = {
-  kind: ['number', 'string'],
-  check: (v) =>
-    toMs(v) === undefined
-      ? "must be a positive number of seconds or a string like '30m', '8h', '7d'"
-      : undefined,
-};
-
 /**
- * A Duration in ms, or undefined when it is not one.
+ * A session time-out in ms: a whole number, at least a second, because tokens carry their expiry
+ * in whole seconds (a shorter one would expire as it is issued).
  */
-export function toMs(value: unknown): number | undefined {
-  if (typeof value === 'number') return Number.isInteger(value) && value > 0 ? value * 1000 : undefined;
-  const match = typeof value === 'string' ? /^(\d+)([smhd])$/.exec(value) : null;
-  const seconds = match ? Number(match[1]) * UNITS[match[2]!]! : 0;
-  return seconds > 0 ? seconds * 1000 : undefined;
-}
+const timeoutMs: OptionRule = {
+  kind: 'number',
+  check: (v) =>
+    Number.isSafeInteger(v) && (v as number) >= 1000
+      ? undefined
+      : 'must be an integer number of milliseconds, at least 1000',
+};
 
 const QUOTED_SAFE = /^[\x21\x23-\x5b\x5d-\x7e]{1,64}$/;
 
@@ -194,12 +172,15 @@ export function resolveOptions(options: SessionManagerOptions): ResolvedOptions 
     },
     issuer: boundClaim("'https://auth.example.com'"),
     audience: boundClaim("'my-api'"),
-    idleTimeout: duration,
-    absoluteTimeout: duration,
-    touchInterval: duration,
-    clockTolerance: nonNegativeInteger,
+    idleTimeoutMs: timeoutMs,
+    absoluteTimeoutMs: timeoutMs,
+    touchIntervalMs: positiveInteger,
+    clockToleranceMs: nonNegativeInteger,
     cookie: ['boolean', 'object'],
-    keyPrefix: 'string',
+    keyPrefix: {
+      kind: ['string', 'number', 'boolean', 'object', 'array', 'function'],
+      check: () => 'is set on the guard, for every package at once: createRedisGuard({ keyPrefix })',
+    },
     channel: ['string', 'boolean'],
     realm: 'string',
     logger: 'object',
@@ -234,21 +215,21 @@ export function resolveOptions(options: SessionManagerOptions): ResolvedOptions 
     },
     now: 'function',
   });
-  const idleMs = toMs(options.idleTimeout ?? DEFAULT_IDLE_TIMEOUT)!;
-  const absoluteMs = toMs(options.absoluteTimeout ?? DEFAULT_ABSOLUTE_TIMEOUT)!;
-  if (idleMs > absoluteMs) {
+  const idleTimeoutMs = options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
+  const absoluteTimeoutMs = options.absoluteTimeoutMs ?? DEFAULT_ABSOLUTE_TIMEOUT_MS;
+  if (idleTimeoutMs > absoluteTimeoutMs) {
     throw new ConfigurationError(
       Code.InvalidTimeouts,
-      'idleTimeout is longer than absoluteTimeout, so it would never apply; shorten idleTimeout or lengthen absoluteTimeout.',
-      'idleTimeout',
+      'idleTimeoutMs is longer than absoluteTimeoutMs, so it would never apply; shorten idleTimeoutMs or lengthen absoluteTimeoutMs.',
+      'idleTimeoutMs',
     );
   }
-  const touchMs = toMs(options.touchInterval ?? DEFAULT_TOUCH_INTERVAL)!;
-  if (options.touchInterval !== undefined && touchMs >= idleMs) {
+  const touchIntervalMs = options.touchIntervalMs ?? DEFAULT_TOUCH_INTERVAL_MS;
+  if (options.touchIntervalMs !== undefined && touchIntervalMs >= idleTimeoutMs) {
     throw new ConfigurationError(
       Code.InvalidTimeouts,
-      'touchInterval must be shorter than idleTimeout, or active sessions would expire between two writes.',
-      'touchInterval',
+      'touchIntervalMs must be shorter than idleTimeoutMs, or active sessions would expire between two writes.',
+      'touchIntervalMs',
     );
   }
   if ((options.channel as unknown) === true || options.channel === '') {
@@ -264,22 +245,14 @@ export function resolveOptions(options: SessionManagerOptions): ResolvedOptions 
       'createSessionManager(): option "realm" must be 1-64 printable characters without quotes or backslashes',
     );
   }
-  // A brace in the prefix would become the hash tag and put every user in one Cluster slot.
-  if (options.keyPrefix !== undefined && /[{}\s]/.test(options.keyPrefix)) {
-    throw new OptionError(
-      'keyPrefix',
-      'createSessionManager(): option "keyPrefix" must not contain braces or whitespace',
-    );
-  }
   return {
     issuer: options.issuer,
     audience: options.audience,
-    idleMs,
-    absoluteMs,
-    touchAfterMs: Math.min(touchMs, Math.floor(idleMs / 2)),
-    clockTolerance: options.clockTolerance ?? DEFAULT_CLOCK_TOLERANCE,
-    keyPrefix: options.keyPrefix ?? DEFAULT_KEY_PREFIX,
-    channel: options.channel === false ? '' : (options.channel ?? DEFAULT_EVENT_CHANNEL),
+    idleTimeoutMs,
+    absoluteTimeoutMs,
+    touchAfterMs: Math.min(touchIntervalMs, Math.floor(idleTimeoutMs / 2)),
+    clockToleranceMs: options.clockToleranceMs ?? DEFAULT_CLOCK_TOLERANCE_MS,
+    channel: options.channel === false ? '' : options.channel,
     realm,
     replicaAcks: options.replicaAcks ?? 'auto',
     replicaWaitMs: options.replicaWaitMs ?? DEFAULT_REPLICA_WAIT_MS,

@@ -107,7 +107,7 @@ function toKeyObject(
   }
 }
 
-function checkCurve(kid: string, alg: 'EdDSA' | 'ES256', key: KeyObject): void {
+function assertCurve(kid: string, alg: 'EdDSA' | 'ES256', key: KeyObject): void {
   const ok =
     alg === 'EdDSA'
       ? key.asymmetricKeyType === 'ed25519'
@@ -187,9 +187,9 @@ function importEntry(input: SigningKeyInput): KeyEntry {
   const priv =
     asymmetric.privateKey === undefined ? undefined : toKeyObject(kid, asymmetric.privateKey, 'private');
   const pub = toKeyObject(kid, asymmetric.publicKey ?? priv!, 'public');
-  checkCurve(kid, asymmetric.alg, pub);
+  assertCurve(kid, asymmetric.alg, pub);
   if (priv) {
-    checkCurve(kid, asymmetric.alg, priv);
+    assertCurve(kid, asymmetric.alg, priv);
     const derived = createPublicKey(priv).export({ format: 'jwk' });
     const given = pub.export({ format: 'jwk' });
     if (derived.x !== given.x || derived.y !== given.y)

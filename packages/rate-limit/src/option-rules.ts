@@ -34,8 +34,23 @@ export const ipv6SubnetOption: OptionRule = {
       : 'must be an integer from 8 to 128',
 };
 
+/**
+ * A window or block length in ms that is a whole number of seconds: rate-limiter-flexible keeps
+ * its Redis windows in seconds and would round anything else down (a 500 ms window to no expiry
+ * at all), so such a value is refused rather than silently changed.
+ */
+export function wholeSeconds(minimum: 0 | 1000): OptionRule {
+  return {
+    kind: 'number',
+    check: (value) =>
+      Number.isSafeInteger(value) && (value as number) >= minimum && (value as number) % 1000 === 0
+        ? undefined
+        : `must be ${minimum === 0 ? '0 or ' : ''}a whole number of seconds in milliseconds (a multiple of 1000${minimum === 0 ? '' : ', at least 1000'}): limits are kept in whole seconds`,
+  };
+}
+
 /** A fixed cost above the quota would refuse every request: a configuration error. */
-export function checkCostWithinPoints(factory: string, cost: unknown, points: number): void {
+export function assertCostWithinPoints(factory: string, cost: unknown, points: number): void {
   if (typeof cost === 'number' && cost > points) {
     throw new OptionError(
       'cost',

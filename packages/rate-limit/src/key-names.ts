@@ -3,11 +3,6 @@ import type { RedisGuard } from '@sec/redis-guard';
 import { RateLimitErrorCode as Code, RateLimitNameError } from './errors.js';
 
 /**
- * Every Redis key this package writes starts with this, so operators can SCAN for them.
- */
-export const KEY_PREFIX = 'sec:rl';
-
-/**
  * Keys made of these characters and no longer than this are stored readably; anything else
  * (huge header values, braces that would move the Cluster hash tag, control characters) is hashed.
  */
@@ -44,7 +39,7 @@ export function reserveName(guard: RedisGuard, name: string, factory: string): v
 }
 
 /**
- * The key rate-limiter-flexible stores under `sec:rl:<name>:`. The braces make the limiter name
+ * The key rate-limiter-flexible stores under `<keyPrefix>rl:<name>:`. The braces make the limiter name
  * and client key the Redis Cluster hash tag, so one client's counter never spans slots while
  * different clients spread over the cluster.
  */
@@ -53,7 +48,15 @@ export function storageKey(name: string, key: string): string {
   return `{${name}:${safe}}`;
 }
 
-/** rate-limiter-flexible's `keyPrefix` for a limiter. */
-export function limiterPrefix(name: string): string {
-  return `${KEY_PREFIX}:${name}`;
+/** Where every key this package writes starts, under the guard's key prefix: `sec:rl:` by default. */
+export function rateLimitPrefix(keyPrefix: string): string {
+  return `${keyPrefix}rl:`;
+}
+
+/**
+ * rate-limiter-flexible's `keyPrefix` for a limiter (`sec:rl:login.ip`); it joins it to the storage
+ * key with a ':', so the limiter's keys are `sec:rl:login.ip:{login.ip:…}`.
+ */
+export function limiterPrefix(guard: RedisGuard, name: string): string {
+  return `${rateLimitPrefix(guard.keyPrefix)}${name}`;
 }

@@ -1,0 +1,69 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { createRedisGuard, type RedisGuard } from '@sec/redis-guard';
+import { captureLogger, type RedisServer, startRedis, waitFor } from '@sec/testing';
+import { Redis } from 'ioredis';
+import type { SessionEvent, SessionManager } from '../src/index.js';
+import { manager } from './helpers.js';
+
+// The guard's keyPrefix is the only prefix: with an ACL user that may touch nothing outside it,
+// every session operation still works, so no key or channel escapes the prefix.
+
+const PASSWORD = 'session-Prefix-Password-0123456789-abcdef';
+
+describe("sessions under the guard's keyPrefix", () => {
+  let redis: RedisServer;
+  let raw: Redis;
+  let guard: RedisGuard;
+  let sessions: SessionManager;
+  const log = captureLogger();
+
+  beforeAll(async () => {
+    redis = await startRedis({
+      users: [
+        {
+          name: 'shop',
+          password: PASSWORD,
+          rules: 'resetkeys ~sec:shop:* resetchannels &sec:shop:* +@all',
+        },
+      ],
+    });
+    raw = new Redis({ port: redis.port, lazyConnect: true });
+    await raw.connect();
+    guard = createRedisGuard({
+      config: { url: redis.url, username: 'shop', password: PASSWORD },
+      environment: 'test',
+      logger: log.logger,
+      keyPrefix: 'sec:shop:',
+    });
+    await guard.ready();
+    sessions = manager({ redis: guard, logger: log.logger });
+  });
+  afterAll(async () => {
+    await sessions?.close();
+    await guard?.close();
+    raw?.disconnect();
+    await redis?.stop();
+  });
+
+  it('keeps every key and the event channel under the prefix, and each operation works', async () => {
+    const events: SessionEvent[] = [];
+    sessions.onEvent((event) => events.push(event));
+    await waitFor(
+      'the subscriber',
+      async () => (await raw.pubsub('NUMSUB', 'sec:shop:session:events'))[1] === 1,
+    );
+    const one = await sessions.create('ada', { roles: ['admin'] });
+    const two = await sessions.create('ada');
+    await expect(sessions.verifyRequestToken(one.accessToken)).resolves.toMatchObject({ roles: ['admin'] });
+    expect(await sessions.touch(one.sessionId)).toBe(true);
+    expect(await sessions.markReauthenticated(one.sessionId)).toBe(true);
+    await sessions.updateUser('ada', { roles: ['user'] });
+    expect(await sessions.listForUser('ada')).toHaveLength(2);
+    expect(await sessions.revokeOtherSessions(one.sessionId)).toBe(1);
+    expect(await sessions.revoke(two.sessionId)).toBe(false);
+    expect((await raw.keys('*')).sort()).toEqual(['sec:shop:sess:{u:ada}', 'sec:shop:user:{u:ada}']);
+    expect(await sessions.revokeAllForUser('ada')).toBe(1);
+    await waitFor('the revoke_all event', async () => events.some((e) => e.type === 'revoke_all'));
+    expect(log.records.filter((r) => r.level === 'error')).toEqual([]);
+  });
+});
