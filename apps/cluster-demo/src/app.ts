@@ -68,8 +68,7 @@ export async function createDemoApp(env: NodeJS.ProcessEnv, workerId: string): P
   const guard = createRedisGuard({ env, logger, ...(store === 'memory' && { mode: 'memory' }) });
   const users = await parseUsers(env.DEMO_USERS ?? '');
   const points = Number(env.RATE_LIMIT_POINTS);
-  // RATE_LIMIT_DURATION is in seconds (the demo's settings); the limiters take ms.
-  const windowMs = Number(env.RATE_LIMIT_DURATION) * 1000;
+  const windowMs = Number(env.RATE_LIMIT_WINDOW_MS);
 
   const { api: sessions, dashboard: dashboardSessions } = createDemoSessions(guard, env.SESSION_SECRET!);
   const cache = createEncryptedCache({

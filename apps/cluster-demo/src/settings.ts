@@ -21,7 +21,7 @@ export interface DemoSettings {
   readonly sessionSecret: string;
   readonly encryptionKey: string;
   readonly rateLimitPoints: number;
-  readonly rateLimitDuration: number;
+  readonly rateLimitWindowMs: number;
 }
 
 export const DEFAULT_WORKERS = 4;
@@ -30,7 +30,7 @@ export const DEFAULT_PORT = 3000;
 export const DEFAULT_HOST = '127.0.0.1';
 const HOSTNAME = /^[A-Za-z0-9]([A-Za-z0-9-]{0,62})(\.[A-Za-z0-9]([A-Za-z0-9-]{0,62}))*$/;
 export const DEFAULT_RATE_LIMIT_POINTS = 100;
-export const DEFAULT_RATE_LIMIT_DURATION = 60;
+export const DEFAULT_RATE_LIMIT_WINDOW_MS = 60_000;
 const MIN_SESSION_SECRET = 32;
 
 function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
@@ -42,6 +42,19 @@ function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: nu
       'ERR_SEC_DEMO_SETTING_INVALID',
       `${name}="${raw}" must be a whole number from ${min} to ${max}.`,
       name,
+    );
+  }
+  return value;
+}
+
+/** RATE_LIMIT_WINDOW_MS: whole seconds, as the limiters count them (up to a day). */
+function windowMs(env: NodeJS.ProcessEnv): number {
+  const value = integer(env, 'RATE_LIMIT_WINDOW_MS', DEFAULT_RATE_LIMIT_WINDOW_MS, 1_000, 86_400_000);
+  if (value % 1_000 !== 0) {
+    throw new ConfigurationError(
+      'ERR_SEC_DEMO_SETTING_INVALID',
+      `RATE_LIMIT_WINDOW_MS="${value}" must be whole seconds (a multiple of 1000).`,
+      'RATE_LIMIT_WINDOW_MS',
     );
   }
   return value;
@@ -140,7 +153,7 @@ export function readSettings(argv: readonly string[], env: NodeJS.ProcessEnv): D
     sessionSecret: sessionSecret ?? randomBytes(48).toString('base64url'),
     encryptionKey: encryptionKey ?? `${randomBytes(32).toString('base64url')}=`,
     rateLimitPoints: integer(env, 'RATE_LIMIT_POINTS', DEFAULT_RATE_LIMIT_POINTS, 1, 1_000_000_000),
-    rateLimitDuration: integer(env, 'RATE_LIMIT_DURATION', DEFAULT_RATE_LIMIT_DURATION, 1, 86_400),
+    rateLimitWindowMs: windowMs(env),
   };
 }
 
@@ -158,7 +171,7 @@ export function workerEnv(
     SESSION_SECRET: settings.sessionSecret,
     REDIS_ENCRYPTION_KEY: settings.encryptionKey,
     RATE_LIMIT_POINTS: String(settings.rateLimitPoints),
-    RATE_LIMIT_DURATION: String(settings.rateLimitDuration),
+    RATE_LIMIT_WINDOW_MS: String(settings.rateLimitWindowMs),
     HOST: settings.host,
     PORT: String(settings.port),
   };

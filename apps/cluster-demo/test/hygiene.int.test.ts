@@ -97,7 +97,7 @@ describe('cluster-demo start-up and serving hygiene', () => {
     let demo: RunningDemo;
     beforeAll(async () => {
       // One request per client per window: every later one is a 429, counted by whichever worker answers.
-      demo = await startDemo(env({ RATE_LIMIT_POINTS: '1', RATE_LIMIT_DURATION: '600' }));
+      demo = await startDemo(env({ RATE_LIMIT_POINTS: '1', RATE_LIMIT_WINDOW_MS: '600000' }));
     });
     afterAll(async () => {
       await demo?.stop();

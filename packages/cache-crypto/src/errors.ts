@@ -29,7 +29,7 @@ declare module '@sec/redis-guard' {
  * @example
  * function open(token: string): Buffer | undefined {
  *   try {
- *     return fernet.decrypt(token, { ttl: 60 });
+ *     return fernet.decrypt(token, { ttlSeconds: 60 });
  *   } catch (error) {
  *     if (error instanceof InvalidToken) return undefined;
  *     throw error;

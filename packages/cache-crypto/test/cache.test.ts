@@ -82,7 +82,7 @@ describe('createEncryptedCache start-up checks', () => {
 
   it('validates options once, with suggestions for typos', () => {
     expect(() => memoryCache({ defualtTtlMs: 5 } as never)).toThrow(/did you mean "defaultTtlMs"/);
-    // The option of earlier versions, in seconds, is refused rather than read as milliseconds.
+    // A unit-less option in seconds is refused rather than read as milliseconds.
     expect(() => memoryCache({ defaultTtl: 60 } as never)).toThrow(/did you mean "defaultTtlMs"/);
     expect(() => memoryCache({ namespace: 'a:b' })).toThrow(OptionError);
     expect(() => memoryCache({ namespace: 'a*' })).toThrow(OptionError);

@@ -25,7 +25,7 @@ function appendMember(res: Response, field: string, member: string): void {
 /**
  * Adds this limiter's members to the `RateLimit-Policy` and `RateLimit` response headers.
  * @example
- * const decision = await limiter.check(req);
+ * const decision = await limiter.consume(req);
  * if (decision.outcome === 'allowed') setRateLimitHeaders(res, decision.info);
  */
 export function setRateLimitHeaders(res: Response, info: RateLimitInfo): void {

@@ -25,7 +25,7 @@ async function succeed(login: ReturnType<typeof loginLimiter>, req: never, usern
 }
 
 describe('loginLimiter', () => {
-  it('allows N password checks per account+client, then refuses the pair for blockDuration', async () => {
+  it('allows N password checks per account+client, then refuses the pair for blockDurationMs', async () => {
     const login = loginLimiter({
       redis: guard(),
       maxConsecutiveFailsByUsernameAndIp: 3,

@@ -36,7 +36,7 @@ describe('rateLimit in memory mode (test environment, no Redis)', () => {
     expect(events).toContainEqual({ type: 'ratelimit.rejected', limiter: 'api' });
   });
 
-  it('blocks for blockDuration once over the limit', async () => {
+  it('blocks for blockDurationMs once over the limit', async () => {
     const { guard } = memoryGuard();
     const app = appWith(rateLimit({ redis: guard, points: 1, windowMs: 10_000, blockDurationMs: 600_000 }));
     await request(app).get('/').expect(200);

@@ -71,7 +71,7 @@ describe('options are checked at creation', () => {
     expect(attempt).toThrow(new RegExp(`"${option}"`));
   });
 
-  it('suggests the millisecond option for the names of earlier versions', () => {
+  it('suggests the millisecond option for unit-less names', () => {
     expect(() => rateLimit({ redis: memoryGuard(), blockDuration: 60 } as never)).toThrow(
       /did you mean "blockDurationMs"/,
     );

@@ -128,7 +128,7 @@ describe('rateLimit on a real Redis', () => {
   });
   if (!built) console.warn('SKIPPED: the cross-process test needs the build (pnpm build) first');
 
-  it('blocks for blockDuration in Redis', async () => {
+  it('blocks for blockDurationMs in Redis', async () => {
     const guard = await productionGuard(redis);
     const { url } = await serve(
       rateLimit({ redis: guard, name: 'blocking', points: 1, windowMs: 10_000, blockDurationMs: 300_000 }),

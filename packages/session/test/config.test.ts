@@ -100,9 +100,9 @@ describe('createSessionManager() validates at start-up', () => {
     ['a fractional time-out', () => make({ idleTimeoutMs: 1_500.5 }), 'ERR_SEC_INVALID_OPTION'],
     ['a touch interval of 0', () => make({ touchIntervalMs: 0 }), 'ERR_SEC_INVALID_OPTION'],
     ['a negative clock tolerance', () => make({ clockToleranceMs: -1 }), 'ERR_SEC_INVALID_OPTION'],
-    // The names of earlier versions (Duration strings, seconds) are refused, never read as ms.
-    ['the earlier idleTimeout', () => make({ idleTimeout: '30m' } as never), 'ERR_SEC_INVALID_OPTION'],
-    ['the earlier clockTolerance', () => make({ clockTolerance: 5 } as never), 'ERR_SEC_INVALID_OPTION'],
+    // Unit-less names (Duration strings, seconds) are refused, never read as ms.
+    ['a unit-less idleTimeout', () => make({ idleTimeout: '30m' } as never), 'ERR_SEC_INVALID_OPTION'],
+    ['a unit-less clockTolerance', () => make({ clockTolerance: 5 } as never), 'ERR_SEC_INVALID_OPTION'],
     [
       'a keyPrefix of its own (it is set on the guard)',
       () => make({ keyPrefix: 'app:' } as never),

@@ -58,7 +58,7 @@ describe('step-up: requireRecentAuth() and POST /reauthenticate', () => {
     (await request(app).post('/auth/login').send({ username, password: PASSWORDS[username] })).body
       .accessToken as string;
 
-  it('lets a fresh login through, then answers the RFC 9470 challenge once the login is older than maxAge', async () => {
+  it('lets a fresh login through, then answers the RFC 9470 challenge once the login is older than maxAgeMs', async () => {
     const token = await login('ann');
     expect((await request(app).post('/password').set(bearer(token))).status).toBe(200);
     clock += 5 * 60_000 + 1_000;

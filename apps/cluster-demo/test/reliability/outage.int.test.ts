@@ -45,7 +45,7 @@ const MAX_LATENCY_MS = 1_000;
 const RESUME_WITHIN_MS = 2_000;
 /** The low-limit demo: its window outlasts the whole run, so one budget of points covers it. */
 const LIMIT_POINTS = 20;
-const LIMIT_WINDOW_SECONDS = 3_600;
+const LIMIT_WINDOW_MS = 3_600_000;
 const PROBE_PACE_MS = 60;
 
 interface Cycle {
@@ -82,7 +82,7 @@ describe(`outage under load (${LONG ? 'long' : 'short'} form)`, () => {
         REDIS_URL: `${redis.url}/1`,
         WORKERS: '2',
         RATE_LIMIT_POINTS: String(LIMIT_POINTS),
-        RATE_LIMIT_DURATION: String(LIMIT_WINDOW_SECONDS),
+        RATE_LIMIT_WINDOW_MS: String(LIMIT_WINDOW_MS),
       }),
     );
     pidsBefore = workerPids(main.child.pid!);
