@@ -27,19 +27,19 @@ async function changesSinceSave(raw: Redis): Promise<number> {
 }
 
 /**
- * The guard the manager under test uses: every Redis call resolves only after `between` has run,
- * the slow async work an app might do between a read and the write that follows it.
+ * Makes every Redis call of a guard resolve only after `between` has run: the slow async work an
+ * app might do between a read and the write that follows it. The guard stays the one
+ * createRedisGuard() made (the packages accept no look-alike), with its execute() wrapped.
  */
-function slowedGuard(guard: RedisGuard, between: () => Promise<void>): RedisGuard {
-  return Object.create(guard, {
-    execute: {
-      value: async (...args: Parameters<RedisGuard['execute']>) => {
-        const result = await guard.execute(...args);
-        await between();
-        return result;
-      },
+function slowed(guard: RedisGuard, between: () => Promise<void>): RedisGuard {
+  const execute = guard.execute.bind(guard);
+  return Object.assign(guard, {
+    execute: async (...args: Parameters<RedisGuard['execute']>) => {
+      const result = await execute(...args);
+      await between();
+      return result;
     },
-  }) as RedisGuard;
+  });
 }
 
 describe('the session request path on a real redis-server', () => {
@@ -47,6 +47,14 @@ describe('the session request path on a real redis-server', () => {
   let raw: Redis;
   let guardA: RedisGuard;
   let guardB: RedisGuard;
+  const extra: RedisGuard[] = [];
+  /** Another guard on the same server, closed with the others. */
+  const newGuard = async () => {
+    const guard = createRedisGuard({ config: { url: redis.url }, environment: 'test', logger: log.logger });
+    extra.push(guard);
+    await guard.ready();
+    return guard;
+  };
   let workerB: SessionManager;
   const log = captureLogger();
 
@@ -61,7 +69,7 @@ describe('the session request path on a real redis-server', () => {
   });
   afterAll(async () => {
     await workerB?.close();
-    await Promise.all([guardA?.close(), guardB?.close()]);
+    await Promise.all([guardA?.close(), guardB?.close(), ...extra.map((guard) => guard.close())]);
     raw?.disconnect();
     await redis?.stop();
   });
@@ -86,7 +94,7 @@ describe('the session request path on a real redis-server', () => {
     let clock = Date.now();
     let pending: (() => Promise<unknown>) | undefined;
     // After the next Redis call (the lookup) answers, another worker revokes the session.
-    const guard = slowedGuard(guardA, async () => {
+    const guard = slowed(await newGuard(), async () => {
       const revoke = pending;
       pending = undefined;
       await revoke?.();
@@ -108,7 +116,7 @@ describe('the session request path on a real redis-server', () => {
     let tick = Date.now();
     // Every request sees the clock a minute later than the one before: every lookup is followed by a touch.
     const sessions = manager({
-      redis: slowedGuard(guardA, () => new Promise((resolve) => setImmediate(resolve))),
+      redis: slowed(await newGuard(), () => new Promise((resolve) => setImmediate(resolve))),
       logger: log.logger,
       now: () => (tick += 61_000),
       idleTimeoutMs: 86_400_000,
