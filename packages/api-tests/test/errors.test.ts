@@ -1,26 +1,42 @@
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from '@jest/globals';
 import { CacheCryptoErrorCode, cacheResponse, createEncryptedCache } from '@sec/cache-crypto';
 import { createHealth, HealthErrorCode } from '@sec/health';
 import { RateLimitErrorCode } from '@sec/rate-limit';
 import { createRedisGuard, OptionError, RedisGuardErrorCode, SecError } from '@sec/redis-guard';
 import { createSessionManager, SessionErrorCode, sessionRouter } from '@sec/session';
-import { PUBLIC_PACKAGES, type PublicPackage, readme, sourceFiles } from './workspace.js';
+// Not exported from the package: applications match findings by the literal union of
+// PostureResult['code']. The table itself is read here to hold it to the same rules.
+import { PostureFindingCode } from '../../redis-guard/src/posture/types.js';
+import { PUBLIC_PACKAGES, type PublicPackage, readme, root, sourceFiles, tsFilesUnder } from './workspace.js';
 
-/** Each package's code table, by the name its sources use for it. */
-const TABLES: Record<PublicPackage, { readonly name: string; readonly codes: Record<string, string> }> = {
-  'redis-guard': { name: 'RedisGuardErrorCode', codes: RedisGuardErrorCode },
-  session: { name: 'SessionErrorCode', codes: SessionErrorCode },
-  'rate-limit': { name: 'RateLimitErrorCode', codes: RateLimitErrorCode },
-  'cache-crypto': { name: 'CacheCryptoErrorCode', codes: CacheCryptoErrorCode },
-  health: { name: 'HealthErrorCode', codes: HealthErrorCode },
+interface CodeTable {
+  /** The name its sources use for it. */
+  readonly name: string;
+  readonly codes: Record<string, string>;
+}
+
+/**
+ * Each package's table of the codes it throws, and for redis-guard the codes its posture audit
+ * reports (in PostureResult.code and log lines) without throwing them.
+ */
+const TABLES: Record<PublicPackage, { readonly thrown: CodeTable; readonly reported?: CodeTable }> = {
+  'redis-guard': {
+    thrown: { name: 'RedisGuardErrorCode', codes: RedisGuardErrorCode },
+    reported: { name: 'PostureFindingCode', codes: PostureFindingCode },
+  },
+  session: { thrown: { name: 'SessionErrorCode', codes: SessionErrorCode } },
+  'rate-limit': { thrown: { name: 'RateLimitErrorCode', codes: RateLimitErrorCode } },
+  'cache-crypto': { thrown: { name: 'CacheCryptoErrorCode', codes: CacheCryptoErrorCode } },
+  health: { thrown: { name: 'HealthErrorCode', codes: HealthErrorCode } },
 };
-const declared = (pkg: PublicPackage) => new Set(Object.values(TABLES[pkg].codes));
+const declared = (pkg: PublicPackage) =>
+  new Set([...Object.values(TABLES[pkg].thrown.codes), ...Object.values(TABLES[pkg].reported?.codes ?? {})]);
 const everyCode = new Set(PUBLIC_PACKAGES.flatMap((pkg) => [...declared(pkg)]));
 
-/** The codes in the first column of the README's errors tables (`## Errors` / `## Error codes`). */
-function documented(pkg: PublicPackage): Set<string> {
-  const text = readme(pkg);
+/** The codes in the first column of the tables of a README's `## Errors` / `## Error codes` section. */
+function documentedIn(text: string): Set<string> {
   const start = text.search(/^## Error/m);
   expect(start).toBeGreaterThan(-1);
   const end = text.indexOf('\n## ', start + 1);
@@ -33,7 +49,17 @@ function documented(pkg: PublicPackage): Set<string> {
   return codes;
 }
 
+const documented = (pkg: PublicPackage) => documentedIn(readme(pkg));
+
 const sources = (pkg: PublicPackage) => sourceFiles(pkg).map((file) => readFileSync(file, 'utf8'));
+
+/** Every use of a table outside the table itself: `Code.Key`, `<Table>.Key` or the literal. */
+function unused(table: CodeTable, text: string, alias: string): [string, string][] {
+  const uses = text.replace(/^\s+\w+: 'ERR_SEC_[A-Z_]+',$/gm, '');
+  return Object.entries(table.codes).filter(
+    ([key, code]) => !new RegExp(`\\b(${alias}|${table.name})\\.${key}\\b|'${code}'`).test(uses),
+  );
+}
 
 describe('one error family', () => {
   it.each(PUBLIC_PACKAGES)('@sec/%s documents every code it declares, and only codes that exist', (pkg) => {
@@ -42,16 +68,20 @@ describe('one error family', () => {
     expect([...readmeCodes].filter((code) => !everyCode.has(code))).toEqual([]);
   });
 
-  it.each(PUBLIC_PACKAGES)('@sec/%s throws every code it declares', (pkg) => {
-    const { name, codes } = TABLES[pkg];
-    const text = sources(pkg)
-      .join('\n')
-      // The table itself does not count as a use.
-      .replace(/^\s+\w+: 'ERR_SEC_[A-Z_]+',$/gm, '');
-    const unused = Object.entries(codes).filter(
-      ([key, code]) => !new RegExp(`\\b(Code|${name})\\.${key}\\b|'${code}'`).test(text),
+  it.each(PUBLIC_PACKAGES)('@sec/%s throws every code it declares as thrown', (pkg) => {
+    expect(unused(TABLES[pkg].thrown, sources(pkg).join('\n'), 'Code')).toEqual([]);
+  });
+
+  it('@sec/redis-guard reports every posture finding code, and a refusal is thrown with a thrown code', () => {
+    const reported = TABLES['redis-guard'].reported!;
+    expect(unused(reported, sources('redis-guard').join('\n'), 'Finding')).toEqual([]);
+    // A finding code reaches a throw only as a rule's `refusal`, typed as a thrown code.
+    const rules = sourceFiles('redis-guard').filter((file) => file.includes('/posture/'));
+    const refusals = rules.flatMap((file) =>
+      [...readFileSync(file, 'utf8').matchAll(/refusal: Code\.(\w+)/g)].map((m) => m[1]!),
     );
-    expect(unused).toEqual([]);
+    expect(refusals).toEqual(['EvictionPolicy']);
+    expect(RedisGuardErrorCode.EvictionPolicy).toBe(PostureFindingCode.EvictionPolicy);
   });
 
   it.each(PUBLIC_PACKAGES)('@sec/%s writes no code outside the code tables', (pkg) => {
@@ -59,6 +89,22 @@ describe('one error family', () => {
       [...text.matchAll(/'(ERR_SEC_[A-Z_]+)'/g)].map((m) => m[1]!),
     );
     expect(literals.filter((code) => !everyCode.has(code))).toEqual([]);
+  });
+
+  it('the demo declares, throws and documents its own codes, and uses no undeclared one', () => {
+    const demo = join(root, 'apps', 'cluster-demo');
+    const declaration = readFileSync(join(demo, 'src', 'error-codes.ts'), 'utf8');
+    const own = [...declaration.matchAll(/^\s+(ERR_SEC_[A-Z_]+): true;$/gm)].map((m) => m[1]!);
+    expect(own.length).toBeGreaterThan(0);
+    const text = tsFilesUnder(join(demo, 'src'))
+      .filter((file) => !file.endsWith('error-codes.ts'))
+      .map((file) => readFileSync(file, 'utf8'))
+      .join('\n');
+    const thrown = new Set([...text.matchAll(/'(ERR_SEC_[A-Z_]+)'/g)].map((m) => m[1]!));
+    expect(own.filter((code) => !thrown.has(code))).toEqual([]);
+    expect([...thrown].filter((code) => !own.includes(code) && !everyCode.has(code))).toEqual([]);
+    const readmeCodes = documentedIn(readFileSync(join(demo, 'README.md'), 'utf8'));
+    expect(own.filter((code) => !readmeCodes.has(code))).toEqual([]);
   });
 
   it('a missing required option is the same OptionError, naming the option, in every package', async () => {

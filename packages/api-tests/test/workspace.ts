@@ -20,12 +20,17 @@ export function compilerOptions(): ts.CompilerOptions {
   )!.options;
 }
 
+/** Every TypeScript file under a directory, subdirectories included. */
+export function tsFilesUnder(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, encoding: 'utf8' })
+    .filter((file) => file.endsWith('.ts'))
+    .map((file) => join(dir, file))
+    .sort();
+}
+
 /** Every source file of a package. */
 export function sourceFiles(name: PublicPackage): string[] {
-  const dir = join(root, 'packages', name, 'src');
-  return readdirSync(dir)
-    .filter((file) => file.endsWith('.ts'))
-    .map((file) => join(dir, file));
+  return tsFilesUnder(join(root, 'packages', name, 'src'));
 }
 
 /** One TypeScript program over every package's sources, resolved as the typecheck resolves them. */

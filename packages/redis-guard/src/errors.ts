@@ -30,14 +30,9 @@ export const RedisGuardErrorCode = {
   CliFileExists: 'ERR_SEC_CLI_FILE_EXISTS',
   CliCaRefused: 'ERR_SEC_CLI_CA_REFUSED',
   CliNoPackages: 'ERR_SEC_CLI_NO_PACKAGES',
-  // Posture rules: each finding carries its rule's code; only EvictionPolicy is thrown (production
-  // and staging start-up), the others are warnings.
+  // assertRedisPosture() in production and staging, when the eviction rule refuses: the rule's own
+  // finding code (PostureFindingCode), thrown.
   EvictionPolicy: 'ERR_SEC_REDIS_EVICTION_POLICY',
-  Persistence: 'ERR_SEC_REDIS_PERSISTENCE',
-  DangerousCommands: 'ERR_SEC_REDIS_DANGEROUS_COMMANDS',
-  AsyncReplication: 'ERR_SEC_REDIS_ASYNC_REPLICATION',
-  TlsProtocols: 'ERR_SEC_REDIS_TLS_PROTOCOLS',
-  ProtectedMode: 'ERR_SEC_REDIS_PROTECTED_MODE',
 } as const;
 
 export type RedisGuardErrorCode = (typeof RedisGuardErrorCode)[keyof typeof RedisGuardErrorCode];

@@ -6,7 +6,7 @@ import { checkOptions } from '../options.js';
 import { auditRedisPosture, POSTURE_OPTIONS, RULES } from './audit.js';
 import type { PostureOptions, PostureReport, PostureResult } from './types.js';
 
-/** @example await assertRedisPosture(guard, { logger: app.logger }); */
+/** @example await assertRedisPosture(guard, { logger, accept: ['persistence'] }); */
 export interface AssertPostureOptions extends PostureOptions {
   /** Where findings are logged; default the guard's logger. */
   readonly logger?: Logger;
@@ -73,8 +73,10 @@ export async function assertRedisPosture(
   const refused = report.results.filter((r) => r.status === 'refuse');
   if (refused.length > 0 && isStrictEnvironment(report.environment)) {
     const first = refused[0]!;
+    // Only a rule with a `refusal` code can refuse (see RuleDefinition).
+    const code = RULES.find((r) => r.rule === first.rule)!.refusal!;
     throw new ConfigurationError(
-      first.code,
+      code,
       `Redis "${guard.name}" refused in ${report.environment}: ${refused.map((r) => r.message).join(' ')}`,
       first.override,
     );

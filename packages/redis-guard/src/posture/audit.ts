@@ -23,7 +23,6 @@ import {
 
 /**
  * Each question to the server is bounded by this.
- * @example await auditRedisPosture(guard, { timeoutMs: DEFAULT_POSTURE_TIMEOUT_MS * 2 });
  */
 export const DEFAULT_POSTURE_TIMEOUT_MS = 2_000;
 
@@ -39,7 +38,6 @@ export const RULES: readonly RuleDefinition[] = [
 
 /**
  * Every rule's name, in report order.
- * @example POSTURE_RULES.includes('eviction') // true
  */
 export const POSTURE_RULES: readonly PostureRule[] = RULES.map((r) => r.rule);
 const RULE_NAMES = POSTURE_RULES;

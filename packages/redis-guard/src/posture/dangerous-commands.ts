@@ -1,6 +1,6 @@
-import { RedisGuardErrorCode as Code } from '../errors.js';
 import type { NodeReadings } from './probe.js';
 import { fail, pass, type RuleDefinition, unknown, warnEverywhere } from './rule.js';
+import { PostureFindingCode as Finding } from './types.js';
 
 /** A command an application user never needs, how to ask ACL DRYRUN about it, and how to take it away. */
 export interface DangerousCommand {
@@ -64,7 +64,7 @@ function fixFor(user: string, granted: readonly string[]): string {
  */
 export const dangerousCommands: RuleDefinition = {
   rule: 'dangerous-commands',
-  code: Code.DangerousCommands,
+  code: Finding.DangerousCommands,
   setting: 'ACL user',
   override: 'REDIS_ACCEPT_DANGEROUS_COMMANDS',
   severity: warnEverywhere,

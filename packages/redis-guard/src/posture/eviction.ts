@@ -1,6 +1,7 @@
 import { isStrictEnvironment } from '../environment.js';
 import { RedisGuardErrorCode as Code } from '../errors.js';
 import { fail, pass, type RuleDefinition, unknown } from './rule.js';
+import { PostureFindingCode as Finding } from './types.js';
 
 /**
  * maxmemory-policy. Any policy but noeviction lets Redis delete keys under memory pressure, and
@@ -12,10 +13,11 @@ import { fail, pass, type RuleDefinition, unknown } from './rule.js';
  */
 export const eviction: RuleDefinition = {
   rule: 'eviction',
-  code: Code.EvictionPolicy,
+  code: Finding.EvictionPolicy,
   setting: 'maxmemory-policy',
   override: 'REDIS_ACCEPT_EVICTION',
   severity: (environment) => (isStrictEnvironment(environment) ? 'refuse' : 'warn'),
+  refusal: Code.EvictionPolicy,
   evaluate({ info, config }) {
     const policy = info.ok
       ? info.value.get('maxmemory_policy')

@@ -1,5 +1,5 @@
-import { RedisGuardErrorCode as Code } from '../errors.js';
 import { fail, pass, type RuleDefinition, unknown, warnEverywhere } from './rule.js';
+import { PostureFindingCode as Finding } from './types.js';
 
 const FIX =
   'Set `appendonly yes` with `appendfsync everysec` (at most about a second of writes lost on a crash; ' +
@@ -13,7 +13,7 @@ const FIX =
  */
 export const persistence: RuleDefinition = {
   rule: 'persistence',
-  code: Code.Persistence,
+  code: Finding.Persistence,
   setting: 'appendonly, save',
   override: 'REDIS_ACCEPT_NO_PERSISTENCE',
   severity: warnEverywhere,

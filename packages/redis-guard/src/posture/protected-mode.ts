@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
-import { RedisGuardErrorCode as Code } from '../errors.js';
 import { fail, pass, type RuleDefinition, unknown, warnEverywhere } from './rule.js';
+import { PostureFindingCode as Finding } from './types.js';
 
 /** bind lists addresses, each optionally prefixed with '-' (skip if unavailable); empty means every interface. */
 function publicAddresses(bind: string): string[] {
@@ -25,7 +25,7 @@ function isLoopback(address: string): boolean {
  */
 export const protectedMode: RuleDefinition = {
   rule: 'protected-mode',
-  code: Code.ProtectedMode,
+  code: Finding.ProtectedMode,
   setting: 'protected-mode, bind',
   override: 'REDIS_ACCEPT_PROTECTED_MODE_OFF',
   severity: warnEverywhere,

@@ -1,6 +1,6 @@
-import { RedisGuardErrorCode as Code } from '../errors.js';
 import type { NodeReadings } from './probe.js';
 import { fail, pass, type RuleDefinition, unknown, warnEverywhere } from './rule.js';
+import { PostureFindingCode as Finding } from './types.js';
 
 /** Whether a failover can happen: Sentinel and Cluster exist for it; a standalone server with replicas may be promoted by hand. */
 function replicasOf({ topology, info }: NodeReadings): string | undefined {
@@ -20,7 +20,7 @@ function replicasOf({ topology, info }: NodeReadings): string | undefined {
  */
 export const replication: RuleDefinition = {
   rule: 'replication',
-  code: Code.AsyncReplication,
+  code: Finding.AsyncReplication,
   setting: 'min-replicas-to-write',
   override: 'REDIS_ACCEPT_ASYNC_REPLICATION',
   severity: warnEverywhere,

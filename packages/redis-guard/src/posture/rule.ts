@@ -1,6 +1,7 @@
 import type { Environment } from '../environment.js';
+import type { RedisGuardErrorCode } from '../errors.js';
 import type { NodeReadings } from './probe.js';
-import type { PostureResult, PostureRule } from './types.js';
+import type { PostureFindingCode, PostureRule } from './types.js';
 
 /** A rule's finding on one server, before the environment and overrides decide its status. */
 export interface Verdict {
@@ -10,16 +11,24 @@ export interface Verdict {
   readonly message: string;
 }
 
-/** One concern: what it reads, how bad a failure is where, and how an operator accepts it. */
-export interface RuleDefinition {
+interface RuleBase {
   readonly rule: PostureRule;
-  readonly code: PostureResult['code'];
+  /** Reported with every finding of the rule. */
+  readonly code: PostureFindingCode;
   readonly setting: string;
   readonly override: string;
-  /** What a failure means in this environment. */
-  severity(environment: Environment): 'refuse' | 'warn';
   evaluate(readings: NodeReadings): Verdict;
 }
+
+/**
+ * One concern: what it reads, how bad a failure is where, and how an operator accepts it. A rule
+ * that can refuse a start names the declared error code the refusal is thrown with.
+ */
+export type RuleDefinition = RuleBase &
+  (
+    | { severity(environment: Environment): 'warn'; readonly refusal?: undefined }
+    | { severity(environment: Environment): 'refuse' | 'warn'; readonly refusal: RedisGuardErrorCode }
+  );
 
 export const pass = (observed: string | undefined, message: string): Verdict => ({
   status: 'pass',

@@ -1,5 +1,5 @@
-import { RedisGuardErrorCode as Code } from '../errors.js';
 import { fail, pass, type RuleDefinition, unknown, warnEverywhere } from './rule.js';
+import { PostureFindingCode as Finding } from './types.js';
 
 /** Redis's own default when tls-protocols is empty. */
 const DEFAULT_PROTOCOLS = 'TLSv1.2 TLSv1.3';
@@ -13,7 +13,7 @@ const OLD = new Set(['TLSv1', 'TLSv1.1']);
  */
 export const tls: RuleDefinition = {
   rule: 'tls',
-  code: Code.TlsProtocols,
+  code: Finding.TlsProtocols,
   setting: 'tls-protocols, port',
   override: 'REDIS_ACCEPT_OLD_TLS',
   severity: warnEverywhere,

@@ -1,5 +1,4 @@
 import type { Environment } from '../environment.js';
-import type { RedisGuardErrorCode } from '../errors.js';
 
 /**
  * The server settings the posture audit judges, one rule each.
@@ -20,23 +19,42 @@ export type PostureRule =
  * - `accepted`: unsafe, and the operator accepted it with the rule's override.
  * - `unknown`: the server would not tell (a managed service or an ACL forbids the command); the
  *   message says how to check by hand. Never a failure.
- * @example if (result.status === 'unknown') console.log(result.message);
+ * @example
+ * for (const result of (await auditRedisPosture(guard)).results) {
+ *   if (result.status === 'unknown') console.log(result.message);
+ * }
  */
 export type PostureStatus = 'pass' | 'warn' | 'refuse' | 'accepted' | 'unknown';
 
 /** Worst first: a report's status is that of its worst result. */
 export const STATUS_ORDER: readonly PostureStatus[] = ['refuse', 'warn', 'unknown', 'accepted', 'pass'];
 
-type Code = (typeof RedisGuardErrorCode)[keyof typeof RedisGuardErrorCode];
+/**
+ * The code of each rule's findings, in `PostureResult.code` and the `redis.posture` log lines.
+ * Reported, not thrown: only a refusal stops a start, and it is thrown with its own declared
+ * error code (`RedisGuardErrorCode.EvictionPolicy`, the same string as the eviction finding's).
+ */
+export const PostureFindingCode = {
+  EvictionPolicy: 'ERR_SEC_REDIS_EVICTION_POLICY',
+  Persistence: 'ERR_SEC_REDIS_PERSISTENCE',
+  DangerousCommands: 'ERR_SEC_REDIS_DANGEROUS_COMMANDS',
+  AsyncReplication: 'ERR_SEC_REDIS_ASYNC_REPLICATION',
+  TlsProtocols: 'ERR_SEC_REDIS_TLS_PROTOCOLS',
+  ProtectedMode: 'ERR_SEC_REDIS_PROTECTED_MODE',
+} as const;
+
+export type PostureFindingCode = (typeof PostureFindingCode)[keyof typeof PostureFindingCode];
 
 /**
  * One rule's verdict on one server (or, on a Cluster, the worst over its primaries).
- * @example { rule: 'eviction', code: 'ERR_SEC_REDIS_EVICTION_POLICY', status: 'refuse', setting: 'maxmemory-policy', observed: 'allkeys-lru', ... }
+ * @example
+ * const eviction: PostureResult | undefined = (await auditRedisPosture(guard)).results.find((r) => r.rule === 'eviction');
+ * if (eviction?.status === 'refuse') console.error(eviction.code, eviction.observed); // ERR_SEC_REDIS_EVICTION_POLICY allkeys-lru
  */
 export interface PostureResult {
   readonly rule: PostureRule;
   /** Stable, one per rule; match on it (with `status`), not on the message. */
-  readonly code: Code;
+  readonly code: PostureFindingCode;
   readonly status: PostureStatus;
   /** The server setting the rule reads, as redis.conf names it. */
   readonly setting: string;
