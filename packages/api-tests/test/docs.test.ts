@@ -1,9 +1,9 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from '@jest/globals';
 import { compileExamples } from './compile.js';
 import { type Example, markdownExamples, markdownFiles, tsDocExamples } from './examples.js';
-import { PUBLIC_PACKAGES, rel, root, sourceProgram } from './workspace.js';
+import { PUBLIC_PACKAGES, rel, root, sourceProgram, tsFilesUnder } from './workspace.js';
 
 describe('documentation examples', () => {
   const program = sourceProgram();
@@ -61,16 +61,10 @@ describe('docs and comments speak of the product', () => {
   const files = [
     ...markdownFiles().map(({ file }) => file),
     ...['packages', 'apps'].flatMap((group) =>
-      readdirSync(join(root, group)).flatMap((name) => {
-        const src = join(root, group, name, 'src');
-        try {
-          return readdirSync(src)
-            .filter((file) => file.endsWith('.ts'))
-            .map((file) => join(src, file));
-        } catch {
-          return [];
-        }
-      }),
+      readdirSync(join(root, group))
+        .map((name) => join(root, group, name, 'src'))
+        .filter((src) => existsSync(src))
+        .flatMap(tsFilesUnder),
     ),
   ];
 

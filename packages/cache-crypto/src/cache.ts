@@ -59,7 +59,7 @@ export interface EncryptedCacheOptions {
 
 /**
  * Options of one write (`set`, `wrap`).
- * @example await cache.set('user:42', profile, { ttlMs: 60_000 });
+ * @example await cache.set('user:42', { name: 'Ada' }, { ttlMs: 60_000 });
  */
 export interface CacheWriteOptions {
   /** Lifetime of the entry in ms, exact (Redis PX); default: the cache's `defaultTtlMs`. */

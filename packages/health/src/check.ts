@@ -41,7 +41,14 @@ export interface CheckContext {
 
 /**
  * Passed to a check's `startup` hook, once, by `assertStartupHealthy()`.
- * @example startup: async ({ environment, logger }) => { if (environment === 'production') await verifySchema(logger) }
+ * @example
+ * const migrations: HealthCheck = {
+ *   name: 'migrations',
+ *   check: async () => ({ healthy: true }),
+ *   startup: async ({ environment, logger }: StartupContext) => {
+ *     if (environment === 'production') logger.info({ event: 'app.migrations' }, 'schema checked');
+ *   },
+ * };
  */
 export interface StartupContext {
   readonly environment: Environment;

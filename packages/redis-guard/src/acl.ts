@@ -19,7 +19,6 @@ export interface RedisAccess {
   readonly channels: readonly string[];
 }
 
-/** @example redisAccess({ cluster: true }) */
 export interface GuardAccessOptions {
   /** Include what the start-up posture audit reads with (ACL WHOAMI, ACL DRYRUN); default true. */
   readonly audit?: boolean;
@@ -31,7 +30,6 @@ export interface GuardAccessOptions {
 
 /**
  * Key prefix of the round trip `sec-redis check` makes with the app's credentials.
- * @example redis-cli --scan --pattern 'sec-redis:check:*'
  */
 export const CHECK_KEY_PREFIX = 'sec-redis:check:';
 
@@ -41,7 +39,9 @@ export const CHECK_KEY_PREFIX = 'sec-redis:check:';
  * SET/GET/DEL under `sec-redis:check:` (`sec-redis check`), and for the posture audit ACL WHOAMI
  * and ACL DRYRUN (which only tells whether a user may run a command; nothing is run). Clients the
  * guard builds do not send CLIENT SETINFO, which Redis 7.0 does not know and 7.2 would deny.
- * @example aclRule([redisAccess(), sessionAccess, rateLimitAccess])
+ * @example
+ * import { redisAccess as sessionAccess } from '@sec/session';
+ * const rule = aclRule([redisAccess({ cluster: true }), sessionAccess()]);
  */
 export function redisAccess(options: GuardAccessOptions = {}): RedisAccess {
   checkOptions('redisAccess', options, { audit: 'boolean', cluster: 'boolean', select: 'boolean' });
@@ -115,7 +115,6 @@ export function aclRule(accesses: readonly RedisAccess[]): string {
 /**
  * The commands a Lua script calls (`redis.call('HSET', …)`), lower case: Redis checks each one
  * against the ACL user that runs the script, so a package's access lists them too.
- * @example scriptCommands("redis.call('INCR', KEYS[1])") // ['incr']
  */
 export function scriptCommands(...sources: readonly string[]): string[] {
   const found = new Set<string>();

@@ -9,7 +9,6 @@ export interface RequireRedisOptions {
 
 /**
  * The JSON body of every @sec 503, for responses written by hand (e.g. on a raw upgrade socket).
- * @example socket.end(`HTTP/1.1 503 Service Unavailable\r\n\r\n${JSON.stringify(unavailableBody('rate-limit', 2))}`);
  */
 export function unavailableBody(service: string, retryAfterSeconds: number) {
   return {

@@ -14,7 +14,6 @@ export const DEFAULT_EVENT_CHANNEL = 'sec:session:events';
 
 /**
  * The event channel under a guard's key prefix (DEFAULT_EVENT_CHANNEL under the default one).
- * @example eventChannel(guard.keyPrefix) // 'sec:session:events'
  */
 export function eventChannel(keyPrefix: string): string {
   return `${keyPrefix}session:events`;

@@ -249,7 +249,6 @@ export class LuaScript {
  * that reads its reply. A caller may run it alone (runQuery) or send the same EVALSHA in one
  * pipeline with other work (falling back to EVAL with `script.source` on NOSCRIPT), and decode
  * the reply the same way.
- * @example const lookup = await guard.execute((c) => runQuery(c, store.lookupQuery(ref)));
  */
 export interface ScriptQuery<T> {
   readonly script: LuaScript;
@@ -260,7 +259,6 @@ export interface ScriptQuery<T> {
 
 /**
  * Runs a query's script (EVALSHA, EVAL after a script-cache flush) and decodes the reply.
- * @example const found = await guard.execute((c) => runQuery(c, query));
  */
 export async function runQuery<T>(client: RedisClient, query: ScriptQuery<T>): Promise<T> {
   return query.decode(await query.script.run(client, query.keys, query.args));

@@ -17,7 +17,6 @@ import { formatSessionId } from './session-id.js';
 
 /**
  * One session as stored: timestamps in ms since the epoch.
- * @example encodeRecord(session) // '1717…|1717…|1800000|1717…|<hash>|1717…|{}'
  */
 export interface StoredSession {
   /** Random part of the session id; the field of the record in the user's hash. */
@@ -38,7 +37,6 @@ export interface StoredSession {
 
 /**
  * True while neither the idle nor the absolute timeout has passed.
- * @example if (!isLive(session, Date.now())) sessions.delete(handle);
  */
 export function isLive(
   session: Pick<StoredSession, 'lastSeenAt' | 'expiresAt' | 'idleMs'>,
@@ -49,7 +47,6 @@ export function isLive(
 
 /**
  * When the session ends if nothing touches it again.
- * @example const ttl = deadlineOf(session) - Date.now();
  */
 export function deadlineOf(session: Pick<StoredSession, 'lastSeenAt' | 'expiresAt' | 'idleMs'>): number {
   return Math.min(session.lastSeenAt + session.idleMs, session.expiresAt);
@@ -57,7 +54,6 @@ export function deadlineOf(session: Pick<StoredSession, 'lastSeenAt' | 'expiresA
 
 /**
  * The record as stored in the hash.
- * @example await client.hset(key, session.handle, encodeRecord(session));
  */
 export function encodeRecord(s: StoredSession): string {
   return `${s.lastSeenAt}|${s.expiresAt}|${s.idleMs}|${s.createdAt}|${s.tokenHash}|${s.authAt}|${s.metadata}`;
@@ -67,7 +63,6 @@ const RECORD = /^(\d+)\|(\d+)\|(\d+)\|(\d+)\|([^|]*)\|(?:(\d+)\|)?/;
 
 /**
  * Parses a stored record; undefined when it is not one.
- * @example const session = decodeRecord(handle, await client.hget(key, handle));
  */
 export function decodeRecord(handle: string, text: string): StoredSession | undefined {
   const match = RECORD.exec(text);
@@ -87,7 +82,6 @@ export function decodeRecord(handle: string, text: string): StoredSession | unde
 
 /**
  * Roles as stored in the user hash's `roles` field: comma-separated (role names cannot contain commas).
- * @example encodeRoles(['admin', 'user']) // 'admin,user'
  */
 export function encodeRoles(roles: readonly string[]): string {
   return roles.join(',');
@@ -95,7 +89,6 @@ export function encodeRoles(roles: readonly string[]): string {
 
 /**
  * Parses stored roles; a missing value means none.
- * @example decodeRoles(null) // []
  */
 export function decodeRoles(text: string | null | undefined): readonly string[] {
   return text ? text.split(',') : [];
@@ -103,7 +96,6 @@ export function decodeRoles(text: string | null | undefined): readonly string[] 
 
 /**
  * The public description of a stored session.
- * @example const info = sessionInfo('42', stored, ['admin']); // info.sessionId === '42.<handle>'
  */
 export function sessionInfo(userId: string, session: StoredSession, roles: readonly string[]): SessionInfo {
   return {

@@ -18,7 +18,6 @@ import type { CreateEvents, CreateResult, SessionLimit, SessionLookup, SessionSt
 
 /**
  * The two key families, each followed by a user's hash tag: the sessions hash and the user hash.
- * @example keyFamilies('sec:') // ['sec:sess:', 'sec:user:']
  */
 export function keyFamilies(keyPrefix: string): readonly [sessions: string, user: string] {
   return [`${keyPrefix}sess:`, `${keyPrefix}user:`];

@@ -5,7 +5,6 @@ import { fingerprint } from './ids.js';
 /**
  * How many distinct refusals are remembered, so a client retrying one bad token (or one origin,
  * or one failing store call) is logged once, and memory stays bounded whatever clients send.
- * @example new RefusalLog(logger); // remembers REFUSAL_MEMORY refusals
  */
 export const REFUSAL_MEMORY = 1024;
 
@@ -16,7 +15,6 @@ const BENIGN: ReadonlySet<TokenRejection> = new Set(['expired', 'unknown_session
  * The one log of refusals on the request path. Every line is structured and keyed the same way,
  * `<event>:<fingerprint of what was refused>`, so it holds no token, cookie or origin in memory,
  * and each key is logged once while it is among the last REFUSAL_MEMORY seen.
- * @example refusals.token(token, 'signature');
  */
 export class RefusalLog {
   readonly #logger: Logger;

@@ -20,7 +20,6 @@ import type { AccessTokenClaims, TokenCodec } from './tokens.js';
  * - `refused`: 401, anything wrong with the token or the session (`error.reason` says what);
  * - `forbidden`: 403, a cookie-authenticated state-changing request or upgrade from an untrusted origin;
  * - `unavailable`: 503, the session store could not answer (`error` is what it failed with).
- * @example const outcome = await path.authenticate(req); if (outcome.kind === 'authenticated') use(outcome.auth);
  */
 export type RequestOutcome =
   | { readonly kind: 'authenticated'; readonly auth: AuthContext }
@@ -31,7 +30,6 @@ export type RequestOutcome =
 /**
  * What step 4 decides from a lookup: the session may be used (and whether its idle expiry is due
  * a slide), or not (and whether its record has expired, so it may be deleted).
- * @example const verdict = authorize(lookup, claims.tokenHash, Date.now(), 60_000);
  */
 export type SessionVerdict =
   | {
@@ -52,7 +50,6 @@ export type SessionVerdict =
  * at `now`, and (for a token) hold the hash of the token's `jti`, so a token whose session was
  * revoked and replaced never passes. With RedisSessionStore.lookupQuery() this is the session
  * check as "a command to send, then a decision from its reply", ready to share a pipeline.
- * @example if (!authorize(await store.lookup(ref), tokenHash, now, touchAfterMs).ok) refuse();
  */
 export function authorize(
   found: SessionLookup,
@@ -73,7 +70,6 @@ export function authorize(
 
 /**
  * What the request path needs; built once by createSessionManager().
- * @example createRequestPath({ cookie, codec, store, guard, refusals, touchAfterMs: 60_000, now: Date.now });
  */
 export interface RequestPathSettings {
   readonly cookie: ResolvedCookie | undefined;
@@ -96,7 +92,6 @@ export interface RequestPathSettings {
  * 5. touch: a second, atomic write only when the idle expiry is due a slide (at most once per
  *    `touchAfterMs`), or a delete when the record has expired;
  * then one outcome. Every refusal is logged here, once (RefusalLog).
- * @example const outcome = await path.authenticate(req);
  */
 export interface RequestPath {
   /** Steps 1 to 5: for authenticate(), the router and WebSocket upgrades. */
@@ -111,7 +106,6 @@ export interface RequestPath {
 
 /**
  * Builds the request path of one session manager.
- * @example const path = createRequestPath(settings); app.use((req, res, next) => path.authenticate(req).then(…));
  */
 export function createRequestPath(settings: RequestPathSettings): RequestPath {
   const { cookie, codec, store, guard, refusals, touchAfterMs, now } = settings;

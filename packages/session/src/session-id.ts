@@ -14,7 +14,7 @@ const MAX_SESSION_ID_LENGTH = 684 + 1 + 22;
 
 /**
  * A session id split into its user and its handle.
- * @example const { userId, handle } = parseSessionId(id)!;
+ * @example const owner = parseSessionId(req.params.sessionId)?.userId;
  */
 export interface ParsedSessionId {
   readonly userId: string;
@@ -24,7 +24,6 @@ export interface ParsedSessionId {
 
 /**
  * A session of one user: its id, and the two parts the store addresses it by.
- * @example const { sessionId, handle } = newSession('42');
  */
 export interface SessionRef extends ParsedSessionId {
   readonly sessionId: string;
@@ -32,7 +31,6 @@ export interface SessionRef extends ParsedSessionId {
 
 /**
  * What every session id of the user starts with: `<user key>.`.
- * @example sessionIdPrefix('42') // '42.'
  */
 export function sessionIdPrefix(userId: string): string {
   return `${userKey(userId)}.`;
@@ -40,7 +38,6 @@ export function sessionIdPrefix(userId: string): string {
 
 /**
  * The id of the user's session with this handle.
- * @example formatSessionId('42', handle) // '42.Yx3…'
  */
 export function formatSessionId(userId: string, handle: string): string {
   return sessionIdPrefix(userId) + handle;
@@ -48,7 +45,6 @@ export function formatSessionId(userId: string, handle: string): string {
 
 /**
  * A new session of the user, with a fresh handle.
- * @example const { sessionId, handle } = newSession('42'); // sessionId '42.Yx3…'
  */
 export function newSession(userId: string): SessionRef {
   const handle = randomId();
@@ -71,7 +67,6 @@ export function parseSessionId(value: unknown): ParsedSessionId | undefined {
 
 /**
  * Parses a session id or throws SessionArgumentError.
- * @example const { userId, handle } = assertSessionId(sessionId);
  */
 export function assertSessionId(value: unknown): SessionRef {
   const parsed = parseSessionId(value);

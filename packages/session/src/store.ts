@@ -37,7 +37,6 @@ export interface CreateResult {
 /**
  * What lookup() found, as stored: nothing is judged yet (the record may have expired, or belong to
  * another token).
- * @example const { exists, session, roles } = await store.lookup({ userId: '42', handle });
  */
 export interface SessionLookup {
   /** The user's hash has a field for this handle. */
@@ -53,7 +52,6 @@ export interface SessionLookup {
  * (writes to an existing record happen in the same atomic step that reads it). Deciding whether a
  * session is live, matches a token or is due a touch is the request path's job (request-path.ts),
  * not the store's. Implemented by RedisSessionStore and, for development, MemorySessionStore.
- * @example const store: SessionStore = guard.mode === 'memory' ? new MemorySessionStore(logger) : new RedisSessionStore(guard, settings);
  */
 export interface SessionStore {
   create(
