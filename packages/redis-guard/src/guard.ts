@@ -103,7 +103,7 @@ export interface RedisGuard {
     options?: { readonly timeoutMs?: number },
   ): Promise<T>;
   retryAfterSeconds(): number;
-  /** Waits for the connection and a PING; rejects with ERR_SEC_REDIS_CONNECT_FAILED. */
+  /** Waits for the connection, for the breaker to let calls through, and a PING; rejects with ERR_SEC_REDIS_CONNECT_FAILED. */
   ready(timeoutMs?: number): Promise<void>;
   /** PING round trip in milliseconds, through the breaker. */
   ping(): Promise<number>;
@@ -300,11 +300,13 @@ export function createRedisGuard(options: RedisGuardOptions = {}): RedisGuard {
     async ready(timeoutMs = DEFAULT_CONNECT_TIMEOUT_MS) {
       if (!client) return;
       const deadline = Date.now() + timeoutMs;
-      while (client.status !== 'ready') {
+      // Connected is not enough after an outage: the breaker stays open until its probe succeeds.
+      while (client.status !== 'ready' || !breaker.allowsRequests()) {
         if (Date.now() > deadline || client.status === 'end') {
+          const state = client.status === 'ready' ? 'circuit breaker open' : `status ${client.status}`;
           throw new SecError(
             Code.ConnectFailed,
-            `Redis did not become ready within ${timeoutMs} ms (status ${client.status}). Check REDIS_URL (or REDIS_CLUSTER_NODES / REDIS_SENTINELS), the password and TLS settings; run \`sec-redis check\`.`,
+            `Redis did not become ready within ${timeoutMs} ms (${state}). Check REDIS_URL (or REDIS_CLUSTER_NODES / REDIS_SENTINELS), the password and TLS settings; run \`sec-redis check\`.`,
           );
         }
         await new Promise((resolve) => setTimeout(resolve, 25));

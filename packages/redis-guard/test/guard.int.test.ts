@@ -257,3 +257,27 @@ describe('the breaker’s open period against a late success', () => {
     }
   });
 });
+
+describe('ready() after an outage', () => {
+  it('waits, within its time-out, for the breaker to let calls through again instead of failing at once', async () => {
+    const redis = await startRedis();
+    const guard = createRedisGuard({
+      config: { url: redis.url },
+      environment: 'test',
+      logger: captureLogger().logger,
+      breaker: { failureThreshold: 1, openDurationMs: 60_000, probeIntervalMs: 50 },
+    });
+    try {
+      await guard.ready();
+      // The client is connected, but the breaker has just opened: as right after Redis returns,
+      // before the breaker's probe has closed it.
+      guard.breaker.recordFailure();
+      expect(guard.breaker.state).toBe('open');
+      await expect(guard.ready(5_000)).resolves.toBeUndefined();
+      expect(guard.breaker.state).toBe('closed');
+    } finally {
+      await guard.close();
+      await redis.stop();
+    }
+  });
+});
