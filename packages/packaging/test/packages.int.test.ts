@@ -81,13 +81,29 @@ describe('published tarballs', () => {
       '~sec:sess:*',
       '~sec:user:*',
       '~sec:rl:*',
-      '~cache:*',
+      '~sec:cache:*',
       '&sec:session:events',
       '+wait',
       '+scan',
     ]) {
       expect(stdout).toContain(grant);
     }
+    // The guard's one key prefix moves every package's keys and channel.
+    const shop = await run(process.execPath, [bin, 'acl', '--rule-only', '--key-prefix', 'shop:'], {
+      cwd: work,
+    });
+    const patterns = shop.stdout
+      .trim()
+      .split(' ')
+      .filter((t) => /^[~&]/.test(t));
+    expect(patterns).toEqual([
+      '~sec-redis:check:*',
+      '~shop:cache:*',
+      '~shop:rl:*',
+      '~shop:sess:*',
+      '~shop:user:*',
+      '&shop:session:events',
+    ]);
   });
 
   describe.each(Object.entries(PACKAGES))('@sec/%s', (name, symbol) => {
