@@ -17,7 +17,7 @@ import { storeFrom } from './settings.js';
 import { parseUsers } from './users.js';
 import { attachEchoSocket, type EchoSocket } from './ws.js';
 
-/** The encrypted cache's namespace: its keys are `cache:demo-profile:*`. */
+/** The encrypted cache's namespace: its keys are `sec:cache:demo-profile:*`. */
 export const CACHE_NAMESPACE = 'demo-profile';
 
 export interface DemoApp {
