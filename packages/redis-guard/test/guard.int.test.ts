@@ -271,7 +271,7 @@ describe('ready() after an outage', () => {
       await guard.ready();
       // The client is connected, but the breaker has just opened: as right after Redis returns,
       // before the breaker's probe has closed it.
-      guard.breaker.recordFailure();
+      guard.breaker.recordFailure('connection lost');
       expect(guard.breaker.state).toBe('open');
       await expect(guard.ready(5_000)).resolves.toBeUndefined();
       expect(guard.breaker.state).toBe('closed');
