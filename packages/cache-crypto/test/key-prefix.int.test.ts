@@ -1,30 +1,23 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createRedisGuard, type RedisGuard } from '@sec/redis-guard';
-import { captureLogger, type RedisServer, startRedis } from '@sec/testing';
-import { Redis } from 'ioredis';
+import { type ConfinedRedis, captureLogger, redisCli, startConfinedRedis } from '@sec/testing';
 import { createEncryptedCache, Fernet } from '../src/index.js';
 
 // The guard's keyPrefix is the only prefix: under an ACL user that may touch no key outside it,
 // every cache operation, rotation included, still works.
 
-const PASSWORD = 'cache-Prefix-Password-0123456789-abcdefgh';
 const OLD = Fernet.generateKey();
 const NEW = Fernet.generateKey();
 
 describe("the encrypted cache under the guard's keyPrefix", () => {
-  let redis: RedisServer;
-  let raw: Redis;
+  let redis: ConfinedRedis;
   let guard: RedisGuard;
   const log = captureLogger();
 
   beforeAll(async () => {
-    redis = await startRedis({
-      users: [{ name: 'shop', password: PASSWORD, rules: 'resetkeys ~sec:shop:* resetchannels +@all' }],
-    });
-    raw = new Redis({ port: redis.port, lazyConnect: true });
-    await raw.connect();
+    redis = await startConfinedRedis('sec:shop:');
     guard = createRedisGuard({
-      config: { url: redis.url, username: 'shop', password: PASSWORD },
+      config: redis.config,
       environment: 'test',
       logger: log.logger,
       keyPrefix: 'sec:shop:',
@@ -33,8 +26,7 @@ describe("the encrypted cache under the guard's keyPrefix", () => {
   });
   afterAll(async () => {
     await guard?.close();
-    raw?.disconnect();
-    await redis?.stop();
+    await redis?.server.stop();
   });
 
   it('keeps every entry under the prefix, bound to its full key, and every operation works', async () => {
@@ -48,12 +40,11 @@ describe("the encrypted cache under the guard's keyPrefix", () => {
     expect(await before.wrap('user:2', () => ({ name: 'Grace' }))).toEqual({ name: 'Grace' });
     expect(await before.set('gone', 1)).toBe(true);
     expect(await before.del('gone')).toBe(true);
-    expect((await raw.keys('*')).sort()).toEqual([
-      'sec:shop:cache:profiles:user:1',
-      'sec:shop:cache:profiles:user:2',
-    ]);
+    expect(await redis.keys()).toEqual(['sec:shop:cache:profiles:user:1', 'sec:shop:cache:profiles:user:2']);
     const envelope = JSON.parse(
-      new Fernet(OLD).decrypt((await raw.get('sec:shop:cache:profiles:user:1'))!).toString(),
+      new Fernet(OLD)
+        .decrypt((await redisCli(redis.server, 'GET', 'sec:shop:cache:profiles:user:1')).trim())
+        .toString(),
     );
     expect(envelope.key).toBe('sec:shop:cache:profiles:user:1');
 

@@ -1,29 +1,21 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createRedisGuard, type RedisGuard } from '@sec/redis-guard';
-import { captureLogger, type RedisServer, startRedis } from '@sec/testing';
+import { type ConfinedRedis, captureLogger, startConfinedRedis } from '@sec/testing';
 import type { Request } from 'express';
-import { Redis } from 'ioredis';
 import { loginLimiter, rateLimit } from '../src/index.js';
 
 // The guard's keyPrefix is the only prefix: under an ACL user that may touch no key outside it,
 // counting, blocking, resetting and the login limiter's reserve and refund still work.
 
-const PASSWORD = 'ratelimit-Prefix-Password-0123456789-abc';
-
 describe("rate limits under the guard's keyPrefix", () => {
-  let redis: RedisServer;
-  let raw: Redis;
+  let redis: ConfinedRedis;
   let guard: RedisGuard;
   const log = captureLogger();
 
   beforeAll(async () => {
-    redis = await startRedis({
-      users: [{ name: 'shop', password: PASSWORD, rules: 'resetkeys ~sec:shop:* resetchannels +@all' }],
-    });
-    raw = new Redis({ port: redis.port, lazyConnect: true });
-    await raw.connect();
+    redis = await startConfinedRedis('sec:shop:');
     guard = createRedisGuard({
-      config: { url: redis.url, username: 'shop', password: PASSWORD },
+      config: redis.config,
       environment: 'test',
       logger: log.logger,
       keyPrefix: 'sec:shop:',
@@ -32,8 +24,7 @@ describe("rate limits under the guard's keyPrefix", () => {
   });
   afterAll(async () => {
     await guard?.close();
-    raw?.disconnect();
-    await redis?.stop();
+    await redis?.server.stop();
   });
 
   it('keeps every counter under the prefix, with its hash tag, and every operation works', async () => {
@@ -52,7 +43,7 @@ describe("rate limits under the guard's keyPrefix", () => {
     const succeeded = await login.reserve(req, 'ada');
     if (succeeded.outcome === 'allowed') await succeeded.succeeded();
 
-    const keys = (await raw.keys('*')).sort();
+    const keys = await redis.keys();
     expect(keys).toEqual(['sec:shop:rl:api:{api:user:1}', 'sec:shop:rl:login.ip:{login.ip:ip:203.0.113.9}']);
     expect(log.records.filter((r) => r.level === 'error' || r.level === 'warn')).toEqual([]);
   });

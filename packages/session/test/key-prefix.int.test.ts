@@ -1,36 +1,22 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createRedisGuard, type RedisGuard } from '@sec/redis-guard';
-import { captureLogger, type RedisServer, startRedis, waitFor } from '@sec/testing';
-import { Redis } from 'ioredis';
+import { type ConfinedRedis, captureLogger, redisCli, startConfinedRedis, waitFor } from '@sec/testing';
 import type { SessionEvent, SessionManager } from '../src/index.js';
 import { manager } from './helpers.js';
 
 // The guard's keyPrefix is the only prefix: with an ACL user that may touch nothing outside it,
 // every session operation still works, so no key or channel escapes the prefix.
 
-const PASSWORD = 'session-Prefix-Password-0123456789-abcdef';
-
 describe("sessions under the guard's keyPrefix", () => {
-  let redis: RedisServer;
-  let raw: Redis;
+  let redis: ConfinedRedis;
   let guard: RedisGuard;
   let sessions: SessionManager;
   const log = captureLogger();
 
   beforeAll(async () => {
-    redis = await startRedis({
-      users: [
-        {
-          name: 'shop',
-          password: PASSWORD,
-          rules: 'resetkeys ~sec:shop:* resetchannels &sec:shop:* +@all',
-        },
-      ],
-    });
-    raw = new Redis({ port: redis.port, lazyConnect: true });
-    await raw.connect();
+    redis = await startConfinedRedis('sec:shop:');
     guard = createRedisGuard({
-      config: { url: redis.url, username: 'shop', password: PASSWORD },
+      config: redis.config,
       environment: 'test',
       logger: log.logger,
       keyPrefix: 'sec:shop:',
@@ -41,16 +27,14 @@ describe("sessions under the guard's keyPrefix", () => {
   afterAll(async () => {
     await sessions?.close();
     await guard?.close();
-    raw?.disconnect();
-    await redis?.stop();
+    await redis?.server.stop();
   });
 
   it('keeps every key and the event channel under the prefix, and each operation works', async () => {
     const events: SessionEvent[] = [];
     sessions.onEvent((event) => events.push(event));
-    await waitFor(
-      'the subscriber',
-      async () => (await raw.pubsub('NUMSUB', 'sec:shop:session:events'))[1] === 1,
+    await waitFor('the subscriber', async () =>
+      (await redisCli(redis.server, 'PUBSUB', 'NUMSUB', 'sec:shop:session:events')).endsWith('\n1\n'),
     );
     const one = await sessions.create('ada', { roles: ['admin'] });
     const two = await sessions.create('ada');
@@ -61,7 +45,7 @@ describe("sessions under the guard's keyPrefix", () => {
     expect(await sessions.listForUser('ada')).toHaveLength(2);
     expect(await sessions.revokeOtherSessions(one.sessionId)).toBe(1);
     expect(await sessions.revoke(two.sessionId)).toBe(false);
-    expect((await raw.keys('*')).sort()).toEqual(['sec:shop:sess:{u:ada}', 'sec:shop:user:{u:ada}']);
+    expect(await redis.keys()).toEqual(['sec:shop:sess:{u:ada}', 'sec:shop:user:{u:ada}']);
     expect(await sessions.revokeAllForUser('ada')).toBe(1);
     await waitFor('the revoke_all event', async () => events.some((e) => e.type === 'revoke_all'));
     expect(log.records.filter((r) => r.level === 'error')).toEqual([]);
