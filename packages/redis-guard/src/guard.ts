@@ -300,18 +300,32 @@ export function createRedisGuard(options: RedisGuardOptions = {}): RedisGuard {
     async ready(timeoutMs = DEFAULT_CONNECT_TIMEOUT_MS) {
       if (!client) return;
       const deadline = Date.now() + timeoutMs;
-      // Connected is not enough after an outage: the breaker stays open until its probe succeeds.
-      while (client.status !== 'ready' || !breaker.allowsRequests()) {
+      let lastError: RedisUnavailableError | undefined;
+      for (;;) {
+        // Connected is not enough after an outage: the breaker stays open until its probe succeeds.
+        if (client.status === 'ready' && breaker.allowsRequests()) {
+          try {
+            await guard.ping();
+            return;
+          } catch (error) {
+            // One slow or refused PING (a busy host, a server still loading) is not the verdict:
+            // the caller gave the whole deadline.
+            if (!(error instanceof RedisUnavailableError)) throw error;
+            lastError = error;
+          }
+        }
         if (Date.now() > deadline || client.status === 'end') {
-          const state = client.status === 'ready' ? 'circuit breaker open' : `status ${client.status}`;
+          const state =
+            lastError?.message ??
+            (client.status === 'ready' ? 'circuit breaker open' : `status ${client.status}`);
           throw new SecError(
             Code.ConnectFailed,
             `Redis did not become ready within ${timeoutMs} ms (${state}). Check REDIS_URL (or REDIS_CLUSTER_NODES / REDIS_SENTINELS), the password and TLS settings; run \`sec-redis check\`.`,
+            lastError === undefined ? undefined : { cause: lastError },
           );
         }
         await new Promise((resolve) => setTimeout(resolve, 25));
       }
-      await guard.ping();
     },
     async ping() {
       const started = performance.now();

@@ -3,8 +3,14 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { captureLogger, median, type RedisServer, startRedis, waitFor } from '@sec/testing';
 import express from 'express';
-import type { Redis } from 'ioredis';
-import { createRedisGuard, type RedisGuard, requireRedis, type SecEvent } from '../src/index.js';
+import { Redis } from 'ioredis';
+import {
+  createRedisGuard,
+  type RedisGuard,
+  RedisUnavailableError,
+  requireRedis,
+  type SecEvent,
+} from '../src/index.js';
 
 const PASSWORD = 'guard-Integration-Password-0123456789abcdef';
 
@@ -229,6 +235,13 @@ describe('the breaker’s open period against a late success', () => {
         return c.ping();
       });
       const busy = admin.eval('while true do end', 0).catch((error: unknown) => error);
+      // The script runs once Redis has read it; until then a call may still be answered.
+      await waitFor('the script to block the server', () =>
+        killer.ping().then(
+          () => false,
+          (error: Error) => /BUSY/.test(error.message),
+        ),
+      );
       for (let i = 0; i < 5; i++) {
         await expect(guard.execute((c) => c.get('k'))).rejects.toMatchObject({
           message: expect.stringMatching(/BUSY/),
@@ -276,6 +289,51 @@ describe('ready() after an outage', () => {
       await expect(guard.ready(5_000)).resolves.toBeUndefined();
       expect(guard.breaker.state).toBe('closed');
     } finally {
+      await guard.close();
+      await redis.stop();
+    }
+  });
+
+  it('waits out a PING slower than the command timeout (a busy host) instead of failing on the first one', async () => {
+    const redis = await startRedis();
+    const guard = createRedisGuard({
+      config: { url: redis.url },
+      environment: 'test',
+      logger: captureLogger().logger,
+    });
+    const admin = new Redis({ port: redis.port });
+    try {
+      await guard.ready();
+      // Every client is held for 1.5 s: the first PING times out after 1 s, a later one is answered.
+      await admin.call('CLIENT', 'PAUSE', '1500', 'ALL');
+      await expect(guard.ready(5_000)).resolves.toBeUndefined();
+    } finally {
+      admin.disconnect();
+      await guard.close();
+      await redis.stop();
+    }
+  });
+
+  it('names the last refusal when the deadline passes', async () => {
+    const redis = await startRedis();
+    const guard = createRedisGuard({
+      config: { url: redis.url },
+      environment: 'test',
+      logger: captureLogger().logger,
+    });
+    try {
+      await guard.ready();
+      redis.pause();
+      const error = await guard.ready(1_500).then(
+        () => undefined,
+        (e: unknown) => e as Error & { code?: string },
+      );
+      expect(error?.code).toBe('ERR_SEC_REDIS_CONNECT_FAILED');
+      // The message carries the last failure, and the error its cause.
+      expect(error?.message).toMatch(/within 1500 ms \(Redis (call failed|did not answer)/);
+      expect(error?.cause).toBeInstanceOf(RedisUnavailableError);
+    } finally {
+      redis.resume();
       await guard.close();
       await redis.stop();
     }
