@@ -23,13 +23,19 @@ function appendMember(res: Response, field: string, member: string): void {
 }
 
 /**
- * Adds this limiter's members to the `RateLimit-Policy` and `RateLimit` response headers.
+ * Adds a limiter's members to the response headers: every policy (window) to `RateLimit-Policy`,
+ * and to `RateLimit` the state of `info`, the policy with the least remaining (`decision.info`), as
+ * the draft asks of a server that applies several policies to one request.
  * @example
  * const decision = await limiter.consume(req);
- * if (decision.outcome === 'allowed') setRateLimitHeaders(res, decision.info);
+ * if (decision.outcome === 'allowed') setRateLimitHeaders(res, decision.info, decision.policies);
  */
-export function setRateLimitHeaders(res: Response, info: RateLimitInfo): void {
-  appendMember(res, 'RateLimit-Policy', policyField(info));
+export function setRateLimitHeaders(
+  res: Response,
+  info: RateLimitInfo,
+  policies: readonly RateLimitInfo[] = [info],
+): void {
+  appendMember(res, 'RateLimit-Policy', policies.map(policyField).join(', '));
   appendMember(res, 'RateLimit', stateField(info));
 }
 

@@ -1,9 +1,15 @@
-import { type RedisClient, type RedisGuard, sendServiceUnavailable } from '@sec/redis-guard';
-import { checkOptions, positiveInteger, scrubError, toGuard } from '@sec/redis-guard/internal';
+import { OptionError, type RedisClient, type RedisGuard, sendServiceUnavailable } from '@sec/redis-guard';
+import {
+  checkOptions,
+  nonNegativeInteger,
+  positiveInteger,
+  scrubError,
+  toGuard,
+} from '@sec/redis-guard/internal';
 import type { Request, RequestHandler } from 'express';
 import { DEFAULT_IPV6_SUBNET } from './client-ip.js';
 import { clientKeyer } from './client-key.js';
-import { type RateLimitDecision, secondsUntil, toInfo } from './decision.js';
+import { decide, type RateLimitDecision } from './decision.js';
 import { sendTooManyRequests, setRateLimitHeaders } from './headers.js';
 import { reserveName, storageKey } from './key-names.js';
 import {
@@ -13,7 +19,10 @@ import {
   redisOption,
   wholeSeconds,
 } from './option-rules.js';
-import { type CounterPolicy, CounterStore } from './store.js';
+import { DEFAULT_FLOOD_SHIELD_KEYS, FloodShield } from './shield.js';
+import type { StoreResult } from './store.js';
+import { type WindowCount, WindowStore } from './window-store.js';
+import { counterWindows, type RateLimitWindow, windowsOption } from './windows.js';
 
 declare module '@sec/redis-guard' {
   interface SecEvents {
@@ -48,8 +57,18 @@ export type RateLimitOptions = Readonly<{
   points?: number;
   /** Window length in ms, a whole number of seconds (a multiple of 1000). Default 60000. */
   windowMs?: number;
+  /**
+   * Several windows instead of `points` and `windowMs`, e.g. 10 per second and 1000 per hour. A
+   * request is allowed only when it fits in every window, and then counted in each.
+   */
+  windows?: readonly RateLimitWindow[];
   /** Once over the limit, refuse for this long (ms, a multiple of 1000) instead of until the window ends. Default 0. */
   blockDurationMs?: number;
+  /**
+   * Over-limit client keys this process remembers, to refuse them without asking Redis until their
+   * window resets (least recently refused forgotten first). 0 turns this off. Default 10000.
+   */
+  floodShieldKeys?: number;
   /**
    * The client key; default: `req.ip` (honours Express `trust proxy`), IPv6 grouped by
    * `ipv6Subnet`. Returning `undefined` or `''` (e.g. not logged in) counts the request by IP.
@@ -75,15 +94,22 @@ export type RateLimitOptions = Readonly<{
  */
 export interface RateLimiter extends RequestHandler {
   readonly limiterName: string;
+  /** Points of the shortest window. */
   readonly points: number;
-  /** Window length in ms. */
+  /** Length in ms of the shortest window. */
   readonly windowMs: number;
+  /** Every window, shortest first. */
+  readonly windows: readonly RateLimitWindow[];
   readonly guard: RedisGuard;
   /** Counts the request (skip, keyBy and cost applied) and decides. Never rejects. */
   consume(req: Request): Promise<RateLimitDecision>;
   /** Counts `cost` points against an explicit key (the same keys `keyBy` returns). Never rejects. */
   consumeKey(key: string, cost?: number): Promise<RateLimitDecision>;
-  /** Forgets a key's count and block; rejects with RedisUnavailableError when Redis cannot answer. */
+  /**
+   * Forgets a key's counts and block (and this process's flood-shield entry for it; other processes
+   * keep refusing it until its window would have reset). Rejects with RedisUnavailableError when
+   * Redis cannot answer.
+   */
   reset(key: string): Promise<void>;
 }
 
@@ -111,26 +137,40 @@ export function rateLimit(options: RateLimitOptions = {}): RateLimiter {
     name: 'string',
     points: positiveInteger,
     windowMs: wholeSeconds(1000),
+    windows: windowsOption,
     blockDurationMs: wholeSeconds(0),
     keyBy: 'function',
     cost: costOption,
     skip: 'function',
     headers: 'boolean',
     ipv6Subnet: ipv6SubnetOption,
+    floodShieldKeys: nonNegativeInteger,
   });
-  const policy: CounterPolicy = {
-    name: options.name ?? DEFAULT_LIMITER_NAME,
-    points: options.points ?? DEFAULT_POINTS,
-    windowMs: options.windowMs ?? DEFAULT_WINDOW_MS,
-    blockDurationMs: options.blockDurationMs ?? DEFAULT_BLOCK_DURATION_MS,
-  };
-  assertCostWithinPoints('rateLimit', options.cost, policy.points);
+  if (options.windows && (options.points !== undefined || options.windowMs !== undefined)) {
+    const both = options.points !== undefined ? 'points' : 'windowMs';
+    throw new OptionError(
+      both,
+      `rateLimit(): option "${both}" cannot be combined with "windows"; put each window's points and windowMs in "windows"`,
+    );
+  }
+  const name = options.name ?? DEFAULT_LIMITER_NAME;
+  const windows = counterWindows(
+    name,
+    options.windows ?? [
+      { points: options.points ?? DEFAULT_POINTS, windowMs: options.windowMs ?? DEFAULT_WINDOW_MS },
+    ],
+  );
+  const fewest = Math.min(...windows.map((window) => window.points));
+  assertCostWithinPoints('rateLimit', options.cost, fewest);
   const guard = toGuard(options.redis);
-  reserveName(guard, policy.name, 'rateLimit');
-  const store = new CounterStore(guard, policy);
+  reserveName(guard, name, 'rateLimit');
+  const store = new WindowStore(guard, name, windows, options.blockDurationMs ?? DEFAULT_BLOCK_DURATION_MS);
+  const shieldKeys = options.floodShieldKeys ?? DEFAULT_FLOOD_SHIELD_KEYS;
+  // In memory mode every count is local already: nothing to shield Redis from.
+  const shield = store.redis && shieldKeys > 0 ? new FloodShield(shieldKeys) : undefined;
   const { keyBy, skip, cost = 1 } = options;
   const sendHeaders = options.headers ?? true;
-  const clientIpKey = clientKeyer(guard, policy.name, options.ipv6Subnet ?? DEFAULT_IPV6_SUBNET);
+  const clientIpKey = clientKeyer(guard, name, options.ipv6Subnet ?? DEFAULT_IPV6_SUBNET);
 
   // A throwing keyBy/skip/cost is the app's bug; counting the request anyway (by IP, at cost 1)
   // keeps the limit in force and the request answered instead of turning it into a 500.
@@ -143,9 +183,9 @@ export function rateLimit(options: RateLimitOptions = {}): RateLimiter {
     try {
       return await fn();
     } catch (error) {
-      const message = `rate limiter "${policy.name}": ${what} threw; ${instead}.`;
-      guard.warnOnce(`ratelimit.${what}_threw.${policy.name}`, message, {
-        limiter: policy.name,
+      const message = `rate limiter "${name}": ${what} threw; ${instead}.`;
+      guard.warnOnce(`ratelimit.${what}_threw.${name}`, message, {
+        limiter: name,
         err: scrubError(error, guard.secrets()),
       });
       return fallback;
@@ -154,8 +194,8 @@ export function rateLimit(options: RateLimitOptions = {}): RateLimiter {
 
   function validCost(value: unknown): number {
     if (Number.isInteger(value) && (value as number) > 0) return value as number;
-    const message = `rate limiter "${policy.name}": cost ${String(value)} is not a positive integer; using 1.`;
-    guard.warnOnce(`ratelimit.cost_invalid.${policy.name}`, message, { limiter: policy.name });
+    const message = `rate limiter "${name}": cost ${String(value)} is not a positive integer; using 1.`;
+    guard.warnOnce(`ratelimit.cost_invalid.${name}`, message, { limiter: name });
     return 1;
   }
 
@@ -167,18 +207,27 @@ export function rateLimit(options: RateLimitOptions = {}): RateLimiter {
     return clientIpKey(req);
   }
 
-  async function consumeKey(key: string, points = 1): Promise<RateLimitDecision> {
-    const result = await store.consume(storageKey(policy.name, String(key)), validCost(points));
+  /** The decision for a count from Redis (or memory); a refusal with a full window arms the shield. */
+  function settle(key: string, points: number, result: StoreResult<WindowCount>, sentAt: number) {
     if (!result.ok) {
-      return {
+      const decision: RateLimitDecision = {
         outcome: 'unavailable',
         error: result.error,
         retryAfterSeconds: result.error.retryAfterSeconds,
       };
+      return decision;
     }
-    const info = toInfo(policy, result.value.res);
-    if (!result.value.limited) return { outcome: 'allowed', info };
-    return { outcome: 'limited', info, retryAfterSeconds: secondsUntil(result.value.res.msBeforeNext) };
+    shield?.record(key, windows, result.value, sentAt);
+    return decide(windows, result.value, points);
+  }
+
+  async function consumeKey(key: string, points = 1): Promise<RateLimitDecision> {
+    const counted = storageKey(name, String(key));
+    const valid = validCost(points);
+    const refusing = shield?.refusing(counted);
+    if (refusing) return decide(windows, refusing, valid);
+    const sentAt = performance.now();
+    return settle(counted, valid, await store.consume(counted, valid), sentAt);
   }
 
   async function consume(req: Request): Promise<RateLimitDecision> {
@@ -195,12 +244,12 @@ export function rateLimit(options: RateLimitOptions = {}): RateLimiter {
         case 'skipped':
           return next();
         case 'allowed':
-          if (sendHeaders) setRateLimitHeaders(res, decision.info);
+          if (sendHeaders) setRateLimitHeaders(res, decision.info, decision.policies);
           return next();
         case 'limited':
-          if (sendHeaders) setRateLimitHeaders(res, decision.info);
-          guard.report({ type: 'ratelimit.rejected', limiter: policy.name });
-          return sendTooManyRequests(res, policy.name, decision.retryAfterSeconds);
+          if (sendHeaders) setRateLimitHeaders(res, decision.info, decision.policies);
+          guard.report({ type: 'ratelimit.rejected', limiter: name });
+          return sendTooManyRequests(res, name, decision.retryAfterSeconds);
         case 'unavailable':
           return sendServiceUnavailable(res, guard, RATE_LIMIT_SERVICE);
       }
@@ -208,14 +257,17 @@ export function rateLimit(options: RateLimitOptions = {}): RateLimiter {
   };
 
   return Object.assign(middleware, {
-    limiterName: policy.name,
-    points: policy.points,
-    windowMs: policy.windowMs,
+    limiterName: name,
+    points: windows[0]!.points,
+    windowMs: windows[0]!.windowMs,
+    windows: windows.map(({ points, windowMs }) => ({ points, windowMs })),
     guard,
     consume,
     consumeKey,
     async reset(key: string) {
-      const result = await store.delete(storageKey(policy.name, String(key)));
+      const counted = storageKey(name, String(key));
+      shield?.forget(counted);
+      const result = await store.delete(counted);
       if (!result.ok) throw result.error;
     },
   });

@@ -39,6 +39,51 @@ export type StoreResult<T> =
   | { readonly ok: false; readonly error: RedisUnavailableError };
 
 /**
+ * Runs `viaRedis` through the guard, or `inMemory` on the process-local counters: in memory mode
+ * (`viaRedis` undefined), and during Redis outages on guards that do not fail closed. A fail-closed
+ * guard (the default) gets `ok: false` instead, and its caller answers 503.
+ */
+export async function runCounted<T>(
+  guard: RedisGuard,
+  limiter: string,
+  viaRedis: (() => Promise<T>) | undefined,
+  inMemory: () => Promise<T> | T,
+): Promise<StoreResult<T>> {
+  if (!viaRedis) return { ok: true, value: await inMemory() };
+  try {
+    return { ok: true, value: await guard.execute(viaRedis) };
+  } catch (reason) {
+    return failedCall(guard, limiter, reason, inMemory);
+  }
+}
+
+/** What a failed Redis call of a limiter resolves to: 503 on fail-closed guards, else the memory count. */
+export async function failedCall<T>(
+  guard: RedisGuard,
+  limiter: string,
+  reason: unknown,
+  inMemory: () => Promise<T> | T,
+): Promise<StoreResult<T>> {
+  const error = toStoreError(reason, guard.retryAfterSeconds());
+  if (!(reason instanceof RedisUnavailableError)) {
+    // A reply error the guard passes on as is (WRONGTYPE, a script bug) is a deployment problem,
+    // not an outage: say so. Refusals (OOM, NOREPLICAS, NOPERM…) arrive as RedisUnavailableError.
+    guard.warnOnce(`ratelimit.store_error.${limiter}`, error.message, {
+      limiter,
+      err: scrubError(reason, guard.secrets()),
+    });
+  }
+  if (guard.failClosed) return { ok: false, error };
+  guard.warnOnce(
+    `ratelimit.memory_fallback.${limiter}`,
+    `Redis is unavailable; rate limiter "${limiter}" counts in this process until it returns ` +
+      'because the guard was created with failClosed: false. With the default, requests answer 503 here.',
+    { limiter },
+  );
+  return { ok: true, value: await inMemory() };
+}
+
+/**
  * rate-limiter-flexible signals "over the limit" by rejecting with a RateLimiterRes; turn that
  * into a value so only real failures travel as rejections (and reach the breaker as failures).
  */
@@ -90,13 +135,6 @@ export class CounterStore {
     }
   }
 
-  consume(key: string, points: number): Promise<StoreResult<Count>> {
-    return this.#run(
-      () => settle(this.#redis!.consume(key, points)),
-      (memory) => settle(memory.consume(key, points)),
-    );
-  }
-
   delete(key: string): Promise<StoreResult<void>> {
     return this.#run(
       async () => void (await this.#redis!.delete(key)),
@@ -137,36 +175,13 @@ export class CounterStore {
     );
   }
 
-  /**
-   * Runs `viaRedis` through the guard, or `inMemory` on the process-local counters (memory mode,
-   * and Redis outages on guards that do not fail closed).
-   */
-  async #run<T>(
+  #run<T>(
     viaRedis: () => Promise<T>,
     inMemory: (memory: RateLimiterMemory) => Promise<T>,
   ): Promise<StoreResult<T>> {
-    if (!this.#redis) return { ok: true, value: await inMemory(this.#fallback()) };
-    try {
-      return { ok: true, value: await this.#guard.execute(viaRedis) };
-    } catch (reason) {
-      const error = toStoreError(reason, this.#guard.retryAfterSeconds());
-      if (!(reason instanceof RedisUnavailableError)) {
-        // A reply error the guard passes on as is (WRONGTYPE, a script bug) is a deployment problem,
-        // not an outage: say so. Refusals (OOM, NOREPLICAS, NOPERM…) arrive as RedisUnavailableError.
-        this.#guard.warnOnce(`ratelimit.store_error.${this.#policy.name}`, error.message, {
-          limiter: this.#policy.name,
-          err: scrubError(reason, this.#guard.secrets()),
-        });
-      }
-      if (this.#guard.failClosed) return { ok: false, error };
-      this.#guard.warnOnce(
-        `ratelimit.memory_fallback.${this.#policy.name}`,
-        `Redis is unavailable; rate limiter "${this.#policy.name}" counts in this process until it returns ` +
-          'because the guard was created with failClosed: false. With the default, requests answer 503 here.',
-        { limiter: this.#policy.name },
-      );
-      return { ok: true, value: await inMemory(this.#fallback()) };
-    }
+    return runCounted(this.#guard, this.#policy.name, this.#redis ? viaRedis : undefined, () =>
+      inMemory(this.#fallback()),
+    );
   }
 
   #fallback(): RateLimiterMemory {

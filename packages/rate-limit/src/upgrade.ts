@@ -103,7 +103,7 @@ export function guardUpgrade(
       guard.report({ type: 'ratelimit.rejected', limiter: limiter.limiterName });
       const headers = {
         'Retry-After': String(decision.retryAfterSeconds),
-        'RateLimit-Policy': policyField(decision.info),
+        'RateLimit-Policy': decision.policies.map(policyField).join(', '),
         RateLimit: stateField(decision.info),
       };
       refuse(
