@@ -1,5 +1,6 @@
 export { type CapturedLogger, captureLogger } from './capture.js';
 export { type RedisClusterHandle, type RedisClusterOptions, startCluster } from './cluster.js';
+export { countDuring, type ServerStats } from './commandstats.js';
 export { type ConfinedRedis, startConfinedRedis } from './confined.js';
 export { PRODUCTION_ON_LOOPBACK } from './env.js';
 export { freePort, RESERVED_REDIS_PORT } from './ports.js';
