@@ -1,7 +1,7 @@
 import type { RedisAccess } from '@sec/redis-guard';
 import { checkOptions, DEFAULT_KEY_PREFIX, keyPrefixOption, scriptCommands } from '@sec/redis-guard/internal';
 import { rateLimitPrefix } from './key-names.js';
-import { REFUND_SCRIPT, RESERVE_SCRIPT } from './scripts.js';
+import { CONSUME_SCRIPT, REFUND_SCRIPT, RESERVE_SCRIPT } from './scripts.js';
 
 /**
  * rate-limiter-flexible's RateLimiterRedis: its increment script (EVALSHA, then EVAL; it calls
@@ -29,7 +29,7 @@ export interface RateLimitAccessOptions {
 /**
  * What the rate limiters send to Redis, for a least-privilege ACL user (`aclRule()` in
  * @sec/redis-guard, or `npx sec-redis acl`): counters under `<keyPrefix>rl:*`, kept by
- * rate-limiter-flexible and by this package's reserve/refund scripts.
+ * rate-limiter-flexible and by this package's consume, reserve and refund scripts.
  * @example
  * import { aclRule, redisAccess as guardAccess } from '@sec/redis-guard';
  * console.log(aclRule([guardAccess(), redisAccess()]));
@@ -38,7 +38,12 @@ export function redisAccess(options: RateLimitAccessOptions = {}): RedisAccess {
   checkOptions('redisAccess', options, { keyPrefix: keyPrefixOption });
   return {
     name: '@sec/rate-limit',
-    commands: [...new Set([...RATE_LIMITER_FLEXIBLE, ...scriptCommands(RESERVE_SCRIPT, REFUND_SCRIPT)])],
+    commands: [
+      ...new Set([
+        ...RATE_LIMITER_FLEXIBLE,
+        ...scriptCommands(CONSUME_SCRIPT, RESERVE_SCRIPT, REFUND_SCRIPT),
+      ]),
+    ],
     keyPrefixes: [rateLimitPrefix(options.keyPrefix ?? DEFAULT_KEY_PREFIX)],
     channels: [],
   };

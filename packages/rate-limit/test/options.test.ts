@@ -120,4 +120,50 @@ describe('options are checked at creation', () => {
       /did you mean "keyBy"/,
     );
   });
+
+  it.each([
+    ['an empty list', [], /"windows" must hold 1 to 8 windows/],
+    [
+      'a repeated window length',
+      [
+        { points: 1, windowMs: 1_000 },
+        { points: 2, windowMs: 1_000 },
+      ],
+      /must not repeat a window length/,
+    ],
+    ['a window without points', [{ windowMs: 1_000 }], /windows\[0\]\(\): option "points" is required/],
+    [
+      'a window of 1.5 s',
+      [{ points: 1, windowMs: 1_500 }],
+      /windows\[0\]\(\): option "windowMs" must be .*whole number of seconds/,
+    ],
+    ['a typo in a window', [{ points: 1, windowMs: 1_000, pionts: 2 }], /did you mean "points"/],
+    ['not a list', { points: 1, windowMs: 1_000 }, /"windows" must be array/],
+  ])('rejects windows with %s', (_what, windows, message) => {
+    const attempt = () => rateLimit({ redis: memoryGuard(), windows: windows as never });
+    expect(attempt).toThrow(OptionError);
+    expect(attempt).toThrow(message);
+  });
+
+  it('refuses points or windowMs next to windows, and a fixed cost above the smallest window', () => {
+    const windows = [
+      { points: 3, windowMs: 1_000 },
+      { points: 100, windowMs: 60_000 },
+    ];
+    expect(() => rateLimit({ redis: memoryGuard(), windows, points: 5 })).toThrow(
+      /"points" cannot be combined with "windows"/,
+    );
+    expect(() => rateLimit({ redis: memoryGuard(), windows, windowMs: 1_000 })).toThrow(
+      /"windowMs" cannot be combined with "windows"/,
+    );
+    expect(() => rateLimit({ redis: memoryGuard(), windows, cost: 4 })).toThrow(
+      /"cost" \(4\) exceeds "points" \(3\)/,
+    );
+  });
+
+  it.each([-1, 1.5, '10'])('rejects floodShieldKeys = %p', (value) => {
+    expect(() => rateLimit({ redis: memoryGuard(), floodShieldKeys: value as never })).toThrow(
+      /"floodShieldKeys"/,
+    );
+  });
 });
