@@ -1,5 +1,8 @@
 import { OptionError, type RedisClient, type RedisGuard, sendServiceUnavailable } from '@sec/redis-guard';
 import {
+  type AdmissionPlan,
+  type AdmissionStep,
+  type AdmissionVerdict,
   checkOptions,
   nonNegativeInteger,
   positiveInteger,
@@ -92,7 +95,7 @@ export type RateLimitOptions = Readonly<{
  * const decision = await perUser.consumeKey(`user:${userId}`);
  * if (decision.outcome !== 'allowed') throw new Error('slow down'); // e.g. a GraphQL error
  */
-export interface RateLimiter extends RequestHandler {
+export interface RateLimiter extends RequestHandler, AdmissionStep {
   readonly limiterName: string;
   /** Points of the shortest window. */
   readonly points: number;
@@ -114,6 +117,7 @@ export interface RateLimiter extends RequestHandler {
 }
 
 const SKIPPED: RateLimitDecision = { outcome: 'skipped' };
+const PASS: AdmissionVerdict = { kind: 'pass' };
 
 /**
  * Fail-closed rate limiting on rate-limiter-flexible's atomic Redis limiter. Over the limit: 429
@@ -221,38 +225,89 @@ export function rateLimit(options: RateLimitOptions = {}): RateLimiter {
     return decide(windows, result.value, points);
   }
 
-  async function consumeKey(key: string, points = 1): Promise<RateLimitDecision> {
-    const counted = storageKey(name, String(key));
-    const valid = validCost(points);
+  /** Counts a request against a storage key, unless the shield already knows it is refused. */
+  async function count(counted: string, points: number): Promise<RateLimitDecision> {
     const refusing = shield?.refusing(counted);
-    if (refusing) return decide(windows, refusing, valid);
+    if (refusing) return decide(windows, refusing, points);
     const sentAt = performance.now();
-    return settle(counted, valid, await store.consume(counted, valid), sentAt);
+    return settle(counted, points, await store.consume(counted, points), sentAt);
   }
 
-  async function consume(req: Request): Promise<RateLimitDecision> {
-    if (skip && (await userCall('skip', () => skip(req), false, 'counting the request'))) return SKIPPED;
+  function consumeKey(key: string, points = 1): Promise<RateLimitDecision> {
+    return count(storageKey(name, String(key)), validCost(points));
+  }
+
+  /** skip, keyBy and cost applied: the request's storage key and cost, or undefined when skipped. */
+  async function measure(req: Request): Promise<{ counted: string; points: number } | undefined> {
+    if (skip && (await userCall('skip', () => skip(req), false, 'counting the request'))) return undefined;
     const key = await requestKey(req);
     const points =
       typeof cost === 'function' ? await userCall('cost', () => cost(req), 1, 'counting it at cost 1') : cost;
-    return consumeKey(key, points);
+    return { counted: storageKey(name, key), points: validCost(points) };
+  }
+
+  async function consume(req: Request): Promise<RateLimitDecision> {
+    const measured = await measure(req);
+    if (!measured) return SKIPPED;
+    return count(measured.counted, measured.points);
+  }
+
+  /** The decision as a response: headers and next() when allowed, else the 429 or 503. */
+  function verdict(decision: RateLimitDecision): AdmissionVerdict {
+    switch (decision.outcome) {
+      case 'skipped':
+        return PASS;
+      case 'allowed':
+        return sendHeaders
+          ? { kind: 'pass', apply: (res) => setRateLimitHeaders(res, decision.info, decision.policies) }
+          : PASS;
+      case 'limited':
+        return {
+          kind: 'refuse',
+          status: 429,
+          send: (res) => {
+            if (sendHeaders) setRateLimitHeaders(res, decision.info, decision.policies);
+            guard.report({ type: 'ratelimit.rejected', limiter: name });
+            sendTooManyRequests(res, name, decision.retryAfterSeconds);
+          },
+        };
+      case 'unavailable':
+        return {
+          kind: 'refuse',
+          status: 503,
+          send: (res) => sendServiceUnavailable(res, guard, RATE_LIMIT_SERVICE),
+        };
+    }
+  }
+
+  async function planAdmission(req: Request): Promise<AdmissionPlan> {
+    const measured = await measure(req);
+    if (!measured) return { verdict: PASS };
+    const { counted, points } = measured;
+    const refusing = shield?.refusing(counted);
+    if (refusing) return { verdict: verdict(decide(windows, refusing, points)) };
+    const call = store.call(counted, points);
+    if (!store.redis) return { verdict: verdict(decide(windows, store.inMemory(call), points)) };
+    const sentAt = performance.now();
+    return {
+      work: {
+        slotKey: call.keys[0]!,
+        queue: (pipeline) => {
+          store.queue(pipeline, call);
+          return 1;
+        },
+        read: ([reply]) => verdict(settle(counted, points, { ok: true, value: store.read(reply) }, sentAt)),
+      },
+      fail: async (error) => verdict(settle(counted, points, await store.failed(call, error), sentAt)),
+    };
   }
 
   const middleware: RequestHandler = (req, res, next) => {
     consume(req).then((decision) => {
-      switch (decision.outcome) {
-        case 'skipped':
-          return next();
-        case 'allowed':
-          if (sendHeaders) setRateLimitHeaders(res, decision.info, decision.policies);
-          return next();
-        case 'limited':
-          if (sendHeaders) setRateLimitHeaders(res, decision.info, decision.policies);
-          guard.report({ type: 'ratelimit.rejected', limiter: name });
-          return sendTooManyRequests(res, name, decision.retryAfterSeconds);
-        case 'unavailable':
-          return sendServiceUnavailable(res, guard, RATE_LIMIT_SERVICE);
-      }
+      const answer = verdict(decision);
+      if (answer.kind === 'refuse') return answer.send(res);
+      answer.apply?.(res);
+      next();
     }, next);
   };
 
@@ -264,6 +319,7 @@ export function rateLimit(options: RateLimitOptions = {}): RateLimiter {
     guard,
     consume,
     consumeKey,
+    planAdmission,
     async reset(key: string) {
       const counted = storageKey(name, String(key));
       shield?.forget(counted);

@@ -7,6 +7,14 @@
  * @packageDocumentation
  */
 export { scriptCommands } from './acl.js';
+export {
+  type AdmissionPlan,
+  type AdmissionStep,
+  type AdmissionVerdict,
+  type RedisWork,
+  refusalRank,
+  runPipelined,
+} from './admission.js';
 export { DEFAULT_COMMAND_TIMEOUT_MS } from './client.js';
 export { readFlag } from './config.js';
 export { isRedisGuard, toGuard } from './guard.js';
