@@ -1,5 +1,5 @@
 import type { RedisClient, RedisGuard } from '@sec/redis-guard';
-import { scrubError } from '@sec/redis-guard/internal';
+import { type RedisWork, scrubError } from '@sec/redis-guard/internal';
 import type { Cluster, Redis } from 'ioredis';
 import { Durability } from './durability.js';
 import { dispatch, parseEvent, type SessionEvent, type SessionEventListener } from './events.js';
@@ -39,6 +39,10 @@ export const STORE_COMMANDS = [
   'wait',
 ];
 
+/** The lookup script as an ioredis command, so that it can join a pipeline. */
+const LOOKUP_COMMAND = 'secSessionLookup';
+type LookupCommand = Record<typeof LOOKUP_COMMAND, (...keysAndArgs: (string | number)[]) => unknown>;
+
 /**
  * Key prefix and event channel of a RedisSessionStore.
  */
@@ -71,6 +75,7 @@ export class RedisSessionStore implements SessionStore {
     this.#guard = guard;
     this.#settings = settings;
     this.#durability = new Durability(guard, settings.replicaAcks, settings.replicaWaitMs);
+    guard.client?.defineCommand(LOOKUP_COMMAND, { numberOfKeys: 2, lua: SCRIPTS.lookup.source });
   }
 
   #keys(userId: string): [sessions: string, user: string] {
@@ -131,6 +136,22 @@ export class RedisSessionStore implements SessionStore {
   lookup(ref: ParsedSessionId): Promise<SessionLookup> {
     const query = this.lookupQuery(ref);
     return this.#guard.execute((c) => runQuery(c, query));
+  }
+
+  /**
+   * lookup() as work for a shared pipeline (runPipelined): the same script, as a command ioredis
+   * sends by EVALSHA (EVAL the first time on a connection, and again after a NOSCRIPT).
+   */
+  lookupWork(ref: ParsedSessionId): RedisWork<SessionLookup> {
+    const query = this.lookupQuery(ref);
+    return {
+      slotKey: query.keys[0]!,
+      queue: (pipeline) => {
+        (pipeline as unknown as LookupCommand)[LOOKUP_COMMAND](...query.keys, ...query.args);
+        return 1;
+      },
+      read: ([reply]) => query.decode(reply),
+    };
   }
 
   async touch(ref: ParsedSessionId, now: number) {

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { type RedisGuard, RedisUnavailableError } from '@sec/redis-guard';
-import { scrubError } from '@sec/redis-guard/internal';
+import { type RedisWork, scrubError } from '@sec/redis-guard/internal';
 import type { AuthContext } from './auth-context.js';
 import type { ResolvedCookie } from './cookies.js';
 import { extractToken, type RequestToken } from './credentials.js';
@@ -68,6 +68,13 @@ export function authorize(
   };
 }
 
+/** The session check of one request, waiting for its lookup (see RequestPath.plan). */
+export interface SessionPlan {
+  readonly work: RedisWork<SessionLookup>;
+  finish(found: SessionLookup): Promise<RequestOutcome>;
+  fail(error: unknown): RequestOutcome;
+}
+
 /**
  * What the request path needs; built once by createSessionManager().
  */
@@ -96,6 +103,12 @@ export interface RequestPathSettings {
 export interface RequestPath {
   /** Steps 1 to 5: for authenticate(), the router and WebSocket upgrades. */
   authenticate(req: IncomingMessage): Promise<RequestOutcome>;
+  /**
+   * Steps 1 to 3, then step 4 as work for a shared pipeline (combined admission): the outcome when
+   * the request is decided without Redis (no token, a refused one, a memory store), else the lookup
+   * and how to finish (steps 4 and 5) from what it found, or from its failure.
+   */
+  plan(req: IncomingMessage): Promise<RequestOutcome | SessionPlan>;
   /** Steps 3 to 5, for a token the caller already holds. */
   verifyToken(token: unknown): Promise<RequestOutcome>;
   /** Steps 4 and 5 for a session id (no token): true while the session is live. Rejects when the store cannot answer. */
@@ -155,11 +168,16 @@ export function createRequestPath(settings: RequestPathSettings): RequestPath {
     }
   };
 
-  /** Steps 4 and 5 for verified claims. */
-  const session = async (claims: AccessTokenClaims, token: string, at: number): Promise<RequestOutcome> => {
+  /** Step 4's judgement of what the lookup found, and step 5. */
+  const judge = async (
+    claims: AccessTokenClaims,
+    token: string,
+    at: number,
+    found: SessionLookup,
+  ): Promise<RequestOutcome> => {
     const ref = { userId: claims.userId, handle: claims.handle };
     try {
-      const verdict = authorize(await store.lookup(ref), claims.tokenHash, at, touchAfterMs);
+      const verdict = authorize(found, claims.tokenHash, at, touchAfterMs);
       if (!verdict.ok) {
         // Best effort: the refusal stands whether or not the dead record could be deleted now.
         if (verdict.drop) await store.dropExpired(ref, at).catch(() => undefined);
@@ -182,17 +200,32 @@ export function createRequestPath(settings: RequestPathSettings): RequestPath {
     }
   };
 
+  /** Steps 4 and 5 for verified claims. */
+  const session = async (claims: AccessTokenClaims, token: string, at: number): Promise<RequestOutcome> => {
+    let found: SessionLookup;
+    try {
+      found = await store.lookup({ userId: claims.userId, handle: claims.handle });
+    } catch (error) {
+      return unavailable(error);
+    }
+    return judge(claims, token, at, found);
+  };
+
+  /** Step 3: the claims, or the refusal. */
+  const verifyClaims = async (token: string, at: number): Promise<AccessTokenClaims | RequestOutcome> => {
+    try {
+      return await codec.verify(token, at);
+    } catch (error) {
+      return error instanceof InvalidTokenError ? refused(token, error) : unavailable(error);
+    }
+  };
+
   /** Steps 3 to 5. */
   const verifyToken = async (token: unknown): Promise<RequestOutcome> => {
     if (typeof token !== 'string') return refused(undefined, new InvalidTokenError('malformed'));
     const at = now();
-    let claims: AccessTokenClaims;
-    try {
-      claims = await codec.verify(token, at);
-    } catch (error) {
-      return error instanceof InvalidTokenError ? refused(token, error) : unavailable(error);
-    }
-    return session(claims, token, at);
+    const claims = await verifyClaims(token, at);
+    return 'kind' in claims ? claims : session(claims, token, at);
   };
 
   return {
@@ -203,6 +236,20 @@ export function createRequestPath(settings: RequestPathSettings): RequestPath {
     },
 
     verifyToken,
+
+    async plan(req) {
+      const presented = credentials(req);
+      if ('kind' in presented) return presented;
+      const forbidden = origin(req, presented);
+      if (forbidden) return forbidden;
+      const { token } = presented;
+      const at = now();
+      const claims = await verifyClaims(token, at);
+      if ('kind' in claims) return claims;
+      const work = store.lookupWork?.({ userId: claims.userId, handle: claims.handle });
+      if (!work) return session(claims, token, at);
+      return { work, finish: (found) => judge(claims, token, at, found), fail: unavailable };
+    },
 
     async refresh(ref) {
       const at = now();

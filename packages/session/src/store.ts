@@ -1,3 +1,4 @@
+import type { RedisWork } from '@sec/redis-guard/internal';
 import type { SessionEvent, SessionEventListener } from './events.js';
 import type { StoredSession } from './record.js';
 import type { ParsedSessionId } from './session-id.js';
@@ -64,6 +65,8 @@ export interface SessionStore {
   ): Promise<CreateResult>;
   /** The session's record and the user's roles, as stored. Reads only. */
   lookup(ref: ParsedSessionId): Promise<SessionLookup>;
+  /** lookup() as work that may share one pipelined write with other checks; absent in memory. */
+  lookupWork?(ref: ParsedSessionId): RedisWork<SessionLookup>;
   /** The records of several sessions (no roles), in one batch: the re-check behind live connections. Reads only. */
   lookupRecords(refs: readonly ParsedSessionId[]): Promise<(StoredSession | undefined)[]>;
   /**
