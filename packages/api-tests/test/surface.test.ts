@@ -113,6 +113,7 @@ const PUBLIC_API: Record<PublicPackage, readonly string[]> = {
     'RateLimitInfo',
     'RateLimitNameError',
     'RateLimitOptions',
+    'RateLimitWindow',
     'RateLimiter',
     'RefusedLoginAttempt',
     'guardUpgrade',

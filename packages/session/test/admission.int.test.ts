@@ -28,10 +28,7 @@ afterAll(async () => {
   for (const close of closers.reverse()) await close().catch(() => undefined);
 });
 
-async function protectedApp(
-  sessions: SessionManager,
-  ...handlers: express.RequestHandler[]
-): Promise<string> {
+async function protectedApp(...handlers: express.RequestHandler[]): Promise<string> {
   const app = express();
   app.get('/me', ...handlers, (req, res) => {
     res.json({ user: req.auth?.userId ?? null });
@@ -82,7 +79,7 @@ describe('combined admission on a standalone Redis', () => {
       ],
       keyBy: (req) => req.get('authorization'),
     });
-    const url = await protectedApp(sessions, sessions.authenticate({ with: [perClient, perUser] }));
+    const url = await protectedApp(sessions.authenticate({ with: [perClient, perUser] }));
     const { accessToken } = await sessions.create('ada');
     const request = () => fetch(`${url}/me`, { headers: bearer(accessToken) });
     expect((await request()).status).toBe(200); // the connection's first EVALs load the scripts
@@ -96,7 +93,7 @@ describe('combined admission on a standalone Redis', () => {
     expect(combined.calls.evalsha).toBe(60);
 
     // The same checks as separate middlewares wait for each other: three round trips.
-    const separate = await protectedApp(sessions, perClient, perUser, sessions.authenticate());
+    const separate = await protectedApp(perClient, perUser, sessions.authenticate());
     const apart = await countDuring(redis, () =>
       inTurn(20, () => fetch(`${separate}/me`, { headers: bearer(accessToken) })),
     );
@@ -105,7 +102,7 @@ describe('combined admission on a standalone Redis', () => {
 
   it('answers 401 over 429, 429 with the limiter headers for a valid session, and req.auth only when all pass', async () => {
     const limiter = rateLimit({ redis: guard, name: 'prec', points: 2, windowMs: 60_000 });
-    const url = await protectedApp(sessions, sessions.authenticate({ with: [limiter] }));
+    const url = await protectedApp(sessions.authenticate({ with: [limiter] }));
     const { accessToken } = await sessions.create('grace');
     const ok = await fetch(`${url}/me`, { headers: bearer(accessToken) });
     expect(ok.status).toBe(200);
@@ -123,7 +120,7 @@ describe('combined admission on a standalone Redis', () => {
 
   it('lets an unauthenticated request through with optional: true, still limited', async () => {
     const limiter = rateLimit({ redis: guard, name: 'optional', points: 1, windowMs: 60_000 });
-    const url = await protectedApp(sessions, sessions.authenticate({ optional: true, with: [limiter] }));
+    const url = await protectedApp(sessions.authenticate({ optional: true, with: [limiter] }));
     const first = await fetch(`${url}/me`);
     expect(first.status).toBe(200);
     expect(await first.json()).toEqual({ user: null });
@@ -141,7 +138,7 @@ describe('combined admission on a standalone Redis', () => {
         return req.get('x-client');
       },
     });
-    const url = await protectedApp(sessions, sessions.authenticate({ with: [limiter] }));
+    const url = await protectedApp(sessions.authenticate({ with: [limiter] }));
     const { accessToken } = await sessions.create('burst-user');
     const statuses = await Promise.all(
       Array.from({ length: 150 }, () =>
@@ -154,7 +151,7 @@ describe('combined admission on a standalone Redis', () => {
 
   it('answers 503 + Retry-After when Redis refuses the limiter’s write, over 401 and 429', async () => {
     const limiter = rateLimit({ redis: guard, name: 'oom', points: 100, windowMs: 60_000 });
-    const url = await protectedApp(sessions, sessions.authenticate({ with: [limiter] }));
+    const url = await protectedApp(sessions.authenticate({ with: [limiter] }));
     const { accessToken } = await sessions.create('oom-user');
     expect((await fetch(`${url}/me`, { headers: bearer(accessToken) })).status).toBe(200);
     const restore = await refuseWrites(redis, 'OOM');
@@ -217,7 +214,7 @@ describe('combined admission on Redis Cluster', () => {
   it('sends at most one write per node per request, the session and limiter keys in different slots', async () => {
     const limiter = rateLimit({ redis: guard, name: 'cluster', points: 1_000, windowMs: 60_000 });
     const limiter2 = rateLimit({ redis: guard, name: 'cluster2', points: 1_000, windowMs: 60_000 });
-    const url = await protectedApp(sessions, sessions.authenticate({ with: [limiter, limiter2] }));
+    const url = await protectedApp(sessions.authenticate({ with: [limiter, limiter2] }));
     const { accessToken } = await sessions.create('lin');
     const request = () => fetch(`${url}/me`, { headers: bearer(accessToken) });
     // Warm every node's script cache on the guard's connections.
