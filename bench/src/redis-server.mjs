@@ -2,6 +2,7 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { Redis } from 'ioredis';
 import { freePort } from './free-port.mjs';
 
 const READY = 'Ready to accept connections';
@@ -46,6 +47,9 @@ export async function startRedisServer() {
   child.stdout.resume();
   child.stderr.resume();
   const version = /version=([\d.]+)/.exec(output)?.[1] ?? 'unknown';
+  // The runner's own connection, for INFO only: its INFO calls are left out of the counts.
+  const admin = new Redis({ port, password, lazyConnect: true });
+  admin.on('error', () => undefined);
   return {
     url: `redis://127.0.0.1:${port}`,
     password,
@@ -61,7 +65,25 @@ export async function startRedisServer() {
         return undefined;
       }
     },
+    /**
+     * Commands the server has run (INFO commandstats, scripts' inner calls included, INFO left
+     * out) and reads it has processed (total_reads_processed: one per batch of commands that
+     * arrived together, so one per round trip), both since it started.
+     * @returns {Promise<{ commands: number, reads: number }>}
+     */
+    async counters() {
+      if (admin.status === 'wait') await admin.connect();
+      const info = await admin.info('all');
+      let commands = 0;
+      for (const match of info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) {
+        if (match[1] !== 'info') commands += Number(match[2]);
+      }
+      // This INFO's own read is counted in its reply: leave it out.
+      const reads = Number(/^total_reads_processed:(\d+)/m.exec(info)?.[1]) - 1;
+      return { commands, reads };
+    },
     stop() {
+      admin.disconnect();
       if (child.exitCode !== null) return Promise.resolve();
       return new Promise((resolve) => {
         child.once('exit', () => resolve());

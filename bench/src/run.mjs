@@ -35,6 +35,25 @@ const STACKS = [
   },
   { name: 'rate-limit', script: 'ours.mjs', args: ['rate-limit'], label: '@sec/rate-limit rateLimit() only' },
   {
+    name: 'combined',
+    script: 'ours.mjs',
+    args: ['combined'],
+    label: '@sec/session authenticate({ with: [rateLimit()] }): one pipelined write',
+  },
+  {
+    name: 'two-windows',
+    script: 'ours.mjs',
+    args: ['two-windows'],
+    label: '@sec/rate-limit rateLimit() with two windows (per second and per hour)',
+  },
+  {
+    name: 'flood',
+    script: 'ours.mjs',
+    args: ['flood'],
+    label: 'a client over its limit: every request 429 (flood shield)',
+    refused: true,
+  },
+  {
     name: 'parallel',
     script: 'ours.mjs',
     args: ['parallel'],
@@ -44,6 +63,12 @@ const STACKS = [
 ];
 const TARGET_VS_BARE = 0.65;
 const TARGET_VS_PEER = 1.4;
+/** The combined admission path (session check + a limiter) against bare Express. */
+const TARGET_COMBINED_VS_BARE = 0.85;
+/** A client over its limit, refused by the flood shield, against bare Express. */
+const TARGET_FLOOD_VS_BARE = 0.9;
+/** Redis commands per refused request of a flooding client. */
+const TARGET_FLOOD_COMMANDS = 0.05;
 
 const { values: flags } = parseArgs({
   options: {
@@ -96,6 +121,13 @@ async function startServer(stack, redis) {
 
 /** One request up front: a stack that answers 401 or 500 would make every figure after it meaningless. */
 async function checkServer(server) {
+  if (server.refused) {
+    // The flood stack's client spends its limit on the first request: every later one is a 429.
+    await (await fetch(server.url, { headers: server.headers })).arrayBuffer();
+    const response = await fetch(server.url, { headers: server.headers });
+    if (response.status !== 429) throw new Error(`${server.name}: GET ${ROUTE} answered ${response.status}, not 429`);
+    return;
+  }
   const response = await fetch(server.url, { headers: server.headers });
   const body = await response.json().catch(() => undefined);
   if (response.status !== 200 || body?.userId !== 'bench-user') {
@@ -114,6 +146,7 @@ function serverCpu(server) {
 async function load(server, duration) {
   const cpuBefore = await serverCpu(server);
   const redisBefore = redis.cpuMicros();
+  const countersBefore = await redis.counters();
   const result = await autocannon({
     url: server.url,
     headers: server.headers,
@@ -121,22 +154,36 @@ async function load(server, duration) {
     pipelining: 1,
     duration,
   });
-  if (result.non2xx > 0 || result.errors > 0 || result.timeouts > 0) {
+  const wrong = server.refused ? result['2xx'] + result['5xx'] : result.non2xx;
+  if (wrong > 0 || result.errors > 0 || result.timeouts > 0) {
     throw new Error(
-      `${server.name}: ${result.non2xx} non-2xx, ${result.errors} errors, ${result.timeouts} timeouts`,
+      `${server.name}: ${wrong} unexpected answers (${server.refused ? 'not 429' : 'non-2xx'}), ` +
+        `${result.errors} errors, ${result.timeouts} timeouts`,
     );
   }
   const requests = result.requests.total;
   const serverUs = ((await serverCpu(server)) - cpuBefore) / requests;
   const redisAfter = redis.cpuMicros();
   const redisUs = redisBefore === undefined ? Number.NaN : (redisAfter - redisBefore) / requests;
-  return { rps: result.requests.average, p99: result.latency.p99, serverUs, redisUs, requests };
+  const commands = ((await redis.counters()).commands - countersBefore.commands) / requests;
+  return { rps: result.requests.average, p99: result.latency.p99, serverUs, redisUs, commands, requests };
+}
+
+/**
+ * Redis round trips per request, with requests sent one at a time (under load, one connection
+ * carries many requests' commands in one read): the reads Redis processed, per request.
+ */
+async function roundTrips(server, count = 100) {
+  const before = await redis.counters();
+  for (let i = 0; i < count; i++) await (await fetch(server.url, { headers: server.headers })).arrayBuffer();
+  // The earlier INFO's read falls between the two snapshots.
+  return ((await redis.counters()).reads - before.reads - 1) / count;
 }
 
 const mean = (values) => values.reduce((a, b) => a + b, 0) / values.length;
 const fixed = (value, digits = 0) => value.toFixed(digits);
 
-function report(servers, results) {
+function report(servers, results, trips) {
   const summary = new Map(
     servers.map((s) => {
       const runs = results.get(s.name);
@@ -150,6 +197,8 @@ function report(servers, results) {
           p99: mean(runs.map((r) => r.p99)),
           serverUs: mean(runs.map((r) => r.serverUs)),
           redisUs: mean(runs.map((r) => r.redisUs)),
+          commands: mean(runs.map((r) => r.commands)),
+          reads: trips.get(s.name),
         },
       ];
     }),
@@ -157,38 +206,57 @@ function report(servers, results) {
   const bare = summary.get('bare');
   console.log('');
   console.log(
-    `| stack | req/s (mean of ${ROUNDS}) | min - max | p99 ms | x bare | server CPU µs/req | redis CPU µs/req |`,
+    `| stack | req/s (mean of ${ROUNDS}) | min - max | p99 ms | x bare | server CPU µs/req | redis CPU µs/req | redis cmds/req | round trips/req (one at a time) |`,
   );
-  console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: |');
+  console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const s of servers) {
     const row = summary.get(s.name);
     const vsBare = bare ? `${fixed(row.rps / bare.rps, 2)}x` : '-';
     console.log(
       `| ${s.name}: ${s.label} | ${fixed(row.rps)} | ${fixed(row.min)} - ${fixed(row.max)} | ${fixed(row.p99, 1)} ` +
-        `| ${vsBare} | ${fixed(row.serverUs)} | ${fixed(row.redisUs)} |`,
+        `| ${vsBare} | ${fixed(row.serverUs)} | ${fixed(row.redisUs)} | ${fixed(row.commands, 3)} | ${fixed(row.reads, 2)} |`,
     );
   }
   console.log('');
-  const ours = summary.get('ours');
   // Runs of one round are minutes apart at most: their ratio is the least disturbed by drift.
-  const perRound = (other) => results.get('ours').map((run, i) => run.rps / results.get(other)[i].rps);
+  const perRound = (mine, other) => results.get(mine).map((run, i) => run.rps / results.get(other)[i].rps);
   const median = (values) => {
     const sorted = [...values].sort((a, b) => a - b);
     const middle = Math.floor(sorted.length / 2);
     return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
   };
-  for (const [other, target] of [
-    ['bare', TARGET_VS_BARE],
-    ['peer', TARGET_VS_PEER],
+  for (const [mine, other, target] of [
+    ['ours', 'bare', TARGET_VS_BARE],
+    ['ours', 'peer', TARGET_VS_PEER],
+    ['combined', 'bare', TARGET_COMBINED_VS_BARE],
+    ['combined', 'ours', undefined],
+    ['flood', 'bare', TARGET_FLOOD_VS_BARE],
   ]) {
+    const row = summary.get(mine);
     const base = summary.get(other);
-    if (!ours || !base) continue;
-    const ratio = ours.rps / base.rps;
-    const verdict = ratio >= target ? 'met' : 'NOT met';
-    const rounds = perRound(other);
+    if (!row || !base) continue;
+    const ratio = row.rps / base.rps;
+    const verdict = target === undefined ? '' : ` (target >= ${target}x: ${ratio >= target ? 'met' : 'NOT met'})`;
+    const rounds = perRound(mine, other);
     console.log(
-      `ours / ${other}: ${fixed(ratio, 2)}x (target >= ${target}x: ${verdict}); ` +
+      `${mine} / ${other}: ${fixed(ratio, 2)}x${verdict}; ` +
         `per round: ${rounds.map((r) => fixed(r, 2)).join(', ')}, median ${fixed(median(rounds), 2)}x`,
+    );
+  }
+  const flood = summary.get('flood');
+  if (flood) {
+    const verdict = flood.commands <= TARGET_FLOOD_COMMANDS ? 'met' : 'NOT met';
+    console.log(
+      `flood: ${fixed(flood.commands, 4)} Redis commands per refused request (target <= ${TARGET_FLOOD_COMMANDS}: ${verdict})`,
+    );
+  }
+  const one = summary.get('rate-limit');
+  const two = summary.get('two-windows');
+  if (one && two) {
+    const verdict = two.reads <= one.reads + 0.01 ? 'met' : 'NOT met';
+    console.log(
+      `two windows: ${fixed(two.reads, 2)} Redis round trips per request, one window ${fixed(one.reads, 2)} ` +
+        `(target: no more: ${verdict}); ${fixed(two.commands, 2)} vs ${fixed(one.commands, 2)} commands per request`,
     );
   }
 }
@@ -202,6 +270,8 @@ const servers = [];
 try {
   for (const stack of stacks) servers.push(await startServer(stack, redis));
   for (const server of servers) await checkServer(server);
+  const trips = new Map();
+  for (const server of servers) trips.set(server.name, await roundTrips(server));
   // Requests each server answered (the check, warm-up and rounds): turns a profile into µs/request.
   const served = new Map(servers.map((s) => [s.name, 1]));
   for (const server of servers)
@@ -220,7 +290,7 @@ try {
       );
     }
   }
-  report(servers, results);
+  report(servers, results, trips);
   console.log(`load average at end: ${loadAverage()}`);
   if (profileDir) {
     writeFileSync(`${profileDir}requests.json`, `${JSON.stringify(Object.fromEntries(served), null, 2)}\n`);

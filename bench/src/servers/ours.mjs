@@ -5,6 +5,9 @@
 //   rate-limit    rateLimit() only
 //   parallel      experiment, not a package API: limiter.consume(req) and authenticateRequest(req)
 //                 started together, so auto-pipelining sends both scripts in one write
+//   combined      authenticate({ with: [rateLimit()] }): both in one pipelined write
+//   two-windows   rateLimit() with two windows (per second and per hour) only
+//   flood         rateLimit() only, for a client already over its limit: every request is a 429
 import { randomBytes } from 'node:crypto';
 import { rateLimit, sendTooManyRequests, setRateLimitHeaders } from '@sec/rate-limit';
 import { createRedisGuard, sendServiceUnavailable } from '@sec/redis-guard';
@@ -17,6 +20,20 @@ const VARIANTS = {
   authenticate: { auth: true, limit: false },
   'rate-limit': { auth: false, limit: true },
   parallel: { auth: true, limit: true },
+  combined: { auth: true, limit: true },
+  'two-windows': { auth: false, limit: true },
+  flood: { auth: false, limit: true },
+};
+const HUGE = 1_000_000_000;
+const LIMITS = {
+  'two-windows': {
+    windows: [
+      { points: HUGE, windowMs: 1_000 },
+      { points: HUGE, windowMs: 3_600_000 },
+    ],
+  },
+  // One request per hour: the runner's check request spends it, every later one is refused.
+  flood: { points: 1, windowMs: 3_600_000 },
 };
 const variant = process.argv[2] ?? 'ours';
 const uses = VARIANTS[variant];
@@ -34,7 +51,7 @@ const sessions = uses.auth
     })
   : undefined;
 const limiter = uses.limit
-  ? rateLimit({ redis: guard, name: 'bench', points: 1_000_000_000, windowMs: 3_600_000 })
+  ? rateLimit({ redis: guard, name: 'bench', ...(LIMITS[variant] ?? { points: HUGE, windowMs: 3_600_000 }) })
   : undefined;
 
 /** Both checks at once; answers as the two middlewares would (401, 429, 503 or next()). */
@@ -59,6 +76,8 @@ function parallel(req, res, next) {
 const app = express();
 if (variant === 'parallel') {
   app.use(parallel);
+} else if (variant === 'combined') {
+  app.use(sessions.authenticate({ with: [limiter] }));
 } else {
   if (limiter) app.use(limiter);
   if (sessions) app.use(sessions.authenticate());
