@@ -125,7 +125,8 @@ async function checkServer(server) {
     // The flood stack's client spends its limit on the first request: every later one is a 429.
     await (await fetch(server.url, { headers: server.headers })).arrayBuffer();
     const response = await fetch(server.url, { headers: server.headers });
-    if (response.status !== 429) throw new Error(`${server.name}: GET ${ROUTE} answered ${response.status}, not 429`);
+    if (response.status !== 429)
+      throw new Error(`${server.name}: GET ${ROUTE} answered ${response.status}, not 429`);
     return;
   }
   const response = await fetch(server.url, { headers: server.headers });
@@ -236,7 +237,8 @@ function report(servers, results, trips) {
     const base = summary.get(other);
     if (!row || !base) continue;
     const ratio = row.rps / base.rps;
-    const verdict = target === undefined ? '' : ` (target >= ${target}x: ${ratio >= target ? 'met' : 'NOT met'})`;
+    const verdict =
+      target === undefined ? '' : ` (target >= ${target}x: ${ratio >= target ? 'met' : 'NOT met'})`;
     const rounds = perRound(mine, other);
     console.log(
       `${mine} / ${other}: ${fixed(ratio, 2)}x${verdict}; ` +

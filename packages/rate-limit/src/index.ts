@@ -11,5 +11,5 @@ export {
   type RefusedLoginAttempt,
 } from './login.js';
 export { type RateLimiter, type RateLimitOptions, rateLimit } from './rate-limit.js';
-export type { RateLimitWindow } from './windows.js';
 export { type GuardUpgradeOptions, guardUpgrade } from './upgrade.js';
+export type { RateLimitWindow } from './windows.js';
