@@ -292,10 +292,7 @@ export function rateLimit(options: RateLimitOptions = {}): RateLimiter {
     return {
       work: {
         slotKey: call.keys[0]!,
-        queue: (pipeline) => {
-          store.queue(pipeline, call);
-          return 1;
-        },
+        send: (target) => [store.send(target, call)],
         read: ([reply]) => verdict(settle(counted, points, { ok: true, value: store.read(reply) }, sentAt)),
       },
       fail: async (error) => verdict(settle(counted, points, await store.failed(call, error), sentAt)),

@@ -1,4 +1,4 @@
-import type { RedisGuard } from '@sec/redis-guard';
+import type { RedisClient, RedisGuard } from '@sec/redis-guard';
 import type { ChainableCommander } from 'ioredis';
 import { limiterPrefix } from './key-names.js';
 import { defineScripts, type ScriptedClient } from './scripts.js';
@@ -108,9 +108,13 @@ export class WindowStore {
     return { keys: this.#keys(storageKey), args };
   }
 
-  /** Adds the call to a pipeline (ioredis sends EVALSHA, or EVAL the first time on a connection). */
-  queue(pipeline: ChainableCommander, call: WindowCall): void {
-    (pipeline as unknown as ScriptedClient).secRateLimitConsume(call.keys.length, ...call.keys, ...call.args);
+  /** Sends the call on a client or a pipeline (ioredis sends EVALSHA, or EVAL the first time on a connection). */
+  send(target: RedisClient | ChainableCommander, call: WindowCall): unknown {
+    return (target as unknown as ScriptedClient).secRateLimitConsume(
+      call.keys.length,
+      ...call.keys,
+      ...call.args,
+    );
   }
 
   /** Reads the script's reply. */

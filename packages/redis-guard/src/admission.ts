@@ -1,6 +1,7 @@
 import calculateSlot from 'cluster-key-slot';
 import type { Request, Response } from 'express';
 import type { ChainableCommander, Cluster } from 'ioredis';
+import type { RedisClient } from './client.js';
 import type { RedisGuard } from './guard.js';
 
 /**
@@ -10,8 +11,11 @@ import type { RedisGuard } from './guard.js';
 export interface RedisWork<T> {
   /** A key the commands touch: routes the work to its Cluster node. */
   readonly slotKey: string;
-  /** Adds the commands to the pipeline; returns how many it added (their replies come back in order). */
-  queue(pipeline: ChainableCommander): number;
+  /**
+   * Calls its commands, in order, on `target`: the client (each call returns the reply's promise)
+   * or a pipeline (each call returns the pipeline). Returns what the calls returned.
+   */
+  send(target: RedisClient | ChainableCommander): unknown[];
   /** Reads the replies of this work's commands (error replies never reach it). */
   read(replies: readonly unknown[]): T;
 }
@@ -77,38 +81,59 @@ async function execute(pipeline: ChainableCommander, counts: readonly number[]):
   return replies;
 }
 
+/** One pipeline per node, all at once (a Cluster, or a client without auto-pipelining). */
+async function pipelined<T>(client: RedisClient, works: readonly RedisWork<T>[]): Promise<unknown[][]> {
+  const groups = new Map<string, number[]>();
+  works.forEach((work, index) => {
+    const node = client.isCluster ? nodeOf(client as Cluster, work.slotKey) : '';
+    groups.set(node, [...(groups.get(node) ?? []), index]);
+  });
+  const byWork: unknown[][] = [];
+  await Promise.all(
+    [...groups.values()].map(async (indexes) => {
+      const pipeline = client.pipeline();
+      const counts = indexes.map((index) => works[index]!.send(pipeline).length);
+      const replies = await execute(pipeline, counts);
+      indexes.forEach((index, i) => {
+        byWork[index] = replies[i]!;
+      });
+    }),
+  );
+  return byWork;
+}
+
 /**
- * Sends the commands of every work in one pipelined write (one round trip) on a standalone or
- * Sentinel connection, or in one write per node, all at once, on a Cluster. Runs through
- * `guard.execute` (breaker, deadline), and rejects as it does when Redis cannot answer or any
- * command gets an error reply. Resolves to each work's result, in order.
+ * Every command sent in this tick, straight on an auto-pipelining client: ioredis writes what one
+ * tick sends in one write (requests in flight together share it too), without the cost of a
+ * Pipeline object per call (about 15 µs of CPU).
+ */
+async function autoPipelined<T>(client: RedisClient, works: readonly RedisWork<T>[]): Promise<unknown[][]> {
+  const calls = works.map((work) => work.send(client) as Promise<unknown>[]);
+  const settled = await Promise.all(calls.map((promises) => Promise.allSettled(promises)));
+  const replies: unknown[][] = [];
+  for (const results of settled) {
+    const values: unknown[] = [];
+    for (const result of results) {
+      // One error reply fails the whole admission: its 503 outranks every other answer anyway.
+      if (result.status === 'rejected') throw result.reason;
+      values.push(result.value);
+    }
+    replies.push(values);
+  }
+  return replies;
+}
+
+/**
+ * Sends the commands of every work in one write (one round trip) on a standalone or Sentinel
+ * connection, or in one write per node, all at once, on a Cluster. Runs through `guard.execute`
+ * (breaker, deadline), and rejects as it does when Redis cannot answer or any command gets an error
+ * reply. Resolves to each work's result, in order.
  */
 export async function runPipelined<T>(guard: RedisGuard, works: readonly RedisWork<T>[]): Promise<T[]> {
-  const replies = await guard.execute(async (client) => {
-    if (!client.isCluster) {
-      const pipeline = client.pipeline();
-      return execute(
-        pipeline,
-        works.map((work) => work.queue(pipeline)),
-      );
-    }
-    const groups = new Map<string, number[]>();
-    works.forEach((work, index) => {
-      const node = nodeOf(client as Cluster, work.slotKey);
-      groups.set(node, [...(groups.get(node) ?? []), index]);
-    });
-    const byWork: unknown[][] = [];
-    await Promise.all(
-      [...groups.values()].map(async (indexes) => {
-        const pipeline = client.pipeline();
-        const counts = indexes.map((index) => works[index]!.queue(pipeline));
-        const replies = await execute(pipeline, counts);
-        indexes.forEach((index, i) => {
-          byWork[index] = replies[i]!;
-        });
-      }),
-    );
-    return byWork;
-  });
+  const replies = await guard.execute((client) =>
+    !client.isCluster && client.options.enableAutoPipelining
+      ? autoPipelined(client, works)
+      : pipelined(client, works),
+  );
   return works.map((work, index) => work.read(replies[index]!));
 }

@@ -146,10 +146,7 @@ export class RedisSessionStore implements SessionStore {
     const query = this.lookupQuery(ref);
     return {
       slotKey: query.keys[0]!,
-      queue: (pipeline) => {
-        (pipeline as unknown as LookupCommand)[LOOKUP_COMMAND](...query.keys, ...query.args);
-        return 1;
-      },
+      send: (target) => [(target as unknown as LookupCommand)[LOOKUP_COMMAND](...query.keys, ...query.args)],
       read: ([reply]) => query.decode(reply),
     };
   }

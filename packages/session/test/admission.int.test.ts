@@ -14,6 +14,7 @@ import {
   startRedis,
 } from '@sec/testing';
 import express from 'express';
+import { Redis } from 'ioredis';
 import type { SessionManager } from '../src/index.js';
 import { bearer, listen, manager } from './helpers.js';
 
@@ -98,6 +99,28 @@ describe('combined admission on a standalone Redis', () => {
       inTurn(20, () => fetch(`${separate}/me`, { headers: bearer(accessToken) })),
     );
     expect(apart.reads).toBe(60);
+  });
+
+  it('keeps to one round trip on an app’s own client without auto-pipelining (an explicit pipeline)', async () => {
+    const own = createRedisGuard({
+      client: new Redis({ port: redis.port, enableAutoPipelining: false }),
+      environment: 'test',
+      logger: log.logger,
+    });
+    await own.ready();
+    const ownSessions = manager({ redis: own, logger: log.logger });
+    closers.push(
+      () => own.close(),
+      () => ownSessions.close(),
+    );
+    const limiter = rateLimit({ redis: own, name: 'rt-own', points: 1_000 });
+    const url = await protectedApp(ownSessions.authenticate({ with: [limiter] }));
+    const { accessToken } = await ownSessions.create('bo');
+    const request = () => fetch(`${url}/me`, { headers: bearer(accessToken) });
+    expect((await request()).status).toBe(200);
+    const stats = await countDuring(redis, () => inTurn(20, request));
+    expect(stats.reads).toBe(20);
+    expect(stats.calls.evalsha).toBe(40);
   });
 
   it('answers 401 over 429, 429 with the limiter headers for a valid session, and req.auth only when all pass', async () => {
