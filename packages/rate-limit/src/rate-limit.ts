@@ -89,7 +89,9 @@ export type RateLimitOptions = Readonly<{
 
 /**
  * The Express middleware `rateLimit()` returns, plus the same decision for other transports
- * (WebSocket upgrades, GraphQL resolvers, queue consumers).
+ * (WebSocket upgrades, GraphQL resolvers, queue consumers). It is also an admission step: pass it
+ * to `sessions.authenticate({ with: [limiter] })` of @sec/session to decide it in the session
+ * check's round trip.
  * @example
  * const perUser = rateLimit({ redis, name: 'per-user', points: 50 });
  * const decision = await perUser.consumeKey(`user:${userId}`);
@@ -120,7 +122,8 @@ const SKIPPED: RateLimitDecision = { outcome: 'skipped' };
 const PASS: AdmissionVerdict = { kind: 'pass' };
 
 /**
- * Fail-closed rate limiting on rate-limiter-flexible's atomic Redis limiter. Over the limit: 429
+ * Fail-closed rate limiting, every window of a client decided by one atomic Redis script, with a
+ * per-process flood shield for clients Redis has already refused. Over the limit: 429
  * with `Retry-After`, `RateLimit-Policy` and `RateLimit` headers and a JSON body. Redis unavailable
  * in production or staging: 503 at once, never `next()`. In development and test a memory counter
  * stands in, with one warning.
