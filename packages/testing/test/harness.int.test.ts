@@ -2,7 +2,8 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { describe, expect, it } from '@jest/globals';
-import { freePort, redisCli, startCluster, startRedis, waitFor } from '../src/index.js';
+import { Redis } from 'ioredis';
+import { countDuring, freePort, redisCli, startCluster, startRedis, waitFor } from '../src/index.js';
 import { WATCHDOG_SCRIPT } from '../src/processes.js';
 
 function accepts(port: number): Promise<boolean> {
@@ -94,5 +95,27 @@ describe('pause() and resume()', () => {
     server.pause();
     await server.stop();
     expect(await accepts(server.port)).toBe(false);
+  });
+});
+
+describe('countDuring()', () => {
+  it('counts commands and reads: one per command sent alone, one per pipeline', async () => {
+    const server = await startRedis({ password: 'harness-Count-Password-0123456789' });
+    const client = new Redis({ port: server.port, password: 'harness-Count-Password-0123456789' });
+    try {
+      await client.ping();
+      const alone = await countDuring(server, async () => {
+        for (let i = 0; i < 5; i++) await client.get(`k${i}`);
+      });
+      expect(alone).toMatchObject({ commands: 5, reads: 5, calls: { get: 5 } });
+      const together = await countDuring(server, () =>
+        client.pipeline().set('a', '1').get('a').incr('n').exec(),
+      );
+      expect(together).toMatchObject({ commands: 3, reads: 1, calls: { set: 1, get: 1, incr: 1 } });
+      expect(await countDuring(server, async () => undefined)).toMatchObject({ commands: 0, reads: 0 });
+    } finally {
+      client.disconnect();
+      await server.stop();
+    }
   });
 });
