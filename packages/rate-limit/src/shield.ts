@@ -41,9 +41,12 @@ export class FloodShield {
     return { allowed: false, windows };
   }
 
-  /** Remembers a key whose request (sent at `sentAt`) Redis refused with a window full. */
+  /**
+   * Remembers a key whose request (sent at `sentAt`) Redis refused with a window full. A count made
+   * in this process's memory during an outage says nothing about Redis: it is not remembered.
+   */
   record(key: string, windows: readonly CounterWindow[], count: WindowCount, sentAt: number): void {
-    if (count.allowed) return;
+    if (count.allowed || count.local) return;
     let longest = 0;
     count.windows.forEach((state, i) => {
       if (state.used >= windows[i]!.points) longest = Math.max(longest, state.msBeforeNext);

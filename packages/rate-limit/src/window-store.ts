@@ -15,6 +15,8 @@ export interface WindowState {
 export interface WindowCount {
   readonly allowed: boolean;
   readonly windows: readonly WindowState[];
+  /** Counted in this process's memory (memory mode, or an outage on a guard that does not fail closed). */
+  readonly local?: true;
 }
 
 /** A client's counters as the Redis script expects them: keys, then arguments. */
@@ -59,7 +61,7 @@ class MemoryWindows {
       return { used: entry?.used ?? 0, msBeforeNext: entry ? entry.expiresAt - now : window.windowMs };
     });
     this.#sweep(now);
-    return { allowed, windows: states };
+    return { allowed, windows: states, local: true as const };
   }
 
   delete(keys: readonly string[]): void {

@@ -185,3 +185,31 @@ describe('the flood shield in one process', () => {
   });
 });
 if (!built) console.warn('SKIPPED: the two-process shield test needs the build (pnpm build) first');
+
+describe('the flood shield and the memory fallback', () => {
+  it('does not remember a refusal counted in memory during an outage (failClosed: false)', async () => {
+    const flaky = await startRedis({ password: PASSWORD });
+    const open = createRedisGuard({
+      client: new Redis({ port: flaky.port, password: PASSWORD }),
+      environment: 'production',
+      env: PRODUCTION_ON_LOOPBACK,
+      failClosed: false,
+      logger: captureLogger().logger,
+    });
+    try {
+      await open.ready();
+      const limiter = rateLimit({ redis: open, name: 'shield-fallback', points: 1, windowMs: 60_000 });
+      await flaky.kill();
+      await waitUntil('the client to notice', async () => open.client!.status !== 'ready');
+      expect((await limiter.consumeKey('quinn')).outcome).toBe('allowed');
+      expect((await limiter.consumeKey('quinn')).outcome).toBe('limited');
+      await flaky.restart();
+      await open.ready();
+      // Redis (restarted empty) has never seen quinn: the answer is Redis's, not the memory's.
+      expect((await limiter.consumeKey('quinn')).outcome).toBe('allowed');
+    } finally {
+      await open.close();
+      await flaky.stop();
+    }
+  });
+});
