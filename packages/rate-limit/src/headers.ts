@@ -24,8 +24,8 @@ function appendMember(res: Response, field: string, member: string): void {
 
 /**
  * Adds a limiter's members to the response headers: every policy (window) to `RateLimit-Policy`,
- * and to `RateLimit` the state of `info`, the policy with the least remaining (`decision.info`), as
- * the draft asks of a server that applies several policies to one request.
+ * and to `RateLimit` the state of `info`, the policy with the least remaining (`decision.info`):
+ * the one closest to refusing the client.
  * @example
  * const decision = await limiter.consume(req);
  * if (decision.outcome === 'allowed') setRateLimitHeaders(res, decision.info, decision.policies);
