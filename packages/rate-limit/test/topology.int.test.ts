@@ -105,6 +105,28 @@ describe.each(['cluster', 'sentinel'] as const)('rate limiting on Redis %s, prod
     expect(ttl).toBeGreaterThan(50_000);
   });
 
+  it('decides two windows in one script on one slot; refused requests count in neither window', async () => {
+    const limiter = rateLimit({
+      redis: guard,
+      name: 'windows',
+      windows: [
+        { points: 3, windowMs: 60_000 },
+        { points: 10, windowMs: 3_600_000 },
+      ],
+    });
+    for (let i = 0; i < 3; i++) expect((await limiter.consumeKey('zoe')).outcome).toBe('allowed');
+    expect(await limiter.consumeKey('zoe')).toMatchObject({
+      outcome: 'limited',
+      info: { limiter: 'windows.60s' },
+    });
+    const counts = await guard.execute((c) =>
+      Promise.all([c.get('sec:rl:windows:{windows:zoe}:w60'), c.get('sec:rl:windows:{windows:zoe}:w3600')]),
+    );
+    expect(counts).toEqual(['3', '3']);
+    for (let i = 0; i < 20; i++) expect((await limiter.consumeKey('zoe')).outcome).toBe('limited');
+    expect(await guard.execute((c) => c.get('sec:rl:windows:{windows:zoe}:w3600'))).toBe('3');
+  });
+
   it('keeps two named limiters on one route apart: each counts and refuses on its own', async () => {
     const alpha = rateLimit({ redis: guard, name: 'alpha', points: 2, windowMs: 60_000 });
     const beta = rateLimit({ redis: guard, name: 'beta', points: 3, windowMs: 60_000 });
