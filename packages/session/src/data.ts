@@ -68,7 +68,8 @@ export function resolveDataLimits(options: SessionDataOptions | undefined): Data
     maxTotalBytes: between(1, MAX_SESSION_DATA_TOTAL_BYTES_LIMIT),
   });
   const maxTotalBytes = options?.maxTotalBytes ?? DEFAULT_SESSION_DATA_MAX_TOTAL_BYTES;
-  const maxValueBytes = options?.maxValueBytes ?? Math.min(DEFAULT_SESSION_DATA_MAX_VALUE_BYTES, maxTotalBytes);
+  const maxValueBytes =
+    options?.maxValueBytes ?? Math.min(DEFAULT_SESSION_DATA_MAX_VALUE_BYTES, maxTotalBytes);
   if (maxValueBytes > maxTotalBytes) {
     throw new OptionError(
       'maxValueBytes',

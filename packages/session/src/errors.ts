@@ -164,10 +164,14 @@ export class SessionDataLimitError extends SecError {
         : limit === 'valueBytes'
           ? `a value over ${max} bytes`
           : `more than ${max} bytes in all`;
-    super(SessionErrorCode.DataTooLarge, `session data would hold ${what} (sessionData.${limitOption(limit)})`, {
-      status: 413,
-      expose: true,
-    });
+    super(
+      SessionErrorCode.DataTooLarge,
+      `session data would hold ${what} (sessionData.${limitOption(limit)})`,
+      {
+        status: 413,
+        expose: true,
+      },
+    );
     this.limit = limit;
     this.max = max;
   }

@@ -1,5 +1,5 @@
-import type { SessionEvent, SessionEventListener } from './events.js';
 import type { DataLimits } from './data.js';
+import type { SessionEvent, SessionEventListener } from './events.js';
 import type { StoredSession } from './record.js';
 import type { ParsedSessionId } from './session-id.js';
 
@@ -103,12 +103,22 @@ export interface SessionStore {
    * The session's data fields as stored ([field, JSON text] pairs): one field, or all of them when
    * `field` is undefined; undefined when the session is not live. Reads only.
    */
-  readData(ref: ParsedSessionId, now: number, field: string | undefined): Promise<[string, string][] | undefined>;
+  readData(
+    ref: ParsedSessionId,
+    now: number,
+    field: string | undefined,
+  ): Promise<[string, string][] | undefined>;
   /**
    * Sets one field of a live session's data, in the step that checks liveness and the field and
    * total bounds; the data expires with the session.
    */
-  writeData(ref: ParsedSessionId, now: number, field: string, value: string, limits: DataLimits): Promise<DataWrite>;
+  writeData(
+    ref: ParsedSessionId,
+    now: number,
+    field: string,
+    value: string,
+    limits: DataLimits,
+  ): Promise<DataWrite>;
   /** Removes one field (all when undefined); whether one was removed, undefined when the session is not live. */
   deleteData(ref: ParsedSessionId, now: number, field: string | undefined): Promise<boolean | undefined>;
   publish(event: SessionEvent): Promise<void>;
