@@ -28,7 +28,9 @@ export const MAX_SESSION_DATA_FIELD_BYTES = 256;
 /**
  * Bounds of one session's data, checked on every write (the `sessionData` option of
  * createSessionManager()).
- * @example createSessionManager({ ...options, sessionData: { maxFields: 8, maxTotalBytes: 16_384 } });
+ * @example
+ * const sessionData: SessionDataOptions = { maxFields: 8, maxTotalBytes: 16_384 };
+ * createSessionManager({ redis: guard, signingKeys: [{ kid: '1', secret: process.env.SESSION_SECRET! }], issuer: 'a', audience: 'b', sessionData });
  */
 export interface SessionDataOptions {
   /** Fields per session, 1 to 1,000. Default 32. */
@@ -87,11 +89,10 @@ export function resolveDataLimits(options: SessionDataOptions | undefined): Data
  * still live: a revoked or expired session's data can be neither read nor written
  * (InvalidTokenError, 401). Redis errors reject with RedisUnavailableError (503 + Retry-After).
  * @example
- * app.post('/cart', sessions.authenticate(), express.json(), async (req, res) => {
+ * app.put('/cart/:sku', sessions.authenticate(), async (req, res) => {
  *   const data = sessions.data(req.auth!.sessionId);
- *   const cart = (await data.get<string[]>('cart')) ?? [];
- *   await data.set('cart', [...cart, String(req.body.item)]);
- *   res.json({ items: cart.length + 1 });
+ *   await data.set(`cart:${req.params.sku}`, { qty: 1 }); // one field per line: parallel adds never collide
+ *   res.json(await data.getAll());
  * });
  */
 export interface SessionData {

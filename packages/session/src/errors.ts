@@ -147,7 +147,7 @@ export type SessionDataLimit = 'fields' | 'valueBytes' | 'totalBytes';
  * never the value).
  * @example
  * try {
- *   await sessions.data(req.auth!.sessionId).set('cart', cart);
+ *   await sessions.data(req.auth!.sessionId).set('cart', req.body);
  * } catch (error) {
  *   if (error instanceof SessionDataLimitError) res.status(413).json({ error: 'cart_too_large' });
  * }
