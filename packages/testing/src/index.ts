@@ -2,6 +2,7 @@ export { type CapturedLogger, captureLogger } from './capture.js';
 export { type RedisClusterHandle, type RedisClusterOptions, startCluster } from './cluster.js';
 export { type ConfinedRedis, startConfinedRedis } from './confined.js';
 export { PRODUCTION_ON_LOOPBACK } from './env.js';
+export { markdownBlock, type NodeApp, startNodeApp, userEnv } from './examples.js';
 export { freePort, RESERVED_REDIS_PORT } from './ports.js';
 export {
   invalidFrame,
