@@ -241,3 +241,37 @@ describe('the migration guide’s app, before and after, run as written', () => 
     }
   });
 });
+
+describe('the migration guide on a Redis outage (last: it stops the harness Redis)', () => {
+  it('before: a 500 once the store gives up, the process still up; after: 503 + Retry-After', async () => {
+    const password = randomBytes(12).toString('base64url');
+    const env = { SESSION_SECRET: randomBytes(48).toString('base64'), ADMIN_PASSWORD: password };
+    const before = await start(
+      'before-outage.mjs',
+      await markdownBlock(GUIDE, '### Before: express-session + connect-redis'),
+      env,
+    );
+    const after = await start('after-outage.mjs', await markdownBlock(GUIDE, '### After: @sec/session'), env);
+    const cookies: Record<string, string>[] = [];
+    for (const app of [before, after]) {
+      const answer = await call(app, 'POST', '/login', { body: { username: 'admin', password } });
+      cookies.push(cookieOf(answer.headers));
+    }
+    await redis.kill();
+
+    const [beforeMe, beforeCart] = [
+      await call(before, 'GET', '/me', { headers: cookies[0]! }),
+      await call(before, 'GET', '/cart', { headers: cookies[0]! }),
+    ];
+    expect([beforeMe.status, beforeCart.status]).toEqual([500, 500]);
+    expect(before.child.exitCode).toBeNull();
+
+    for (const path of ['/me', '/cart', '/sign-out-everywhere']) {
+      const answer = await call(after, path === '/me' || path === '/cart' ? 'GET' : 'POST', path, {
+        headers: cookies[1]!,
+      });
+      expect(answer).toMatchObject({ status: 503, body: { error: 'service_unavailable' } });
+      expect(Number(answer.headers.get('retry-after'))).toBeGreaterThan(0);
+    }
+  }, 120_000);
+});
