@@ -1,10 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { createRedisGuard, type RedisGuard, secErrorHandler } from '@sec/redis-guard';
+import {
+  aclRule,
+  createRedisGuard,
+  redisAccess as guardAccess,
+  type RedisGuard,
+  secErrorHandler,
+} from '@sec/redis-guard';
 import {
   captureLogger,
   PRODUCTION_ON_LOOPBACK,
   type RedisClusterHandle,
   type RedisServer,
+  redisCli,
   refuseWrites,
   startCluster,
   startRedis,
@@ -14,6 +21,7 @@ import express from 'express';
 import { userKey } from '../src/ids.js';
 import {
   InvalidTokenError,
+  redisAccess,
   SessionArgumentError,
   SessionDataLimitError,
   type SessionManager,
@@ -377,5 +385,46 @@ describe('sessionData options', () => {
     expect(() => make('big')).toThrow(/sessionData/);
     const small = make({ maxTotalBytes: 100 });
     void small.close();
+  });
+});
+
+describe('session data as the least-privilege ACL user of redisAccess()', () => {
+  it('every data operation and every removal runs with nothing denied', async () => {
+    const password = 'session-Data-Acl-Password-0123456789-abcdef';
+    const server = await startRedis({
+      password: PASSWORD,
+      users: [{ name: 'app', password, rules: aclRule([guardAccess(), redisAccess()]) }],
+    });
+    const guard = createRedisGuard({
+      config: { url: server.url, username: 'app', password, insecureAllowPlaintext: true, singleHost: true },
+      environment: 'test',
+      logger: log.logger,
+    });
+    const sessions = manager({ redis: guard, logger: log.logger, maxSessionsPerUser: 2 });
+    try {
+      await guard.ready();
+      const [a, b] = [await sessions.create('ida'), await sessions.create('ida')];
+      for (const { sessionId } of [a, b]) {
+        const data = sessions.data(sessionId);
+        await data.set('k', { v: 1 });
+        await data.set('j', 2);
+        expect(await data.get('k')).toEqual({ v: 1 });
+        expect(await data.getAll()).toEqual({ k: { v: 1 }, j: 2 });
+        expect(await data.delete('j')).toBe(true);
+        expect(await sessions.touch(sessionId)).toBe(true);
+      }
+      await sessions.data(a.sessionId).clear();
+      const c = await sessions.create('ida'); // evicts a
+      await sessions.data(c.sessionId).set('k', 3);
+      expect(await sessions.revokeOtherSessions(c.sessionId)).toBe(1);
+      expect(await sessions.revoke(c.sessionId)).toBe(true);
+      expect(await sessions.revokeAllForUser('ida')).toBe(0);
+      const denied = await redisCli({ port: server.port, password: PASSWORD }, 'ACL', 'LOG');
+      expect(denied.trim()).toBe('');
+    } finally {
+      await sessions.close();
+      await guard.close();
+      await server.stop();
+    }
   });
 });
