@@ -54,15 +54,21 @@ function barrier(count: number): () => Promise<void> {
 function dataApp(sessions: SessionManager, gate: { wait: () => Promise<void> }) {
   const app = express();
   app.use(express.json());
-  app.get('/data', sessions.authenticate(), async (req, res) => {
-    res.json(await sessions.data(req.auth!.sessionId).getAll());
+  // Rejections go to next(), so the app answers the same on Express 4 (compat-express4 runs this file).
+  app.get('/data', sessions.authenticate(), (req, res, next) => {
+    sessions
+      .data(req.auth!.sessionId)
+      .getAll()
+      .then((all) => res.json(all), next);
   });
-  app.put('/data/:field', sessions.authenticate(), async (req, res) => {
+  app.put('/data/:field', sessions.authenticate(), (req, res, next) => {
     const data = sessions.data(req.auth!.sessionId);
-    await data.get(req.params.field as string);
-    await gate.wait();
-    await data.set(req.params.field as string, (req.body as { value: unknown }).value);
-    res.status(204).end();
+    const field = req.params.field as string;
+    data
+      .get(field)
+      .then(() => gate.wait())
+      .then(() => data.set(field, (req.body as { value: unknown }).value))
+      .then(() => res.status(204).end(), next);
   });
   app.use(secErrorHandler());
   return app;
