@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -12,7 +13,7 @@ import {
   startRedis,
   userEnv,
 } from '@sec/testing';
-import { root } from './workspace.js';
+import { PUBLIC_PACKAGES, root } from './workspace.js';
 
 // The READMEs' runnable examples and the migration guide's two apps, run exactly as printed: each
 // block is written to a file and started with node (resolving the packages' builds from this
@@ -30,17 +31,31 @@ const GUIDE = join(root, 'docs', 'migrating-from-express-session.md');
 let redis: RedisServer;
 const apps: NodeApp[] = [];
 
-beforeAll(async () => {
-  // The examples import the packages' published entry points (dist/); turbo rebuilds what changed.
-  await run(
-    'pnpm',
-    ['exec', 'turbo', 'run', 'build', '--filter=@sec/api-tests^...', '--output-logs=errors-only'],
-    {
-      cwd: root,
-      env: userEnv({ TURBO_TELEMETRY_DISABLED: '1', TURBO_NO_UPDATE_NOTIFIER: '1' }),
-      maxBuffer: 16 * 1024 * 1024,
-    },
+/** True when a package's build is missing or older than one of its sources. */
+function stale(pkg: string): boolean {
+  const built = join(root, 'packages', pkg, 'dist', 'index.js');
+  if (!existsSync(built)) return true;
+  const builtAt = statSync(built).mtimeMs;
+  const src = join(root, 'packages', pkg, 'src');
+  return readdirSync(src, { recursive: true, encoding: 'utf8' }).some(
+    (file) => statSync(join(src, file)).mtimeMs > builtAt,
   );
+}
+
+beforeAll(async () => {
+  // The examples import the packages' published entry points (dist/). `pnpm test` builds them
+  // first (turbo's ^build); a direct jest run builds here whatever is missing or out of date.
+  if (PUBLIC_PACKAGES.some(stale)) {
+    await run(
+      'pnpm',
+      ['exec', 'turbo', 'run', 'build', '--filter=@sec/api-tests^...', '--output-logs=errors-only'],
+      {
+        cwd: root,
+        env: userEnv({ TURBO_TELEMETRY_DISABLED: '1', TURBO_NO_UPDATE_NOTIFIER: '1' }),
+        maxBuffer: 16 * 1024 * 1024,
+      },
+    );
+  }
   await rm(DIR, { recursive: true, force: true });
   await mkdir(DIR, { recursive: true });
   redis = await startRedis({ password: randomBytes(24).toString('base64url') });
