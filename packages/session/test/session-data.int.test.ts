@@ -239,6 +239,15 @@ describe.each(['standalone', 'cluster', 'memory'] as const)('session data (%s)',
       expect(Object.keys(stored)).toHaveLength(6);
       expect(big.filter((a) => a.status === 413).length).toBeGreaterThan(0);
 
+      // Hostile names over HTTP: a clean 400 for what cannot be a field, data for the rest.
+      expect(await put(url, accessToken, 'n'.repeat(300), 1)).toMatchObject({
+        status: 400,
+        body: { error: 'invalid_request' },
+      });
+      expect((await put(url, accessToken, '__proto__', { admin: true })).status).toBe(204);
+      const echoed = await (await fetch(`${url}/data`, { headers: bearer(accessToken) })).text();
+      expect(echoed).toContain('"__proto__":{"admin":true}');
+      expect(await sessions.data(sessionId).delete('__proto__')).toBe(true);
       const tooBig = await put(url, accessToken, 'one', 'v'.repeat(199));
       expect(tooBig).toMatchObject({ status: 413, body: { error: 'payload_too_large' } });
       await expect(sessions.data(sessionId).set('one', 'v'.repeat(199))).rejects.toMatchObject({
