@@ -12,6 +12,14 @@ import type { SessionManager } from '@sec/session';
 import type { Express, NextFunction, Request, RequestHandler, Response } from 'express';
 import type { WebSocket } from 'ws';
 
+/** What the migration guide's express-session app keeps in `req.session`. */
+declare module 'express-session' {
+  interface SessionData {
+    userId: string;
+    cart: Record<string, number>;
+  }
+}
+
 declare global {
   /** The Express app, and the HTTP server it listens on. */
   const app: Express;

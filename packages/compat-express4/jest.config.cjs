@@ -16,6 +16,7 @@ const HTTP_TESTS = {
     'step-up.int.test.ts',
     'hostile-input.int.test.ts',
     'refusals.int.test.ts',
+    'session-data.int.test.ts',
   ],
   'rate-limit': [
     'middleware.test.ts',

@@ -1,4 +1,4 @@
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
@@ -7,45 +7,32 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { freePort, type RedisServer, startRedis, waitFor } from '@sec/testing';
+import {
+  markdownBlock,
+  type NodeApp,
+  type RedisServer,
+  startNodeApp,
+  startRedis,
+  userEnv,
+} from '@sec/testing';
 
 // A new user's first hour, outside the workspace: an npm project on Express 4 installs the five
 // packed tarballs as they would be published, with no flag and no warning, and the session and
-// rate-limit README examples run there exactly as written, against a real redis-server.
+// rate-limit README examples and the migration guide's @sec/session app run there exactly as
+// written, against a real redis-server.
 
 const run = promisify(execFile);
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const PACKAGES = ['redis-guard', 'session', 'rate-limit', 'cache-crypto', 'health'] as const;
 
-/** npm as a user runs it: none of the npm_* / pnpm variables of the pnpm run around this test. */
-function userEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [name, value] of Object.entries(process.env)) {
-    if (!/^(npm_|pnpm_|PNPM_|REDIS_|SEC_|NODE_ENV$|INIT_CWD$)/i.test(name)) env[name] = value;
-  }
-  return { ...env, ...extra };
-}
-
 /** The first ```js block after a README heading, verbatim. */
-async function readmeExample(pkg: string, heading: string): Promise<string> {
-  const text = await readFile(join(root, 'packages', pkg, 'README.md'), 'utf8');
-  const start = text.indexOf(`\n${heading}\n`);
-  expect(start).toBeGreaterThan(-1);
-  const block = /```js\n([\s\S]*?)\n```/.exec(text.slice(start));
-  expect(block).not.toBeNull();
-  return `${block![1]}\n`;
-}
-
-interface App {
-  readonly child: ChildProcess;
-  readonly base: string;
-  output(): string;
-}
+const readmeExample = (pkg: string, heading: string) =>
+  markdownBlock(join(root, 'packages', pkg, 'README.md'), heading);
 
 describe('a fresh npm project on Express 4', () => {
   let work: string;
   let redis: RedisServer;
-  const apps: ChildProcess[] = [];
+  const apps: NodeApp[] = [];
   let install: { stdout: string; stderr: string };
 
   beforeAll(async () => {
@@ -83,7 +70,7 @@ describe('a fresh npm project on Express 4', () => {
   }, 240_000);
 
   afterAll(async () => {
-    for (const child of apps) child.kill('SIGKILL');
+    await Promise.all(apps.map((app) => app.stop()));
     await redis?.stop();
     if (work) await rm(work, { recursive: true, force: true });
   });
@@ -199,34 +186,16 @@ app.use(guardModule.secErrorHandler());
     expect(result.stdout).toBe('');
   }, 120_000);
 
-  async function startExample(file: string, source: string, env: NodeJS.ProcessEnv): Promise<App> {
+  async function startExample(file: string, source: string, env: NodeJS.ProcessEnv): Promise<NodeApp> {
     await writeFile(join(appDir(), file), source);
-    const port = await freePort();
-    const child = spawn(process.execPath, [file], {
-      cwd: appDir(),
-      env: userEnv({
-        NODE_ENV: 'development',
-        REDIS_URL: redis.url,
-        REDIS_PASSWORD: redis.password,
-        PORT: String(port),
-        ...env,
-      }),
-      stdio: ['ignore', 'pipe', 'pipe'],
+    const app = await startNodeApp(appDir(), file, {
+      NODE_ENV: 'development',
+      REDIS_URL: redis.url,
+      REDIS_PASSWORD: redis.password,
+      ...env,
     });
-    apps.push(child);
-    let output = '';
-    child.stdout?.on('data', (c: Buffer) => (output += c.toString()));
-    child.stderr?.on('data', (c: Buffer) => (output += c.toString()));
-    const base = `http://127.0.0.1:${port}`;
-    await waitFor(
-      `${file} to listen`,
-      async () => {
-        if (child.exitCode !== null) throw new Error(`${file} exited (${child.exitCode}):\n${output}`);
-        return (await fetch(`${base}/`).then((r) => r.status)) > 0;
-      },
-      30_000,
-    );
-    return { child, base, output: () => output };
+    apps.push(app);
+    return app;
   }
 
   const json = { 'content-type': 'application/json' };
@@ -265,7 +234,7 @@ app.use(guardModule.secErrorHandler());
     });
     expect(await everywhere.json()).toEqual({ revoked: 1 });
     expect((await fetch(`${app.base}/me`, { headers: bearer })).status).toBe(401);
-    app.child.kill('SIGTERM');
+    await app.stop();
   }, 60_000);
 
   it('the session example without SESSION_SECRET stops at start-up naming it', async () => {
@@ -307,6 +276,35 @@ app.use(guardModule.secErrorHandler());
     expect(search.status).toBe(200);
     expect(await search.json()).toEqual({ query: 'tea', results: [] });
     expect(search.headers.get('ratelimit')).toMatch(/"global";r=\d+;t=\d+, "search";r=9;t=\d+/);
-    app.child.kill('SIGTERM');
+    await app.stop();
+  }, 60_000);
+
+  it('runs the migration guide’s @sec/session app as written: login, data, logout', async () => {
+    const source = await markdownBlock(
+      join(root, 'docs', 'migrating-from-express-session.md'),
+      '### After: @sec/session',
+    );
+    const adminPassword = randomBytes(12).toString('base64url');
+    const app = await startExample('migrated.mjs', source, {
+      SESSION_SECRET: randomBytes(48).toString('base64'),
+      ADMIN_PASSWORD: adminPassword,
+    });
+    const login = await fetch(`${app.base}/login`, {
+      method: 'POST',
+      headers: json,
+      body: JSON.stringify({ username: 'admin', password: adminPassword }),
+    });
+    expect(login.status).toBe(201);
+    const cookie = { cookie: login.headers.getSetCookie()[0]!.split(';')[0]! };
+    const add = await fetch(`${app.base}/cart/tea`, {
+      method: 'PUT',
+      headers: { ...json, ...cookie },
+      body: JSON.stringify({ qty: 3 }),
+    });
+    expect(add.status).toBe(204);
+    expect(await (await fetch(`${app.base}/cart`, { headers: cookie })).json()).toEqual({ 'cart:tea': 3 });
+    expect((await fetch(`${app.base}/logout`, { method: 'POST', headers: cookie })).status).toBe(204);
+    expect((await fetch(`${app.base}/cart`, { headers: cookie })).status).toBe(401);
+    await app.stop();
   }, 60_000);
 });

@@ -14,6 +14,7 @@ const ERROR_NAMES: Readonly<Record<number, string>> = {
   401: 'unauthorized',
   403: 'forbidden',
   404: 'not_found',
+  413: 'payload_too_large',
   429: 'too_many_requests',
 };
 

@@ -25,6 +25,7 @@ export const SessionErrorCode = {
   CrossOrigin: 'ERR_SEC_SESSION_CROSS_ORIGIN',
   CookiePrefix: 'ERR_SEC_SESSION_COOKIE_PREFIX',
   CookieUnprotected: 'ERR_SEC_SESSION_COOKIE_UNPROTECTED',
+  DataTooLarge: 'ERR_SEC_SESSION_DATA_TOO_LARGE',
 } as const;
 
 export type SessionErrorCode = (typeof SessionErrorCode)[keyof typeof SessionErrorCode];
@@ -132,4 +133,50 @@ export class CrossOriginRequestError extends SecError {
     super(SessionErrorCode.CrossOrigin, `cross-origin request refused (${origin})`);
     this.origin = origin;
   }
+}
+
+/**
+ * Which bound of a session's data a write would exceed (see the `sessionData` option).
+ * @example if (error instanceof SessionDataLimitError && error.limit === 'fields') res.status(413).end();
+ */
+export type SessionDataLimit = 'fields' | 'valueBytes' | 'totalBytes';
+
+/**
+ * A write to a session's data would exceed `sessionData.maxFields`, `maxValueBytes` or
+ * `maxTotalBytes`; nothing was written. HTTP status 413, message safe to send (it names the bound,
+ * never the value).
+ * @example
+ * try {
+ *   await sessions.data(req.auth!.sessionId).set('cart', req.body);
+ * } catch (error) {
+ *   if (error instanceof SessionDataLimitError) res.status(413).json({ error: 'cart_too_large' });
+ * }
+ */
+export class SessionDataLimitError extends SecError {
+  readonly limit: SessionDataLimit;
+  /** The bound in force: a number of fields or of bytes. */
+  readonly max: number;
+
+  constructor(limit: SessionDataLimit, max: number) {
+    const what =
+      limit === 'fields'
+        ? `more than ${max} fields`
+        : limit === 'valueBytes'
+          ? `a value over ${max} bytes`
+          : `more than ${max} bytes in all`;
+    super(
+      SessionErrorCode.DataTooLarge,
+      `session data would hold ${what} (sessionData.${limitOption(limit)})`,
+      {
+        status: 413,
+        expose: true,
+      },
+    );
+    this.limit = limit;
+    this.max = max;
+  }
+}
+
+function limitOption(limit: SessionDataLimit): string {
+  return limit === 'fields' ? 'maxFields' : limit === 'valueBytes' ? 'maxValueBytes' : 'maxTotalBytes';
 }

@@ -1,10 +1,13 @@
 export { redisAccess, type SessionAccessOptions } from './access.js';
 export type { AuthContext, CreatedSession, SessionInfo } from './auth-context.js';
 export type { SessionCookieOptions } from './cookies.js';
+export type { SessionData, SessionDataOptions } from './data.js';
 export {
   CrossOriginRequestError,
   InvalidTokenError,
   SessionArgumentError,
+  type SessionDataLimit,
+  SessionDataLimitError,
   SessionErrorCode,
   SessionLimitError,
   type TokenRejection,

@@ -24,6 +24,29 @@ local function extend(key, ms)
   ms = math.floor(ms)
   if ms > 0 and redis.call('PTTL', key) < ms then redis.call('PEXPIRE', key, ms) end
 end
+-- When the record ends if nothing touches it again (a number).
+local function deadline(r)
+  return math.min(tonumber(r.seen) + tonumber(r.idle), tonumber(r.abs))
+end
+-- A session's data hash: the sessions key with the handle appended, so it carries the user's hash
+-- tag and sits in the same Cluster slot as the sessions hash every script here declares. Scripts
+-- that remove several sessions learn their handles only by reading that hash, so they name these
+-- keys themselves (same slot, same ACL key pattern).
+local function datakey(handle)
+  return KEYS[1] .. ':data:' .. handle
+end
+-- Every removal of a record removes its data in the same step.
+local function dropdata(handle)
+  redis.call('UNLINK', datakey(handle))
+end
+-- The record of handle in KEYS[1] if it is live at now, else nil.
+local function liverecord(handle, now)
+  local v = redis.call('HGET', KEYS[1], handle)
+  if not v then return nil end
+  local r = decode(v)
+  if r and live(r, now) then return r end
+  return nil
+end
 `;
 
 /**
@@ -53,6 +76,7 @@ if redis.call('HLEN', KEYS[1]) >= max then
       all[i + 1] = entry
     else
       redis.call('HDEL', KEYS[1], all[i])
+      dropdata(all[i])
       all[i + 1] = false
     end
   end
@@ -73,6 +97,7 @@ if redis.call('HLEN', KEYS[1]) >= max then
     for i = 1, excess do
       local handle = victims[i][1]
       redis.call('HDEL', KEYS[1], handle)
+      dropdata(handle)
       evicted[#evicted + 1] = handle
       if event then
         event.sessionId = prefix .. handle
@@ -100,7 +125,7 @@ return {redis.call('HGET', KEYS[1], ARGV[1]), redis.call('HGET', KEYS[2], 'roles
 
 /**
  * KEYS: sessions hash. ARGV: handle, now. Slides lastSeen to now (never backwards) on a record
- * that is there and live, and the hash's expiry with it; returns 1, or 0 when there is no live
+ * that is there and live, and the expiry of the hash and of the session's data with it; returns 1, or 0 when there is no live
  * record. Reading and writing in one atomic step is what keeps a concurrent revoke from being
  * undone: nothing is written unless the record exists.
  */
@@ -114,7 +139,8 @@ if tonumber(r.seen) < now then
   r.seen = ARGV[2]
   redis.call('HSET', KEYS[1], ARGV[1], encode(r))
 end
-extend(KEYS[1], math.min(now + tonumber(r.idle), tonumber(r.abs)) - now)
+extend(KEYS[1], deadline(r) - now)
+extend(datakey(ARGV[1]), deadline(r) - now)
 return 1
 `;
 
@@ -123,6 +149,7 @@ const DROP_EXPIRED = `
 local v = redis.call('HGET', KEYS[1], ARGV[1])
 if not v or alive(v, tonumber(ARGV[2])) then return 0 end
 redis.call('HDEL', KEYS[1], ARGV[1])
+dropdata(ARGV[1])
 return 1
 `;
 
@@ -151,6 +178,7 @@ for i = 1, #all, 2 do
     out[#out + 1] = all[i + 1]
   else
     redis.call('HDEL', KEYS[1], all[i])
+    dropdata(all[i])
   end
 end
 return {out, redis.call('HGET', KEYS[2], 'roles') or ''}
@@ -161,6 +189,7 @@ const REVOKE = `
 local v = redis.call('HGET', KEYS[1], ARGV[1])
 if not v then return 0 end
 redis.call('HDEL', KEYS[1], ARGV[1])
+dropdata(ARGV[1])
 if not alive(v, tonumber(ARGV[2])) then return 0 end
 if ARGV[3] ~= '' then redis.call('PUBLISH', ARGV[3], ARGV[4]) end
 return 1
@@ -168,14 +197,16 @@ return 1
 
 /**
  * KEYS: sessions hash. ARGV: now, channel, event. One key holds all of a user's sessions, so
- * revoking them all is one UNLINK, whatever their number; the count is only for the audit event.
+ * revoking them all is one UNLINK, plus one per session's data (at most maxSessionsPerUser); the
+ * count is only for the audit event.
  */
 const REVOKE_ALL = `
 local now = tonumber(ARGV[1])
-local values = redis.call('HVALS', KEYS[1])
+local all = redis.call('HGETALL', KEYS[1])
 local n = 0
-for i = 1, #values do
-  if alive(values[i], now) then n = n + 1 end
+for i = 1, #all, 2 do
+  if alive(all[i + 1], now) then n = n + 1 end
+  dropdata(all[i])
 end
 redis.call('UNLINK', KEYS[1])
 if n > 0 and ARGV[2] ~= '' then
@@ -198,6 +229,7 @@ for i = 1, #all, 2 do
   if all[i] ~= ARGV[1] then
     if alive(all[i + 1], now) then n = n + 1 end
     redis.call('HDEL', KEYS[1], all[i])
+    dropdata(all[i])
   end
 end
 if n > 0 and ARGV[3] ~= '' then
@@ -206,6 +238,56 @@ if n > 0 and ARGV[3] ~= '' then
   redis.call('PUBLISH', ARGV[3], cjson.encode(event))
 end
 return n
+`;
+
+/**
+ * KEYS: sessions hash. ARGV: handle, now, field ('' for all). Reads only: {0} when the session is
+ * not live, else {1, {field, value, …}}.
+ */
+const DATA_READ = `
+if not liverecord(ARGV[1], tonumber(ARGV[2])) then return {0} end
+local key = datakey(ARGV[1])
+if ARGV[3] == '' then return {1, redis.call('HGETALL', key)} end
+local v = redis.call('HGET', key, ARGV[3])
+if not v then return {1, {}} end
+return {1, {ARGV[3], v}}
+`;
+
+/**
+ * KEYS: sessions hash. ARGV: handle, now, field, value, max fields, max total bytes. Sets one
+ * field of a live session's data and makes the data expire with the session: 'ok', or 'gone',
+ * 'fields', 'totalBytes' with nothing written. One field per write, so parallel writers of
+ * different fields never undo each other; the size check reads at most max fields lengths.
+ */
+const DATA_WRITE = `
+local now = tonumber(ARGV[2])
+local r = liverecord(ARGV[1], now)
+if not r then return 'gone' end
+local key = datakey(ARGV[1])
+local names = redis.call('HKEYS', key)
+local total, exists = 0, false
+for i = 1, #names do
+  if names[i] == ARGV[3] then
+    exists = true
+  else
+    total = total + #names[i] + redis.call('HSTRLEN', key, names[i])
+  end
+end
+if not exists and #names >= tonumber(ARGV[5]) then return 'fields' end
+if total + #ARGV[3] + #ARGV[4] > tonumber(ARGV[6]) then return 'totalBytes' end
+redis.call('HSET', key, ARGV[3], ARGV[4])
+redis.call('PEXPIRE', key, math.floor(deadline(r) - now))
+return 'ok'
+`;
+
+/**
+ * KEYS: sessions hash. ARGV: handle, now, field ('' for all). Removes a field of a live
+ * session's data, or all of it: -1 when the session is not live, else how many keys or fields went.
+ */
+const DATA_DELETE = `
+if not liverecord(ARGV[1], tonumber(ARGV[2])) then return -1 end
+if ARGV[3] == '' then return redis.call('UNLINK', datakey(ARGV[1])) end
+return redis.call('HDEL', datakey(ARGV[1]), ARGV[3])
 `;
 
 /** KEYS: user hash. ARGV: roles, retention ms, channel, event. */
@@ -278,4 +360,7 @@ export const SCRIPTS = {
   revokeOthers: new LuaScript(REVOKE_OTHERS, 1),
   reauthenticate: new LuaScript(REAUTHENTICATE, 1),
   setRoles: new LuaScript(SET_ROLES, 1),
+  dataRead: new LuaScript(DATA_READ, 1),
+  dataWrite: new LuaScript(DATA_WRITE, 1),
+  dataDelete: new LuaScript(DATA_DELETE, 1),
 } as const;

@@ -12,6 +12,7 @@ import {
   positiveInteger,
 } from '@sec/redis-guard/internal';
 import type { SessionCookieOptions } from './cookies.js';
+import { type DataLimits, resolveDataLimits, type SessionDataOptions } from './data.js';
 import { SessionErrorCode as Code } from './errors.js';
 import type { SigningKeyInput } from './signing-keys.js';
 import type { SessionLimitPolicy } from './store.js';
@@ -105,6 +106,8 @@ export interface SessionManagerOptions {
   readonly sessionLimitPolicy?: SessionLimitPolicy;
   /** How often bound connections re-check their sessions, in ms (50 to 1,000). Default 500. */
   readonly connectionRecheckMs?: number;
+  /** Bounds of each session's data (`sessions.data(sessionId)`). Default 32 fields, 8 KiB a value, 64 KiB in all. */
+  readonly sessionData?: SessionDataOptions;
   /** Clock in ms, for tests. */
   readonly now?: () => number;
 }
@@ -130,6 +133,7 @@ export interface ResolvedOptions {
   readonly maxSessionsPerUser: number;
   readonly sessionLimitPolicy: SessionLimitPolicy;
   readonly connectionRecheckMs: number;
+  readonly dataLimits: DataLimits;
   readonly now: () => number;
 }
 
@@ -213,6 +217,7 @@ export function resolveOptions(options: SessionManagerOptions): ResolvedOptions 
           ? undefined
           : 'must be an integer from 50 to 1000 (ms)',
     },
+    sessionData: 'object',
     now: 'function',
   });
   const idleTimeoutMs = options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
@@ -259,6 +264,7 @@ export function resolveOptions(options: SessionManagerOptions): ResolvedOptions 
     maxSessionsPerUser: options.maxSessionsPerUser ?? DEFAULT_MAX_SESSIONS_PER_USER,
     sessionLimitPolicy: options.sessionLimitPolicy ?? 'revoke-least-recent',
     connectionRecheckMs: options.connectionRecheckMs ?? DEFAULT_CONNECTION_RECHECK_MS,
+    dataLimits: resolveDataLimits(options.sessionData),
     now: options.now ?? Date.now,
   };
 }

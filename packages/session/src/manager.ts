@@ -4,6 +4,7 @@ import { checkOptions, maskingLogger, toGuard } from '@sec/redis-guard/internal'
 import type { RequestHandler, Response } from 'express';
 import type { AuthContext, CreatedSession, SessionInfo } from './auth-context.js';
 import { clearSessionCookie, type ResolvedCookie, resolveCookie, setSessionCookie } from './cookies.js';
+import { type SessionData, sessionData } from './data.js';
 import { SessionLimitError } from './errors.js';
 import { eventChannel, logAudit, type SessionEvent, type SessionEventListener, stamp } from './events.js';
 import { assertRoles, assertUserId, encodeMetadata, fingerprint, hashTokenId, randomId } from './ids.js';
@@ -67,6 +68,11 @@ export interface SessionManager {
    * session is gone.
    */
   markReauthenticated(sessionId: string): Promise<boolean>;
+  /**
+   * The data of a session (e.g. `req.auth.sessionId`): JSON values under named fields, each
+   * written atomically on its own, bounded by `sessionData`, deleted with the session.
+   */
+  data(sessionId: string): SessionData;
   /** Replaces the user's roles; every worker sees them on the next request. */
   updateUser(userId: string, update: { readonly roles: readonly string[] }): Promise<void>;
   /** Verifies a token and its session; rejects with InvalidTokenError (401) or RedisUnavailableError (503). */
@@ -271,6 +277,10 @@ export function createSessionManager(given: SessionManagerOptions): SessionManag
 
     async markReauthenticated(sessionId) {
       return store.reauthenticate(assertSessionId(sessionId), now());
+    },
+
+    data(sessionId) {
+      return sessionData(store, assertSessionId(sessionId), settings.dataLimits, now);
     },
 
     async updateUser(userId, update) {

@@ -1,11 +1,21 @@
 import type { Logger } from '@sec/redis-guard';
+import type { DataLimits } from './data.js';
 import { dispatch, type SessionEvent, type SessionEventListener } from './events.js';
 import { isLive, type StoredSession } from './record.js';
 import type { ParsedSessionId } from './session-id.js';
-import type { CreateEvents, CreateResult, SessionLimit, SessionLookup, SessionStore } from './store.js';
+import type {
+  CreateEvents,
+  CreateResult,
+  DataWrite,
+  SessionLimit,
+  SessionLookup,
+  SessionStore,
+} from './store.js';
 
 interface UserEntry {
   readonly sessions: Map<string, StoredSession>;
+  /** Each session's data (field → JSON text), by handle; removed with the session. */
+  readonly data: Map<string, Map<string, string>>;
   roles: readonly string[] | undefined;
   /** When the roles may be forgotten (ms), as the Redis user key would expire. */
   rolesUntil: number;
@@ -32,7 +42,7 @@ export class MemorySessionStore implements SessionStore {
   #user(userId: string, now: number): UserEntry | undefined {
     const user = this.#users.get(userId);
     if (!user) return undefined;
-    for (const [handle, session] of user.sessions) if (!isLive(session, now)) user.sessions.delete(handle);
+    for (const [handle, session] of user.sessions) if (!isLive(session, now)) this.#remove(user, handle);
     if (user.roles !== undefined && now >= user.rolesUntil && user.sessions.size === 0)
       user.roles = undefined;
     if (user.sessions.size === 0 && user.roles === undefined) {
@@ -40,6 +50,12 @@ export class MemorySessionStore implements SessionStore {
       return undefined;
     }
     return user;
+  }
+
+  /** Removes a session and its data; true when it was there. */
+  #remove(user: UserEntry, handle: string): boolean {
+    user.data.delete(handle);
+    return user.sessions.delete(handle);
   }
 
   #emit(event: SessionEvent): void {
@@ -58,7 +74,7 @@ export class MemorySessionStore implements SessionStore {
     if (++this.#creates % SWEEP_EVERY === 0) for (const id of [...this.#users.keys()]) this.#user(id, now);
     let user = this.#user(userId, now);
     if (!user) {
-      user = { sessions: new Map(), roles: undefined, rolesUntil: 0 };
+      user = { sessions: new Map(), data: new Map(), roles: undefined, rolesUntil: 0 };
       this.#users.set(userId, user);
     }
     const evicted: string[] = [];
@@ -73,7 +89,7 @@ export class MemorySessionStore implements SessionStore {
           (a.handle < b.handle ? -1 : a.handle > b.handle ? 1 : 0),
       );
       for (const old of order.slice(0, excess)) {
-        user.sessions.delete(old.handle);
+        this.#remove(user, old.handle);
         evicted.push(old.handle);
         this.#emit({ ...events.evicted, sessionId: events.evicted.sessionId + old.handle });
       }
@@ -122,7 +138,8 @@ export class MemorySessionStore implements SessionStore {
   }
 
   async revoke(ref: ParsedSessionId, now: number, event: SessionEvent) {
-    const removed = this.#user(ref.userId, now)?.sessions.delete(ref.handle) ?? false;
+    const user = this.#user(ref.userId, now);
+    const removed = user ? this.#remove(user, ref.handle) : false;
     if (removed) this.#emit(event);
     return removed;
   }
@@ -131,6 +148,7 @@ export class MemorySessionStore implements SessionStore {
     const user = this.#user(userId, now);
     const count = user?.sessions.size ?? 0;
     user?.sessions.clear();
+    user?.data.clear();
     if (count > 0) this.#emit({ ...event, count });
     return count;
   }
@@ -140,7 +158,7 @@ export class MemorySessionStore implements SessionStore {
     let count = 0;
     for (const handle of [...(user?.sessions.keys() ?? [])]) {
       if (handle === keep.handle) continue;
-      user!.sessions.delete(handle);
+      this.#remove(user!, handle);
       count++;
     }
     if (count > 0) this.#emit({ ...event, count });
@@ -156,12 +174,56 @@ export class MemorySessionStore implements SessionStore {
   ) {
     let user = this.#user(userId, now);
     if (!user) {
-      user = { sessions: new Map(), roles: undefined, rolesUntil: 0 };
+      user = { sessions: new Map(), data: new Map(), roles: undefined, rolesUntil: 0 };
       this.#users.set(userId, user);
     }
     user.roles = roles;
     user.rolesUntil = Math.max(user.rolesUntil, now + retentionMs);
     this.#emit(event);
+  }
+
+  /** The user entry and the session, when it is live at `now`. */
+  #live(ref: ParsedSessionId, now: number): UserEntry | undefined {
+    const user = this.#user(ref.userId, now);
+    return user?.sessions.has(ref.handle) ? user : undefined;
+  }
+
+  async readData(ref: ParsedSessionId, now: number, field: string | undefined) {
+    const user = this.#live(ref, now);
+    if (!user) return undefined;
+    const data = user.data.get(ref.handle);
+    if (field === undefined) return [...(data ?? [])];
+    const value = data?.get(field);
+    return value === undefined ? [] : [[field, value] as [string, string]];
+  }
+
+  async writeData(
+    ref: ParsedSessionId,
+    now: number,
+    field: string,
+    value: string,
+    limits: DataLimits,
+  ): Promise<DataWrite> {
+    const user = this.#live(ref, now);
+    if (!user) return 'gone';
+    const data = user.data.get(ref.handle) ?? new Map<string, string>();
+    if (!data.has(field) && data.size >= limits.maxFields) return 'fields';
+    let total = Buffer.byteLength(field) + Buffer.byteLength(value);
+    for (const [name, text] of data)
+      if (name !== field) total += Buffer.byteLength(name) + Buffer.byteLength(text);
+    if (total > limits.maxTotalBytes) return 'totalBytes';
+    data.set(field, value);
+    user.data.set(ref.handle, data);
+    return 'ok';
+  }
+
+  async deleteData(ref: ParsedSessionId, now: number, field: string | undefined) {
+    const user = this.#live(ref, now);
+    if (!user) return undefined;
+    const data = user.data.get(ref.handle);
+    if (field !== undefined) return data?.delete(field) ?? false;
+    user.data.delete(ref.handle);
+    return data !== undefined;
   }
 
   async publish(event: SessionEvent) {

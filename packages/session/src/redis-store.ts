@@ -1,6 +1,7 @@
 import type { RedisClient, RedisGuard } from '@sec/redis-guard';
 import { type RedisWork, scrubError } from '@sec/redis-guard/internal';
 import type { Cluster, Redis } from 'ioredis';
+import type { DataLimits } from './data.js';
 import { Durability } from './durability.js';
 import { dispatch, parseEvent, type SessionEvent, type SessionEventListener } from './events.js';
 import { userKey } from './ids.js';
@@ -14,7 +15,14 @@ import {
   type StoredSession,
 } from './record.js';
 import type { ParsedSessionId } from './session-id.js';
-import type { CreateEvents, CreateResult, SessionLimit, SessionLookup, SessionStore } from './store.js';
+import type {
+  CreateEvents,
+  CreateResult,
+  DataWrite,
+  SessionLimit,
+  SessionLookup,
+  SessionStore,
+} from './store.js';
 
 /**
  * The two key families, each followed by a user's hash tag: the sessions hash and the user hash.
@@ -61,6 +69,8 @@ export interface RedisStoreSettings {
  * sits in one Cluster slot and every script below touches a single slot:
  * - `<prefix>sess:{u:<key>}` — hash, one field per session (handle → record), expiring with the
  *   user's last session, never longer than maxSessionsPerUser;
+ * - `<prefix>sess:{u:<key>}:data:<handle>` — hash, one session's data fields (JSON values),
+ *   expiring with that session and removed by every script that removes its record;
  * - `<prefix>user:{u:<key>}` — hash with the user's `roles`, read with the session on each request.
  * Every call goes through `guard.execute`, so an outage fails fast through the breaker.
  */
@@ -249,6 +259,36 @@ export class RedisSessionStore implements SessionStore {
       [user],
       [encodeRoles(roles), retentionMs, this.#settings.channel, JSON.stringify(event)],
     );
+  }
+
+  async readData(ref: ParsedSessionId, now: number, field: string | undefined) {
+    const [sessions] = this.#keys(ref.userId);
+    const [live, flat] = (await this.#guard.execute((c) =>
+      SCRIPTS.dataRead.run(c, [sessions], [ref.handle, now, field ?? '']),
+    )) as [number, string[] | undefined];
+    if (live !== 1) return undefined;
+    const entries: [string, string][] = [];
+    for (let i = 0; flat && i + 1 < flat.length; i += 2) entries.push([flat[i]!, flat[i + 1]!]);
+    return entries;
+  }
+
+  async writeData(ref: ParsedSessionId, now: number, field: string, value: string, limits: DataLimits) {
+    const [sessions] = this.#keys(ref.userId);
+    return (await this.#guard.execute((c) =>
+      SCRIPTS.dataWrite.run(
+        c,
+        [sessions],
+        [ref.handle, now, field, value, limits.maxFields, limits.maxTotalBytes],
+      ),
+    )) as DataWrite;
+  }
+
+  async deleteData(ref: ParsedSessionId, now: number, field: string | undefined) {
+    const [sessions] = this.#keys(ref.userId);
+    const removed = Number(
+      await this.#guard.execute((c) => SCRIPTS.dataDelete.run(c, [sessions], [ref.handle, now, field ?? ''])),
+    );
+    return removed < 0 ? undefined : removed > 0;
   }
 
   async publish(event: SessionEvent) {

@@ -1,4 +1,5 @@
 import type { RedisWork } from '@sec/redis-guard/internal';
+import type { DataLimits } from './data.js';
 import type { SessionEvent, SessionEventListener } from './events.js';
 import type { StoredSession } from './record.js';
 import type { ParsedSessionId } from './session-id.js';
@@ -46,6 +47,11 @@ export interface SessionLookup {
   readonly session: StoredSession | undefined;
   readonly roles: readonly string[];
 }
+
+/**
+ * What writeData() did: 'ok', or why nothing was written ('gone': the session is not live).
+ */
+export type DataWrite = 'ok' | 'gone' | 'fields' | 'totalBytes';
 
 /**
  * Where sessions live. Reads never write, and every write says what it does. Every method is
@@ -96,6 +102,28 @@ export interface SessionStore {
     retentionMs: number,
     event: SessionEvent,
   ): Promise<void>;
+  /**
+   * The session's data fields as stored ([field, JSON text] pairs): one field, or all of them when
+   * `field` is undefined; undefined when the session is not live. Reads only.
+   */
+  readData(
+    ref: ParsedSessionId,
+    now: number,
+    field: string | undefined,
+  ): Promise<[string, string][] | undefined>;
+  /**
+   * Sets one field of a live session's data, in the step that checks liveness and the field and
+   * total bounds; the data expires with the session.
+   */
+  writeData(
+    ref: ParsedSessionId,
+    now: number,
+    field: string,
+    value: string,
+    limits: DataLimits,
+  ): Promise<DataWrite>;
+  /** Removes one field (all when undefined); whether one was removed, undefined when the session is not live. */
+  deleteData(ref: ParsedSessionId, now: number, field: string | undefined): Promise<boolean | undefined>;
   publish(event: SessionEvent): Promise<void>;
   subscribe(listener: SessionEventListener): () => void;
   close(): Promise<void>;

@@ -45,8 +45,16 @@ describe("sessions under the guard's keyPrefix", () => {
     expect(await sessions.listForUser('ada')).toHaveLength(2);
     expect(await sessions.revokeOtherSessions(one.sessionId)).toBe(1);
     expect(await sessions.revoke(two.sessionId)).toBe(false);
-    expect(await redis.keys()).toEqual(['sec:shop:sess:{u:ada}', 'sec:shop:user:{u:ada}']);
+    await sessions.data(one.sessionId).set('cart', ['tea']);
+    expect(await sessions.data(one.sessionId).getAll()).toEqual({ cart: ['tea'] });
+    const handle = one.sessionId.slice(one.sessionId.lastIndexOf('.') + 1);
+    expect(await redis.keys()).toEqual([
+      'sec:shop:sess:{u:ada}',
+      `sec:shop:sess:{u:ada}:data:${handle}`,
+      'sec:shop:user:{u:ada}',
+    ]);
     expect(await sessions.revokeAllForUser('ada')).toBe(1);
+    expect(await redis.keys()).toEqual(['sec:shop:user:{u:ada}']);
     await waitFor('the revoke_all event', async () => events.some((e) => e.type === 'revoke_all'));
     expect(log.records.filter((r) => r.level === 'error')).toEqual([]);
   });

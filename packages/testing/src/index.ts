@@ -3,6 +3,7 @@ export { type RedisClusterHandle, type RedisClusterOptions, startCluster } from 
 export { countDuring, type ServerStats } from './commandstats.js';
 export { type ConfinedRedis, startConfinedRedis } from './confined.js';
 export { PRODUCTION_ON_LOOPBACK } from './env.js';
+export { markdownBlock, type NodeApp, startNodeApp, userEnv } from './examples.js';
 export { freePort, RESERVED_REDIS_PORT } from './ports.js';
 export {
   invalidFrame,
