@@ -13,6 +13,7 @@ import {
   startRedis,
   userEnv,
 } from '@sec/testing';
+import { WebSocket } from 'ws';
 import { PUBLIC_PACKAGES, root } from './workspace.js';
 
 // The READMEs' runnable examples and the migration guide's two apps, run exactly as printed: each
@@ -161,6 +162,42 @@ describe('README examples, run as written', () => {
     const metrics = await call(app, 'GET', '/metrics');
     expect(metrics.status).toBe(200);
     expect(String(metrics.body)).toMatch(/^# HELP /m);
+    await app.stop();
+  }, 60_000);
+
+  it('@sec/rate-limit: the login budget, a per-route limit with its headers, a WebSocket upgrade', async () => {
+    const app = await start('rate-limit.mjs', await markdownBlock(readme('rate-limit'), '## Example'));
+    const attempt = (password: string) =>
+      call(app, 'POST', '/login', { body: { username: 'mallory', password } });
+    // Five failures are answered by the password check; the sixth attempt is refused before it.
+    const failures = [];
+    for (let i = 0; i < 6; i++) failures.push((await attempt('guess')).status);
+    expect(failures).toEqual([401, 401, 401, 401, 401, 429]);
+    expect((await call(app, 'POST', '/login', { body: { username: 'ada', password: 'demo' } })).body).toEqual(
+      {
+        ok: true,
+      },
+    );
+
+    const search = [];
+    for (let i = 0; i < 11; i++) search.push(await call(app, 'POST', '/api/search', { body: { q: 'tea' } }));
+    expect(search.slice(0, 10).every((answer) => answer.status === 200)).toBe(true);
+    expect(search[0]!.body).toEqual({ query: 'tea', results: [] });
+    const refused = search[10]!;
+    expect(refused.status).toBe(429);
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(refused.headers.get('ratelimit-policy')).toContain('search');
+    // Another API key has a budget of its own.
+    expect(
+      (await call(app, 'POST', '/api/search', { body: { q: 'tea' }, headers: { 'x-api-key': 'k2' } })).status,
+    ).toBe(200);
+
+    const ws = new WebSocket(`${app.base.replace('http', 'ws')}/`);
+    await new Promise<void>((resolve, reject) => {
+      ws.once('open', resolve);
+      ws.once('error', reject);
+    });
+    ws.close();
     await app.stop();
   }, 60_000);
 
