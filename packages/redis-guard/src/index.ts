@@ -1,4 +1,11 @@
 export { aclRule, type RedisAccess, redisAccess } from './acl.js';
+export type { AuditEntry } from './audit-chain.js';
+export {
+  type AuditTrail,
+  type AuditTrailOptions,
+  createAuditTrail,
+  DEFAULT_AUDIT_MAX_LEN,
+} from './audit-trail.js';
 export type { BreakerState, CircuitBreaker } from './breaker.js';
 export {
   type CreateRedisClientOptions,
@@ -20,7 +27,7 @@ export {
 export { createRedisGuard, type RedisGuard, type RedisGuardOptions } from './guard.js';
 export { createJsonLogger, type Logger } from './logger.js';
 export { type RequireRedisOptions, requireRedis, sendServiceUnavailable } from './middleware.js';
-export type { SecEvent, SecEvents, SecObserver } from './observer.js';
+export type { AuditHint, SecEvent, SecEvents, SecObserver } from './observer.js';
 export { classifyRedisError, type RedisErrorKind } from './outage.js';
 export { type AssertPostureOptions, assertRedisPosture } from './posture/assert.js';
 export { auditRedisPosture } from './posture/audit.js';

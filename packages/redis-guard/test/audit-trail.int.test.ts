@@ -1,0 +1,134 @@
+import { createHash } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { captureLogger, type RedisServer, startRedis } from '@sec/testing';
+import { Redis } from 'ioredis';
+import { entryHash, GENESIS_HASH, parseHead, toEntry } from '../src/audit-chain.js';
+import { DIGEST_SCRIPT } from '../src/audit-script.js';
+import { createAuditTrail, createRedisGuard, type RedisGuard, type SecEvent } from '../src/index.js';
+
+const PASSWORD = 'audit-Integration-Password-0123456789abcdef';
+
+describe('audit trail', () => {
+  let redis: RedisServer;
+  let admin: Redis;
+  const guards: RedisGuard[] = [];
+  const guardFor = (keyPrefix: string, logger = captureLogger()) => {
+    const guard = createRedisGuard({
+      client: new Redis({ port: redis.port, password: PASSWORD, lazyConnect: false }),
+      environment: 'test',
+      keyPrefix,
+      logger,
+    });
+    guards.push(guard);
+    return guard;
+  };
+  beforeAll(async () => {
+    redis = await startRedis({ password: PASSWORD });
+    admin = new Redis({ port: redis.port, password: PASSWORD });
+  });
+  afterAll(async () => {
+    for (const guard of guards) await guard.close();
+    admin?.disconnect();
+    await redis?.stop();
+  });
+
+  it("the script's SHA-256 matches node:crypto for lengths around every padding boundary", async () => {
+    const inputs = [0, 1, 55, 56, 63, 64, 65, 119, 120, 200, 1000].map((n) =>
+      Array.from({ length: n }, (_, i) => String.fromCharCode(32 + ((i * 7) % 90))).join(''),
+    );
+    inputs.push('é€😀 unicode');
+    for (const input of inputs) {
+      const lua = await DIGEST_SCRIPT.run(admin, [], [input]);
+      expect(lua).toBe(createHash('sha256').update(input).digest('hex'));
+    }
+  });
+
+  it('chains 200 concurrent appends from four clients: every entry hashes its predecessor', async () => {
+    const writers = Array.from({ length: 4 }, () => guardFor('chain:'));
+    await Promise.all(writers.map((g) => g.ready()));
+    const trails = writers.map((g) => createAuditTrail(g));
+    await Promise.all(
+      Array.from({ length: 200 }, (_, i) =>
+        trails[i % 4]!.append(
+          { type: 'breaker.transition', name: `w${i}`, from: 'closed', to: 'open' },
+          {
+            user: `u${i % 7}`,
+          },
+        ),
+      ),
+    );
+    const raw = (await admin.xrange(trails[0]!.key, '-', '+')) as [string, string[]][];
+    expect(raw).toHaveLength(200);
+    let prev = GENESIS_HASH;
+    raw.forEach((item, index) => {
+      const entry = toEntry(item);
+      expect(entry.n).toBe(index + 1);
+      expect(entry.prev).toBe(prev);
+      expect(entry.hash).toBe(entryHash(item[0], item[1]));
+      prev = entry.hash;
+    });
+    const head = parseHead(await admin.get('chain:{audit}:head'));
+    expect(head).toEqual({ n: 200, id: raw.at(-1)![0], hash: prev });
+    await Promise.all(trails.map((t) => t.close()));
+  });
+
+  it('records only events reported with an audit hint, through the guard', async () => {
+    const guard = guardFor('hint:');
+    await guard.ready();
+    const trail = createAuditTrail(guard);
+    guard.report({ type: 'unavailable.response', service: 'sessions' });
+    guard.report({ type: 'breaker.transition', name: 'x', from: 'closed', to: 'open' }, {});
+    await trail.close();
+    const entries = ((await admin.xrange(trail.key, '-', '+')) as [string, string[]][]).map(toEntry);
+    expect(entries.map((e) => e.type)).toEqual(['breaker.transition']);
+    expect(entries[0]!.data).toMatchObject({ name: 'x', from: 'closed', to: 'open' });
+  });
+
+  it('a 10,000-event flood on one key adds one entry per window, and few Redis calls', async () => {
+    const guard = guardFor('flood:');
+    await guard.ready();
+    const trail = createAuditTrail(guard);
+    const before = Number((await admin.info('stats')).match(/total_commands_processed:(\d+)/)![1]);
+    for (let i = 0; i < 10_000; i++) {
+      const event: SecEvent = { type: 'breaker.transition', name: 'flood', from: 'closed', to: 'open' };
+      guard.report(event, { once: { key: 'limiter:203.0.113.9', windowMs: 60_000 } });
+      if (i % 100 === 0) await new Promise((resolve) => setImmediate(resolve));
+    }
+    await trail.flush();
+    const after = Number((await admin.info('stats')).match(/total_commands_processed:(\d+)/)![1]);
+    expect(await admin.xlen(trail.key)).toBe(1);
+    expect(after - before).toBeLessThan(20);
+    // Another process (no local memory of the window) is held back by the marker in Redis.
+    const other = createAuditTrail(guardFor('flood:'));
+    await guards.at(-1)!.ready();
+    await expect(
+      other.append(
+        { type: 'breaker.transition', name: 'flood', from: 'closed', to: 'open' },
+        {
+          once: { key: 'limiter:203.0.113.9', windowMs: 60_000 },
+        },
+      ),
+    ).resolves.toBeUndefined();
+    expect(await admin.xlen(trail.key)).toBe(1);
+    const markers = await admin.keys('flood:{audit}:once:*');
+    expect(markers).toHaveLength(1);
+    expect(markers[0]).not.toContain('203.0.113.9');
+    await Promise.all([trail.close(), other.close()]);
+  });
+
+  it('keeps about maxLen entries', async () => {
+    const guard = guardFor('cap:');
+    await guard.ready();
+    const trail = createAuditTrail(guard, { maxLen: 100 });
+    for (let i = 0; i < 1000; i++) {
+      trail
+        .append({ type: 'breaker.transition', name: `c${i}`, from: 'closed', to: 'open' })
+        .catch(() => undefined);
+    }
+    await trail.close();
+    const length = await admin.xlen(trail.key);
+    expect(length).toBeGreaterThanOrEqual(100);
+    expect(length).toBeLessThan(300);
+    expect(parseHead(await admin.get('cap:{audit}:head'))?.n).toBe(1000);
+  });
+});
