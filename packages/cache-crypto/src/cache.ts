@@ -287,8 +287,18 @@ export function createEncryptedCache(options: EncryptedCacheOptions): EncryptedC
       inflight.set(name, flight);
       return flight.promise as Promise<T>;
     },
-    rotate: (rotationOptions) =>
-      rotateEntries({ store, keys, logger, namespace, pattern: `${prefix}*` }, rotationOptions),
+    async rotate(rotationOptions) {
+      const result = await rotateEntries(
+        { store, keys, logger, namespace, pattern: `${prefix}*` },
+        rotationOptions,
+      );
+      const { rotated, current, skipped, invalid, complete } = result;
+      guard.report(
+        { type: 'cache.key_rotation', namespace, rotated, current, skipped, invalid, complete },
+        {},
+      );
+      return result;
+    },
   };
   return cache;
 }

@@ -1,6 +1,7 @@
 import { type RedisClient, type RedisGuard, sendServiceUnavailable } from '@sec/redis-guard';
 import { checkOptions, positiveInteger, scrubError, toGuard } from '@sec/redis-guard/internal';
 import type { Request, RequestHandler } from 'express';
+import { reportBlock } from './audit.js';
 import { DEFAULT_IPV6_SUBNET } from './client-ip.js';
 import { clientKeyer } from './client-key.js';
 import { type RateLimitDecision, secondsUntil, toInfo } from './decision.js';
@@ -178,7 +179,9 @@ export function rateLimit(options: RateLimitOptions = {}): RateLimiter {
     }
     const info = toInfo(policy, result.value.res);
     if (!result.value.limited) return { outcome: 'allowed', info };
-    return { outcome: 'limited', info, retryAfterSeconds: secondsUntil(result.value.res.msBeforeNext) };
+    const retryAfterSeconds = secondsUntil(result.value.res.msBeforeNext);
+    reportBlock(guard, policy.name, String(key), retryAfterSeconds);
+    return { outcome: 'limited', info, retryAfterSeconds };
   }
 
   async function consume(req: Request): Promise<RateLimitDecision> {

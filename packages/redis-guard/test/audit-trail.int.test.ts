@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { captureLogger, type RedisServer, startRedis } from '@sec/testing';
+import { captureLogger, type RedisServer, refuseWrites, startRedis } from '@sec/testing';
+import express from 'express';
+import request from 'supertest';
 import { Redis } from 'ioredis';
 import { entryHash, GENESIS_HASH, parseHead, toEntry } from '../src/audit-chain.js';
 import { DIGEST_SCRIPT } from '../src/audit-script.js';
@@ -12,12 +14,12 @@ describe('audit trail', () => {
   let redis: RedisServer;
   let admin: Redis;
   const guards: RedisGuard[] = [];
-  const guardFor = (keyPrefix: string, logger = captureLogger()) => {
+  const guardFor = (keyPrefix: string, log = captureLogger()) => {
     const guard = createRedisGuard({
-      client: new Redis({ port: redis.port, password: PASSWORD, lazyConnect: false }),
+      client: new Redis({ port: redis.port, password: PASSWORD }),
       environment: 'test',
       keyPrefix,
-      logger,
+      logger: log.logger,
     });
     guards.push(guard);
     return guard;
@@ -130,5 +132,45 @@ describe('audit trail', () => {
     expect(length).toBeGreaterThanOrEqual(100);
     expect(length).toBeLessThan(300);
     expect(parseHead(await admin.get('cap:{audit}:head'))?.n).toBe(1000);
+  });
+
+  it('a refused audit write never fails the request: 150 concurrent requests get 200, the failure is logged and reported', async () => {
+    const log = captureLogger();
+    const guard = guardFor('refused:', log);
+    await guard.ready();
+    const trail = createAuditTrail(guard);
+    const failures: SecEvent[] = [];
+    guard.observe((event) => {
+      if (event.type === 'audit.write_failed') failures.push(event);
+    });
+    const app = express();
+    app.post('/login', async (_req, res) => {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      guard.report({ type: 'breaker.transition', name: 'login', from: 'closed', to: 'open' }, { user: 'alice' });
+      res.json({ ok: true });
+    });
+    const restore = await refuseWrites(redis, 'OOM');
+    try {
+      const responses = await Promise.all(Array.from({ length: 150 }, () => request(app).post('/login')));
+      expect(responses.map((r) => r.status)).toEqual(Array(150).fill(200));
+      await trail.flush();
+    } finally {
+      await restore();
+    }
+    expect(failures).toHaveLength(150);
+    expect(failures[0]).toMatchObject({ eventType: 'breaker.transition' });
+    expect(log.records.filter((r) => (r.obj as { event?: string }).event === 'audit.write_failed')).toHaveLength(150);
+    expect(log.text()).not.toContain(PASSWORD);
+    expect(await admin.exists(trail.key)).toBe(0);
+    // Writes accepted again: the trail carries on.
+    await trail.append({ type: 'breaker.transition', name: 'login', from: 'open', to: 'closed' });
+    expect(await admin.xlen(trail.key)).toBe(1);
+    await trail.close();
+  });
+
+  it('refuses a memory-mode guard and unknown options', () => {
+    const memory = createRedisGuard({ mode: 'memory', environment: 'test', logger: captureLogger().logger });
+    expect(() => createAuditTrail(memory)).toThrow(/memory mode/);
+    expect(() => createAuditTrail(guardFor('x:'), { maxLength: 5 } as never)).toThrow(/maxLen/);
   });
 });
