@@ -1,6 +1,13 @@
 export { aclRule, type RedisAccess, redisAccess } from './acl.js';
 export type { AuditEntry } from './audit-chain.js';
 export {
+  type AuditReader,
+  type AuditReaderOptions,
+  createAuditReader,
+  DEFAULT_AUDIT_BLOCK_MS,
+  DEFAULT_AUDIT_READ_COUNT,
+} from './audit-reader.js';
+export {
   type AuditTrail,
   type AuditTrailOptions,
   createAuditTrail,

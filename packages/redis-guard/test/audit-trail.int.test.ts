@@ -2,8 +2,8 @@ import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { captureLogger, type RedisServer, refuseWrites, startRedis } from '@sec/testing';
 import express from 'express';
-import request from 'supertest';
 import { Redis } from 'ioredis';
+import request from 'supertest';
 import { entryHash, GENESIS_HASH, parseHead, toEntry } from '../src/audit-chain.js';
 import { DIGEST_SCRIPT } from '../src/audit-script.js';
 import { createAuditTrail, createRedisGuard, type RedisGuard, type SecEvent } from '../src/index.js';
@@ -146,7 +146,10 @@ describe('audit trail', () => {
     const app = express();
     app.post('/login', async (_req, res) => {
       await new Promise((resolve) => setTimeout(resolve, 5));
-      guard.report({ type: 'breaker.transition', name: 'login', from: 'closed', to: 'open' }, { user: 'alice' });
+      guard.report(
+        { type: 'breaker.transition', name: 'login', from: 'closed', to: 'open' },
+        { user: 'alice' },
+      );
       res.json({ ok: true });
     });
     const restore = await refuseWrites(redis, 'OOM');
@@ -159,7 +162,9 @@ describe('audit trail', () => {
     }
     expect(failures).toHaveLength(150);
     expect(failures[0]).toMatchObject({ eventType: 'breaker.transition' });
-    expect(log.records.filter((r) => (r.obj as { event?: string }).event === 'audit.write_failed')).toHaveLength(150);
+    expect(
+      log.records.filter((r) => (r.obj as { event?: string }).event === 'audit.write_failed'),
+    ).toHaveLength(150);
     expect(log.text()).not.toContain(PASSWORD);
     expect(await admin.exists(trail.key)).toBe(0);
     // Writes accepted again: the trail carries on.
