@@ -13,6 +13,7 @@ export {
   createAuditTrail,
   DEFAULT_AUDIT_MAX_LEN,
 } from './audit-trail.js';
+export { type AuditVerification, verifyAuditTrail } from './audit-verify.js';
 export type { BreakerState, CircuitBreaker } from './breaker.js';
 export {
   type CreateRedisClientOptions,
