@@ -33,6 +33,13 @@ export interface AuditVerification {
 
 type Broken = NonNullable<AuditVerification['broken']>;
 
+/** Stream ids compare by their two numbers, not as strings. */
+function laterId(a: string, b: string): boolean {
+  const [am, as] = a.split('-').map(BigInt) as [bigint, bigint];
+  const [bm, bs] = b.split('-').map(BigInt) as [bigint, bigint];
+  return am > bm || (am === bm && as > bs);
+}
+
 /**
  * Walks the whole trail, oldest first, and checks every link: each entry's hash against its
  * contents (altered), each entry's `prev` against the hash before it and its sequence number
@@ -58,8 +65,10 @@ export async function verifyAuditTrail(guard: RedisGuard): Promise<AuditVerifica
     const entry = toEntry(raw);
     const at = `${entry.id} (n=${Number.isFinite(entry.n) ? entry.n : '?'}, ${entry.type || 'no type'})`;
     if (entry.hash !== entryHash(raw[0], raw[1]) || !Number.isSafeInteger(entry.n)) {
+      // Past the newest entry the trail wrote, or numbered as an earlier one: added, not changed.
+      const added = (head && laterId(entry.id, head.id)) || (previous && entry.n <= previous.n);
       return {
-        kind: previous && entry.n <= previous.n ? 'inserted' : 'altered',
+        kind: added ? 'inserted' : 'altered',
         id: entry.id,
         message: `entry ${at} does not match its hash: altered, or inserted by something other than the audit trail`,
       };
@@ -125,7 +134,11 @@ export async function verifyAuditTrail(guard: RedisGuard): Promise<AuditVerifica
           };
   }
   if (!broken && !head && previous) {
-    broken = { kind: 'altered', id: previous.id, message: `the head key ${keys.head} is missing or malformed` };
+    broken = {
+      kind: 'altered',
+      id: previous.id,
+      message: `the head key ${keys.head} is missing or malformed`,
+    };
   }
   return {
     ok: broken === undefined,

@@ -71,7 +71,10 @@ function line(entry: AuditEntry, secrets: readonly string[]): string {
 async function tail(io: AuditIo, values: AuditValues): Promise<number> {
   const count = values.count === undefined ? DEFAULT_TAIL_COUNT : Number(values.count);
   if (!Number.isSafeInteger(count) || count < 1) {
-    throw new SecError(Code.CliUsage, `--count must be a positive integer, got ${JSON.stringify(values.count)}`);
+    throw new SecError(
+      Code.CliUsage,
+      `--count must be a positive integer, got ${JSON.stringify(values.count)}`,
+    );
   }
   const wanted = (entry: AuditEntry) =>
     (values.user === undefined || entry.user === values.user) &&
@@ -114,9 +117,15 @@ async function verify(io: AuditIo, values: AuditValues): Promise<number> {
     const row = (label: string, value: string) => io.out(`  ${label.padEnd(9)} ${value}\n`);
     io.out('sec-redis audit verify\n');
     row('stream', auditKeys(guard.keyPrefix).stream);
-    row('entries', `${result.checked} checked${result.firstId ? `, ${result.firstId} .. ${result.lastId}` : ''}`);
+    row(
+      'entries',
+      `${result.checked} checked${result.firstId ? `, ${result.firstId} .. ${result.lastId}` : ''}`,
+    );
     if (result.trimmed > 0) {
-      row('trimmed', `${result.trimmed} entries trimmed before ${result.firstId} (the cap; not checkable, not tampering)`);
+      row(
+        'trimmed',
+        `${result.trimmed} entries trimmed before ${result.firstId} (the cap; not checkable, not tampering)`,
+      );
     }
     if (result.head) row('head', `n=${result.head.n} ${result.head.id} ${result.head.hash}`);
     if (result.broken) {
@@ -135,7 +144,10 @@ async function verify(io: AuditIo, values: AuditValues): Promise<number> {
 export async function runAudit(io: AuditIo, sub: string | undefined, values: AuditValues): Promise<number> {
   if (sub === 'tail') return tail(io, values);
   if ((values.follow || values.user || values.type || values.count) !== undefined) {
-    throw new SecError(Code.CliUsage, '--follow, --user, --type and --count belong to `sec-redis audit tail`');
+    throw new SecError(
+      Code.CliUsage,
+      '--follow, --user, --type and --count belong to `sec-redis audit tail`',
+    );
   }
   if (sub === 'verify') return verify(io, values);
   throw new SecError(

@@ -10,4 +10,3 @@ process.exitCode = await runCli(process.argv.slice(2), {
   env: process.env,
   signal: interrupted.signal,
 });
-process.removeAllListeners('SIGINT').removeAllListeners('SIGTERM');
