@@ -12,6 +12,8 @@ import { checkOptions, positiveInteger } from './options.js';
 export const DEFAULT_AUDIT_MAX_LEN = 100_000;
 /** Aggregation markers one process remembers, so a flood costs no Redis round trip per event. */
 const LOCAL_ONCE_LIMIT = 10_000;
+/** Events held while Redis is unavailable, written in order once the breaker closes. */
+export const AUDIT_BACKLOG_LIMIT = 1_000;
 
 /**
  * @example const options: AuditTrailOptions = { maxLen: 1_000_000 };
@@ -87,12 +89,12 @@ export function createAuditTrail(guard: RedisGuard, options: AuditTrailOptions =
     return false;
   };
 
-  const write = async (event: SecEvent, audit: AuditHint): Promise<string | undefined> => {
+  const write = async (event: SecEvent, audit: AuditHint, at: number): Promise<string | undefined> => {
     const { type, ...fields } = event;
     const marker = audit.once ? fingerprint(`${type}\0${audit.once.key}`) : undefined;
     if (marker && seenLocally(marker, audit.once!.windowMs)) return undefined;
     // Reporters pass fingerprints, never credentials; masking the guard's own secrets is the backstop.
-    const data = maskText(JSON.stringify({ at: Date.now(), ...fields }), guard.secrets());
+    const data = maskText(JSON.stringify({ at, ...fields }), guard.secrets());
     const args = [
       'type',
       type,
@@ -108,8 +110,8 @@ export function createAuditTrail(guard: RedisGuard, options: AuditTrailOptions =
     return typeof id === 'string' ? id : undefined;
   };
 
-  const append = (event: SecEvent, audit: AuditHint = {}): Promise<string | undefined> => {
-    const written = write(event, audit);
+  const append = (event: SecEvent, audit: AuditHint = {}, at = Date.now()): Promise<string | undefined> => {
+    const written = write(event, audit, at);
     const tracked = written.catch((error: unknown) => {
       const err = scrubError(error, guard.secrets());
       guard.logger.error(
@@ -123,9 +125,33 @@ export function createAuditTrail(guard: RedisGuard, options: AuditTrailOptions =
     return written;
   };
 
+  // While the breaker is open (or the link down) events wait here, so the outage's own story
+  // (breaker open, half-open) reaches the trail once Redis is back, each with the time it happened.
+  const backlog: { event: SecEvent; audit: AuditHint; at: number }[] = [];
+  let dropped = 0;
   const stop = guard.observe((event, audit) => {
     // Its own failures are reported without a hint, so a failing trail cannot feed itself.
-    if (audit) append(event, audit).catch(() => undefined);
+    if (!audit) return;
+    const at = Date.now();
+    if (!guard.isAvailable()) {
+      if (backlog.length < AUDIT_BACKLOG_LIMIT) backlog.push({ event, audit, at });
+      else if (dropped++ === 0) {
+        guard.logger.error(
+          { event: 'audit.backlog_full', limit: AUDIT_BACKLOG_LIMIT },
+          'audit trail: Redis has been unavailable too long; further entries are dropped until it is back',
+        );
+      }
+      return;
+    }
+    for (const held of backlog.splice(0)) append(held.event, held.audit, held.at).catch(() => undefined);
+    if (dropped > 0) {
+      guard.logger.error(
+        { event: 'audit.backlog_dropped', dropped },
+        `audit trail: ${dropped} entries were dropped during the outage`,
+      );
+      dropped = 0;
+    }
+    append(event, audit, at).catch(() => undefined);
   });
 
   const flush = async () => {
@@ -133,7 +159,7 @@ export function createAuditTrail(guard: RedisGuard, options: AuditTrailOptions =
   };
   return {
     key: keys.stream,
-    append,
+    append: (event, audit) => append(event, audit),
     flush,
     async close() {
       stop();

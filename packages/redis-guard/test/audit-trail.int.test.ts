@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { captureLogger, type RedisServer, refuseWrites, startRedis } from '@sec/testing';
+import { captureLogger, type RedisServer, refuseWrites, startRedis, waitFor } from '@sec/testing';
 import express from 'express';
 import { Redis } from 'ioredis';
 import request from 'supertest';
@@ -178,4 +178,57 @@ describe('audit trail', () => {
     expect(() => createAuditTrail(memory)).toThrow(/memory mode/);
     expect(() => createAuditTrail(guardFor('x:'), { maxLength: 5 } as never)).toThrow(/maxLen/);
   });
+
+  it('events during an outage (frozen server, breaker open) wait and are written in order once it closes', async () => {
+    const frozen = await startRedis({ password: PASSWORD });
+    const log = captureLogger();
+    const guard = createRedisGuard({
+      client: new Redis({ port: frozen.port, password: PASSWORD, commandTimeout: 200 }),
+      environment: 'test',
+      keyPrefix: 'outage:',
+      commandTimeoutMs: 200,
+      breaker: { failureThreshold: 2, openDurationMs: 300, successThreshold: 1 },
+      logger: log.logger,
+    });
+    try {
+      await guard.ready();
+      const trail = createAuditTrail(guard);
+      const transitions: string[] = [];
+      guard.observe((event) => {
+        if (event.type === 'breaker.transition') transitions.push(`${event.from}>${event.to}`);
+      });
+      frozen.pause();
+      await waitFor('the breaker to open', async () => {
+        await guard.ping().catch(() => undefined);
+        return guard.breaker.state === 'open';
+      });
+      for (let i = 0; i < 150; i++) {
+        guard.report({ type: 'unavailable.response', service: `during-${i}` }, { user: `u${i % 5}` });
+      }
+      frozen.resume();
+      await waitFor('the breaker to close', async () => guard.breaker.state === 'closed');
+      await trail.flush();
+      const reader = new Redis({ port: frozen.port, password: PASSWORD });
+      const raw = (await reader.xrange(trail.key, '-', '+')) as [string, string[]][];
+      reader.disconnect();
+      const entries = raw.map(toEntry);
+      const written = entries.map((e) =>
+        e.type === 'breaker.transition' ? `${e.data.from}>${e.data.to}` : String(e.data.service),
+      );
+      expect(written[0]).toBe('closed>open');
+      expect(written.filter((w) => w.startsWith('during-'))).toEqual(
+        Array.from({ length: 150 }, (_, i) => `during-${i}`),
+      );
+      expect(written.filter((w) => w.includes('>'))).toEqual(transitions);
+      expect(written.at(-1)).toBe('half-open>closed');
+      // Each entry keeps the time it was reported, not the time it was finally written.
+      const outageEntry = entries.find((e) => e.data.service === 'during-0')!;
+      expect(Number(outageEntry.data.at)).toBeLessThan(Number(entries.at(-1)!.id.split('-')[0]));
+      await trail.close();
+    } finally {
+      frozen.resume();
+      await guard.close();
+      await frozen.stop();
+    }
+  }, 60_000);
 });
