@@ -84,9 +84,19 @@ describe('the audit trail on Redis Cluster, fed by every package', () => {
     }
     const OLD = Fernet.generateKey();
     const NEW = Fernet.generateKey();
-    const before = createEncryptedCache({ redis: guard, keys: [OLD], namespace: 'profiles', logger: log.logger });
+    const before = createEncryptedCache({
+      redis: guard,
+      keys: [OLD],
+      namespace: 'profiles',
+      logger: log.logger,
+    });
     for (let i = 0; i < 20; i++) await before.set(`user:${i}`, { plan: 'pro' }, { ttlMs: 60_000 });
-    const cache = createEncryptedCache({ redis: guard, keys: [NEW, OLD], namespace: 'profiles', logger: log.logger });
+    const cache = createEncryptedCache({
+      redis: guard,
+      keys: [NEW, OLD],
+      namespace: 'profiles',
+      logger: log.logger,
+    });
     await cache.rotate();
     await trail.flush();
 
@@ -108,11 +118,16 @@ describe('the audit trail on Redis Cluster, fed by every package', () => {
     }
     // The attack added one entry, not 9,995.
     expect(entries.filter((e) => e.type === 'ratelimit.blocked')).toHaveLength(1);
-    expect(entries.find((e) => e.type === 'cache.key_rotation')!.data).toMatchObject({ rotated: 20, complete: true });
+    expect(entries.find((e) => e.type === 'cache.key_rotation')!.data).toMatchObject({
+      rotated: 20,
+      complete: true,
+    });
     // No token, no signing secret, no password, no key, no raw client address in the key field.
     const text = JSON.stringify(entries);
     for (const secret of [PASSWORD, SECRET, OLD, NEW, ...tokens]) expect(text).not.toContain(secret);
-    expect(JSON.stringify(entries.filter((e) => e.type === 'ratelimit.blocked'))).not.toContain('203.0.113.9');
+    expect(JSON.stringify(entries.filter((e) => e.type === 'ratelimit.blocked'))).not.toContain(
+      '203.0.113.9',
+    );
     expect(await verifyAuditTrail(guard)).toMatchObject({ ok: true, checked: entries.length, trimmed: 0 });
   }, 120_000);
 

@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 export const GENESIS_HASH = '0'.repeat(64);
 
 /** Fields the append script adds around the caller's: the sequence number, and the chain. */
-const CHAIN_FIELDS = new Set(['prev', 'hash']);
+const CHAIN_FIELDS = new Set(['n', 'prev', 'hash']);
 
 /**
  * One entry of the audit trail, as read back from Redis.
@@ -38,21 +38,31 @@ function enc(value: string): string {
 }
 
 /**
- * The hash an entry must carry: SHA-256 over its prev hash, its id and every field except `prev`
- * and `hash`, each length-prefixed (in bytes, as the Lua script counts), in stored order.
+ * SHA-256 of an entry's own fields (every one but `n`, `prev` and `hash`), each length-prefixed in
+ * bytes, in stored order. The writer sends it to the append script, which chains it.
+ */
+export function fieldsDigest(fields: readonly string[]): string {
+  const hash = createHash('sha256');
+  for (let i = 0; i + 1 < fields.length; i += 2) {
+    if (CHAIN_FIELDS.has(fields[i]!)) continue;
+    hash.update(enc(fields[i]!)).update(enc(fields[i + 1]!));
+  }
+  return hash.digest('hex');
+}
+
+/**
+ * The hash an entry must carry: SHA-256 over the previous hash and the fields' digest (32 bytes
+ * each), then the id and the sequence number, length-prefixed; exactly what the append script
+ * computes.
  */
 export function entryHash(id: string, fields: readonly string[]): string {
-  let prev = '';
-  const parts: string[] = [];
-  for (let i = 0; i + 1 < fields.length; i += 2) {
-    const name = fields[i]!;
-    const value = fields[i + 1]!;
-    if (name === 'prev') prev = value;
-    if (CHAIN_FIELDS.has(name)) continue;
-    parts.push(enc(name), enc(value));
-  }
+  const map = fieldMap(fields);
+  const prev = map.prev ?? '';
+  if (!/^[0-9a-f]{64}$/.test(prev)) return '';
   return createHash('sha256')
-    .update(enc(prev) + enc(id) + parts.join(''))
+    .update(Buffer.from(prev, 'hex'))
+    .update(Buffer.from(fieldsDigest(fields), 'hex'))
+    .update(enc(id) + enc(map.n ?? ''))
     .digest('hex');
 }
 

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
+import { fieldsDigest } from './audit-chain.js';
 import { auditKeys } from './audit-keys.js';
 import { APPEND_SCRIPT } from './audit-script.js';
 import { RedisGuardErrorCode as Code, ConfigurationError, OptionError } from './errors.js';
@@ -106,7 +107,8 @@ export function createAuditTrail(guard: RedisGuard, options: AuditTrailOptions =
     ];
     const redisKeys = marker ? [keys.stream, keys.head, keys.once(marker)] : [keys.stream, keys.head];
     const onceMs = audit.once ? Math.max(1, Math.ceil(audit.once.windowMs)) : 0;
-    const id = await guard.execute((c) => APPEND_SCRIPT.run(c, redisKeys, [maxLen, onceMs, ...args]));
+    const digest = fieldsDigest(args);
+    const id = await guard.execute((c) => APPEND_SCRIPT.run(c, redisKeys, [maxLen, onceMs, digest, ...args]));
     return typeof id === 'string' ? id : undefined;
   };
 
@@ -125,7 +127,7 @@ export function createAuditTrail(guard: RedisGuard, options: AuditTrailOptions =
     return written;
   };
 
-  // While the breaker is open (or the link down) events wait here, so the outage's own story
+  // While the breaker is not closed (or the link is down) events wait here, so the outage's own story
   // (breaker open, half-open) reaches the trail once Redis is back, each with the time it happened.
   const backlog: { event: SecEvent; audit: AuditHint; at: number }[] = [];
   let dropped = 0;
@@ -133,7 +135,8 @@ export function createAuditTrail(guard: RedisGuard, options: AuditTrailOptions =
     // Its own failures are reported without a hint, so a failing trail cannot feed itself.
     if (!audit) return;
     const at = Date.now();
-    if (!guard.isAvailable()) {
+    // Half-open is a trial, not a recovery: what waits is written once the breaker has closed.
+    if (guard.breaker.state !== 'closed' || !guard.isAvailable()) {
       if (backlog.length < AUDIT_BACKLOG_LIMIT) backlog.push({ event, audit, at });
       else if (dropped++ === 0) {
         guard.logger.error(
