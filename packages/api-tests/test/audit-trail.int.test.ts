@@ -1,15 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createEncryptedCache, Fernet } from '@sec/cache-crypto';
 import { rateLimit } from '@sec/rate-limit';
+import { assertRedisPosture, createRedisGuard, type RedisGuard } from '@sec/redis-guard';
 import {
   type AuditTrail,
-  assertRedisPosture,
   createAuditReader,
   createAuditTrail,
-  createRedisGuard,
-  type RedisGuard,
   verifyAuditTrail,
-} from '@sec/redis-guard';
+} from '@sec/redis-guard/audit';
 import { createSessionManager, type SessionManager } from '@sec/session';
 import {
   captureLogger,

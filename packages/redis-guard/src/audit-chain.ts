@@ -9,6 +9,7 @@ const CHAIN_FIELDS = new Set(['n', 'prev', 'hash']);
 /**
  * One entry of the audit trail, as read back from Redis.
  * @example
+ * const reader = createAuditReader(guard, { blockMs: 0 });
  * for (const entry of await reader.read()) console.log(entry.id, entry.type, entry.user ?? '-', entry.data);
  */
 export interface AuditEntry {

@@ -13,7 +13,7 @@ export const DEFAULT_AUDIT_BLOCK_MS = 1_000;
 export const DEFAULT_AUDIT_READ_COUNT = 100;
 
 /**
- * @example const options: AuditReaderOptions = { after: checkpoint.lastId, blockMs: 5_000 };
+ * @example const options: AuditReaderOptions = { after: '1764460800000-0', blockMs: 5_000 };
  */
 export interface AuditReaderOptions {
   /** Read the entries after this id (the last one you processed); default '0-0', from the oldest. Pass '$' for only new ones. */
@@ -29,10 +29,12 @@ export interface AuditReaderOptions {
  * after a lost connection (a failover, a killed client, a restart with a saved `lastId`) it
  * carries on after that id and misses nothing the stream still holds.
  * @example
- * const reader = createAuditReader(guard, { after: await loadCheckpoint() });
+ * // Keep lastId where your consumer keeps its state; here, a variable.
+ * let checkpoint = '0-0';
+ * const reader = createAuditReader(guard, { after: checkpoint });
  * for await (const entry of reader) {
  *   if (entry.type === 'session.revoke_all') console.log(`${entry.user} signed out everywhere`);
- *   await saveCheckpoint(reader.lastId);
+ *   checkpoint = reader.lastId;
  * }
  */
 export interface AuditReader extends AsyncIterable<AuditEntry> {

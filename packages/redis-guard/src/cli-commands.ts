@@ -32,7 +32,8 @@ Commands:
                                                              SET/GET/DEL a probe key, audit the server's
                                                              settings; exit 1 on failure or a refusal
   acl [--user app] [--env-file .env] [--packages session,rate-limit,cache-crypto]
-      [--key-prefix sec:] [--session-channel name] [--cache-namespace ns ...] [--no-audit] [--rule-only]
+      [--key-prefix sec:] [--session-channel name] [--cache-namespace ns ...] [--no-audit] [--audit-trail]
+      [--rule-only]
                                  the least-privilege ACL user for the @sec packages installed here
   audit tail [--follow] [--user id] [--type event.type] [--count 20] [--env-file .env] [--key-prefix sec:]
                                  the newest audit trail entries, then (--follow) new ones as they come
@@ -64,6 +65,7 @@ const COMMAND_OPTIONS = {
     'cache-namespace': { type: 'string', multiple: true },
     'no-audit': { type: 'boolean' },
     'rule-only': { type: 'boolean' },
+    'audit-trail': { type: 'boolean' },
   },
   audit: {
     'env-file': { type: 'string' },

@@ -1,19 +1,4 @@
 export { aclRule, type RedisAccess, redisAccess } from './acl.js';
-export type { AuditEntry } from './audit-chain.js';
-export {
-  type AuditReader,
-  type AuditReaderOptions,
-  createAuditReader,
-  DEFAULT_AUDIT_BLOCK_MS,
-  DEFAULT_AUDIT_READ_COUNT,
-} from './audit-reader.js';
-export {
-  type AuditTrail,
-  type AuditTrailOptions,
-  createAuditTrail,
-  DEFAULT_AUDIT_MAX_LEN,
-} from './audit-trail.js';
-export { type AuditVerification, verifyAuditTrail } from './audit-verify.js';
 export type { BreakerState, CircuitBreaker } from './breaker.js';
 export {
   type CreateRedisClientOptions,

@@ -1,13 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { captureLogger, killClientsNamed, type RedisServer, startRedis, waitFor } from '@sec/testing';
 import { Redis } from 'ioredis';
-import {
-  type AuditEntry,
-  createAuditReader,
-  createAuditTrail,
-  createRedisGuard,
-  type RedisGuard,
-} from '../src/index.js';
+import { type AuditEntry, createAuditReader, createAuditTrail } from '../src/audit.js';
+import { createRedisGuard, type RedisGuard } from '../src/index.js';
 
 const PASSWORD = 'reader-Integration-Password-0123456789abcdef';
 

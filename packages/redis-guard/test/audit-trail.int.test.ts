@@ -4,9 +4,10 @@ import { captureLogger, type RedisServer, refuseWrites, startRedis, waitFor } fr
 import express from 'express';
 import { Redis } from 'ioredis';
 import request from 'supertest';
+import { createAuditTrail } from '../src/audit.js';
 import { entryHash, GENESIS_HASH, parseHead, toEntry } from '../src/audit-chain.js';
 import { DIGEST_SCRIPT } from '../src/audit-script.js';
-import { createAuditTrail, createRedisGuard, type RedisGuard, type SecEvent } from '../src/index.js';
+import { createRedisGuard, type RedisGuard, type SecEvent } from '../src/index.js';
 
 const PASSWORD = 'audit-Integration-Password-0123456789abcdef';
 

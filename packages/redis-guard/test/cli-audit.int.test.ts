@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { captureLogger, type RedisServer, startRedis, waitFor } from '@sec/testing';
 import { Redis } from 'ioredis';
+import { createAuditTrail } from '../src/audit.js';
 import { entryHash, fieldMap, toEntry } from '../src/audit-chain.js';
 import { runCli } from '../src/cli-commands.js';
-import { createAuditTrail, createRedisGuard, type RedisGuard } from '../src/index.js';
+import { aclRule, createRedisGuard, type RedisGuard, redisAccess } from '../src/index.js';
 
 const PASSWORD = 'audit-cli-Password-0123456789abcdefghijkl';
 type Raw = [string, string[]];
@@ -251,5 +252,56 @@ describe('sec-redis audit', () => {
     expect(misplaced.code).toBe(1);
     expect(misplaced.err).toContain('ERR_SEC_CLI_USAGE');
     expect((await cli(['audit', 'tail', '--count', '0'])).err).toMatch(/--count must be a positive integer/);
+  });
+
+  it('redisAccess({ auditTrail }) grants exactly what the trail, its reader and verify need', async () => {
+    const rule = aclRule([redisAccess({ auditTrail: true, keyPrefix: 'acl:' })]);
+    expect(rule).toContain('~acl:{audit}:*');
+    const confined = await startRedis({
+      password: PASSWORD,
+      users: [{ name: 'trail', password: PASSWORD, rules: rule }],
+    });
+    const guard = createRedisGuard({
+      client: new Redis({ port: confined.port, username: 'trail', password: PASSWORD }),
+      environment: 'test',
+      keyPrefix: 'acl:',
+      logger: captureLogger().logger,
+    });
+    const saved = env;
+    try {
+      await guard.ready();
+      const trail = createAuditTrail(guard);
+      for (let i = 0; i < 20; i++) {
+        await trail.append(
+          { type: 'breaker.transition', name: `a${i}`, from: 'closed', to: 'open' },
+          {
+            once: { key: `k${i % 10}`, windowMs: 60_000 },
+          },
+        );
+      }
+      env = { NODE_ENV: 'test', REDIS_URL: confined.url, REDIS_USERNAME: 'trail', REDIS_PASSWORD: PASSWORD };
+      expect((await cli(['audit', 'verify', '--key-prefix', 'acl:'])).out).toContain('10 checked');
+      expect((await cli(['audit', 'tail', '--key-prefix', 'acl:'])).out.trim().split('\n')).toHaveLength(10);
+      const stop = new AbortController();
+      let seen = '';
+      const following = cli(['audit', 'tail', '--follow', '--key-prefix', 'acl:'], stop.signal, (o) => {
+        seen = o;
+      });
+      await trail.append({ type: 'unavailable.response', service: 'followed' });
+      await waitFor('the followed entry', async () => seen.includes('followed'));
+      stop.abort();
+      expect((await following).code).toBe(0);
+      // Nothing was denied on the way.
+      const admin2 = new Redis({ port: confined.port, password: PASSWORD });
+      expect(await admin2.call('ACL', 'LOG')).toEqual([]);
+      // And nothing beyond the trail's keys is granted.
+      await expect(guard.execute((c) => c.xadd('acl:other', '*', 'a', '1'))).rejects.toThrow(/ACL|NOPERM/);
+      admin2.disconnect();
+      await trail.close();
+    } finally {
+      env = saved;
+      await guard.close();
+      await confined.stop();
+    }
   });
 });
