@@ -1,5 +1,5 @@
 import { type RedisClient, type RedisGuard, sendServiceUnavailable } from '@sec/redis-guard';
-import { checkOptions, positiveInteger, scrubError, toGuard } from '@sec/redis-guard/internal';
+import { checkOptions, positiveInteger, scrubError, toGuard, withSpan } from '@sec/redis-guard/internal';
 import type { Request, RequestHandler } from 'express';
 import { reportBlock } from './audit.js';
 import { DEFAULT_IPV6_SUBNET } from './client-ip.js';
@@ -168,7 +168,21 @@ export function rateLimit(options: RateLimitOptions = {}): RateLimiter {
     return clientIpKey(req);
   }
 
-  async function consumeKey(key: string, points = 1): Promise<RateLimitDecision> {
+  // One span per decision: the limiter's name and outcome, never the client's key.
+  function consumeKey(key: string, points = 1): Promise<RateLimitDecision> {
+    return withSpan(
+      '@sec/rate-limit',
+      'sec.ratelimit.decision',
+      { 'sec.ratelimit.limiter': policy.name },
+      () => decideKey(key, points),
+      (decision) => ({
+        'sec.ratelimit.outcome': decision.outcome,
+        ...('info' in decision && { 'sec.ratelimit.remaining': decision.info.remaining }),
+      }),
+    );
+  }
+
+  async function decideKey(key: string, points: number): Promise<RateLimitDecision> {
     const result = await store.consume(storageKey(policy.name, String(key)), validCost(points));
     if (!result.ok) {
       return {

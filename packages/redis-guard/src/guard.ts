@@ -26,6 +26,7 @@ import {
 } from './outage.js';
 import { PermissionLog } from './permission-log.js';
 import { StuckLinkMonitor } from './stuck-link.js';
+import { recordSpan } from './telemetry.js';
 
 export type { GuardMode } from './mode.js';
 
@@ -203,7 +204,14 @@ export function createRedisGuard(options: RedisGuardOptions = {}): RedisGuard {
   });
   if (client) stuck = new StuckLinkMonitor(client, breaker.failureThreshold, commandTimeoutMs, logger, name);
   const permissions = new PermissionLog(logger, name);
-  breaker.on('transition', ({ from, to }) => report({ type: 'breaker.transition', name, from, to }, {}));
+  breaker.on('transition', ({ from, to }) => {
+    recordSpan('@sec/redis-guard', 'sec.breaker.transition', {
+      'sec.breaker.name': name,
+      'sec.breaker.from': from,
+      'sec.breaker.to': to,
+    });
+    report({ type: 'breaker.transition', name, from, to }, {});
+  });
   client?.on('ready', () => breaker.probeNow());
 
   const guard: RedisGuard = {
