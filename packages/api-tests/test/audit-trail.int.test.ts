@@ -136,5 +136,6 @@ describe('the audit trail on Redis Cluster, fed by every package', () => {
     expect(await slot('sec:{audit}:head')).toBe(stream);
     expect(await slot('sec:{audit}:once:0123')).toBe(stream);
     expect(await slot('{audit}')).toBe(stream);
+    expect(stream).toBe(1463);
   });
 });
