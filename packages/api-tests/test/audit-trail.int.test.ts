@@ -1,3 +1,4 @@
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createEncryptedCache, Fernet } from '@sec/cache-crypto';
 import { rateLimit } from '@sec/rate-limit';
@@ -8,7 +9,7 @@ import {
   createAuditTrail,
   verifyAuditTrail,
 } from '@sec/redis-guard/audit';
-import { createSessionManager, type SessionManager } from '@sec/session';
+import { createSessionManager, type SessionManager, sessionRouter } from '@sec/session';
 import {
   captureLogger,
   PRODUCTION_ON_LOOPBACK,
@@ -16,6 +17,7 @@ import {
   redisCli,
   startCluster,
 } from '@sec/testing';
+import express from 'express';
 
 const PASSWORD = 'audit-Cluster-Password-0123456789-abcdefgh';
 const SECRET = 'audit-trail-signing-secret-0123456789-abcdefghijklmnop';
@@ -58,7 +60,8 @@ describe('the audit trail on Redis Cluster, fed by every package', () => {
   });
 
   it('records posture, session, rate-limit and cache events of several users, in the order they happened', async () => {
-    await assertRedisPosture(guard, { accept: ['persistence'] }).catch(() => undefined);
+    const posture = await assertRedisPosture(guard);
+    const warned = posture.results.filter((r) => r.status === 'warn' || r.status === 'refuse');
     const tokens: string[] = [];
     for (const user of ['alice', 'bob', 'carol']) {
       const { sessionId, accessToken } = await sessions.create(user, { roles: ['reader'] });
@@ -75,6 +78,28 @@ describe('the audit trail on Redis Cluster, fed by every package', () => {
         await sessions.revoke(sessionId);
       }
     }
+    // Through the router: a login and a logout.
+    const app = express().use(
+      '/auth',
+      sessionRouter(sessions, { verifyCredentials: async ({ username }) => ({ userId: String(username) }) }),
+    );
+    const server = app.listen(0, '127.0.0.1');
+    await new Promise((resolve) => server.once('listening', resolve));
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/auth`;
+    const login = await fetch(`${base}/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: 'dave', password: 'correct horse' }),
+    });
+    expect(login.status).toBe(201);
+    const { accessToken: daveToken } = (await login.json()) as { accessToken: string };
+    tokens.push(daveToken);
+    const logout = await fetch(`${base}/logout`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${daveToken}` },
+    });
+    expect(logout.status).toBe(204);
+    server.close();
     // An attack: 10,000 requests from one address against a limit of 5 a minute.
     const limiter = rateLimit({ redis: guard, name: 'api', points: 5, windowMs: 60_000 });
     for (let batch = 0; batch < 50; batch++) {
@@ -109,11 +134,16 @@ describe('the audit trail on Redis Cluster, fed by every package', () => {
       'session.revoke_others',
       'session.revoke_all',
       'session.revoke',
+      'session.logout',
       'ratelimit.blocked',
       'cache.key_rotation',
     ]) {
       expect(types).toContain(type);
     }
+    expect(warned.length).toBeGreaterThan(0);
+    expect(entries.filter((e) => e.type === 'posture.warning').map((e) => e.data.rule)).toEqual(
+      expect.arrayContaining(warned.map((r) => r.rule)),
+    );
     // The attack added one entry, not 9,995.
     expect(entries.filter((e) => e.type === 'ratelimit.blocked')).toHaveLength(1);
     expect(entries.find((e) => e.type === 'cache.key_rotation')!.data).toMatchObject({
@@ -122,7 +152,13 @@ describe('the audit trail on Redis Cluster, fed by every package', () => {
     });
     // No token, no signing secret, no password, no key, no raw client address in the key field.
     const text = JSON.stringify(entries);
-    for (const secret of [PASSWORD, SECRET, OLD, NEW, ...tokens]) expect(text).not.toContain(secret);
+    for (const secret of [PASSWORD, SECRET, OLD, NEW, 'correct horse', ...tokens])
+      expect(text).not.toContain(secret);
+    expect(entries.filter((e) => e.user === 'dave').map((e) => e.type)).toEqual([
+      'session.login',
+      'session.revoke',
+      'session.logout',
+    ]);
     expect(JSON.stringify(entries.filter((e) => e.type === 'ratelimit.blocked'))).not.toContain(
       '203.0.113.9',
     );
