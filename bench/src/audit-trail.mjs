@@ -3,7 +3,8 @@
 // on the same server, in one run. On Redis Cluster the trail lives in one slot, so one node's
 // figure is the cluster's.
 //   node src/audit-trail.mjs   (after `pnpm build`)
-import { createAuditTrail, createRedisGuard } from '@sec/redis-guard';
+import { createRedisGuard } from '@sec/redis-guard';
+import { createAuditTrail } from '@sec/redis-guard/audit';
 import { Redis } from 'ioredis';
 import { describeMachine } from './machine.mjs';
 import { startRedisServer } from './redis-server.mjs';
