@@ -198,6 +198,7 @@ describe('public entries', () => {
         'DEFAULT_AUDIT_BLOCK_MS',
         'DEFAULT_AUDIT_MAX_LEN',
         'DEFAULT_AUDIT_READ_COUNT',
+        'VerifyOptions',
         'createAuditReader',
         'createAuditTrail',
         'verifyAuditTrail',

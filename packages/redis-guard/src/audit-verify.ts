@@ -1,6 +1,8 @@
 import { entryHash, GENESIS_HASH, parseHead, type RawEntry, toEntry } from './audit-chain.js';
 import { auditKeys } from './audit-keys.js';
+import { OptionError } from './errors.js';
 import type { RedisGuard } from './guard.js';
+import { checkOptions } from './options.js';
 
 /** Entries one XRANGE page reads while verifying. */
 const PAGE = 1_000;
@@ -33,6 +35,18 @@ export interface AuditVerification {
 
 type Broken = NonNullable<AuditVerification['broken']>;
 
+/**
+ * @example const options: VerifyOptions = { anchor: { id: '1764460800000-0', hash: 'ab'.repeat(32) } };
+ */
+export interface VerifyOptions {
+  /**
+   * An entry's id and hash recorded earlier, outside Redis (`verify` prints the head's): the chain
+   * must still hold that entry with that hash, which a rewrite of the whole chain cannot fake.
+   * An anchor older than the oldest retained entry was trimmed and cannot be checked.
+   */
+  readonly anchor?: { readonly id: string; readonly hash: string };
+}
+
 /** Stream ids compare by their two numbers, not as strings. */
 function laterId(a: string, b: string): boolean {
   const [am, as] = a.split('-').map(BigInt) as [bigint, bigint];
@@ -50,7 +64,19 @@ function laterId(a: string, b: string): boolean {
  * const { ok, trimmed, broken } = await verifyAuditTrail(guard);
  * console.log(ok ? `intact (${trimmed} trimmed by the cap)` : `tampered: ${broken!.message}`);
  */
-export async function verifyAuditTrail(guard: RedisGuard): Promise<AuditVerification> {
+export async function verifyAuditTrail(
+  guard: RedisGuard,
+  options: VerifyOptions = {},
+): Promise<AuditVerification> {
+  checkOptions('verifyAuditTrail', options, { anchor: 'object' });
+  const anchor = options.anchor;
+  if (anchor !== undefined && (!/^\d+-\d+$/.test(anchor.id) || !/^[0-9a-f]{64}$/.test(anchor.hash))) {
+    throw new OptionError(
+      'anchor',
+      'verifyAuditTrail(): "anchor" must be { id: "<ms>-<seq>", hash: "<64 hex digits>" }',
+    );
+  }
+  let anchorSeen = false;
   const keys = auditKeys(guard.keyPrefix);
   const head = parseHead(await guard.execute((c) => c.get(keys.head)));
   let checked = 0;
@@ -64,6 +90,16 @@ export async function verifyAuditTrail(guard: RedisGuard): Promise<AuditVerifica
   const check = (raw: RawEntry): Broken | undefined => {
     const entry = toEntry(raw);
     const at = `${entry.id} (n=${Number.isFinite(entry.n) ? entry.n : '?'}, ${entry.type || 'no type'})`;
+    if (anchor && entry.id === anchor.id) {
+      anchorSeen = true;
+      if (entry.hash !== anchor.hash) {
+        return {
+          kind: 'altered',
+          id: entry.id,
+          message: `entry ${at} no longer has the hash recorded for it: the chain was rewritten up to here or later`,
+        };
+      }
+    }
     if (entry.hash !== entryHash(raw[0], raw[1]) || !Number.isSafeInteger(entry.n)) {
       // Past the newest entry the trail wrote, or numbered as an earlier one: added, not changed.
       const added = (head && laterId(entry.id, head.id)) || (previous && entry.n <= previous.n);
@@ -132,6 +168,13 @@ export async function verifyAuditTrail(guard: RedisGuard): Promise<AuditVerifica
             id: head.id,
             message: `${missing} newest entr${missing === 1 ? 'y' : 'ies'} deleted: the trail last wrote ${head.id} (n=${head.n})${previous ? `, the stream ends at ${previous.id}` : ', the stream is empty'}`,
           };
+  }
+  if (!broken && anchor && !anchorSeen && firstId !== undefined && !laterId(firstId, anchor.id)) {
+    broken = {
+      kind: 'deleted',
+      id: anchor.id,
+      message: `the recorded entry ${anchor.id} is gone, though the trail still holds entries from ${firstId} on`,
+    };
   }
   if (!broken && !head && previous) {
     broken = {

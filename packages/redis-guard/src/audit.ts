@@ -18,4 +18,4 @@ export {
   createAuditTrail,
   DEFAULT_AUDIT_MAX_LEN,
 } from './audit-trail.js';
-export { type AuditVerification, verifyAuditTrail } from './audit-verify.js';
+export { type AuditVerification, type VerifyOptions, verifyAuditTrail } from './audit-verify.js';

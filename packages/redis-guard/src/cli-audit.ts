@@ -26,6 +26,7 @@ export interface AuditValues {
   readonly user?: string;
   readonly type?: string;
   readonly count?: string;
+  readonly anchor?: string;
 }
 
 /** Entries `audit tail` prints without --count. */
@@ -109,11 +110,23 @@ async function tail(io: AuditIo, values: AuditValues): Promise<number> {
   }
 }
 
+function parseAnchor(text: string): { id: string; hash: string } {
+  const match = /^(\d+-\d+)[=:]([0-9a-f]{64})$/.exec(text);
+  if (!match) {
+    throw new SecError(
+      Code.CliUsage,
+      `--anchor takes <id>=<hash> as printed on verify's head line, got ${JSON.stringify(text)}`,
+    );
+  }
+  return { id: match[1]!, hash: match[2]! };
+}
+
 /** `sec-redis audit verify`: exit 0 on an intact chain (trimming reported), 1 naming the first broken link. */
 async function verify(io: AuditIo, values: AuditValues): Promise<number> {
   const guard = await connect(io, values);
   try {
-    const result = await verifyAuditTrail(guard);
+    const anchor = values.anchor === undefined ? undefined : parseAnchor(values.anchor);
+    const result = await verifyAuditTrail(guard, anchor ? { anchor } : {});
     const row = (label: string, value: string) => io.out(`  ${label.padEnd(9)} ${value}\n`);
     io.out('sec-redis audit verify\n');
     row('stream', auditKeys(guard.keyPrefix).stream);
@@ -128,6 +141,7 @@ async function verify(io: AuditIo, values: AuditValues): Promise<number> {
       );
     }
     if (result.head) row('head', `n=${result.head.n} ${result.head.id} ${result.head.hash}`);
+    if (anchor) row('anchor', `${anchor.id} ${anchor.hash}`);
     if (result.broken) {
       row('broken', `${result.broken.kind} at ${result.broken.id}`);
       io.out(`result: TAMPERED: ${result.broken.message}\n`);
@@ -142,6 +156,9 @@ async function verify(io: AuditIo, values: AuditValues): Promise<number> {
 
 /** `sec-redis audit <tail|verify>`; returns the exit code. */
 export async function runAudit(io: AuditIo, sub: string | undefined, values: AuditValues): Promise<number> {
+  if (sub === 'tail' && values.anchor !== undefined) {
+    throw new SecError(Code.CliUsage, '--anchor belongs to `sec-redis audit verify`');
+  }
   if (sub === 'tail') return tail(io, values);
   if ((values.follow || values.user || values.type || values.count) !== undefined) {
     throw new SecError(

@@ -37,10 +37,10 @@ Commands:
                                  the least-privilege ACL user for the @sec packages installed here
   audit tail [--follow] [--user id] [--type event.type] [--count 20] [--env-file .env] [--key-prefix sec:]
                                  the newest audit trail entries, then (--follow) new ones as they come
-  audit verify [--env-file .env] [--key-prefix sec:]
+  audit verify [--anchor <id>=<hash>] [--env-file .env] [--key-prefix sec:]
                                  check the trail's hash chain: exit 0 when intact (entries trimmed by the
                                  cap are reported as such), 1 naming the first deleted, inserted or
-                                 altered entry
+                                 altered entry; --anchor: a head recorded earlier must still be there
 
 Files are never overwritten without --force; secret files always end at mode 600.
 `;
@@ -74,6 +74,7 @@ const COMMAND_OPTIONS = {
     user: { type: 'string' },
     type: { type: 'string' },
     count: { type: 'string' },
+    anchor: { type: 'string' },
   },
 } as const;
 

@@ -246,6 +246,51 @@ describe('sec-redis audit', () => {
     expect(code).toBe(0);
   });
 
+  it('--anchor catches a rewrite of the whole chain, which verifies without it', async () => {
+    const { stream } = await trailWith('anchored:', 30);
+    const intact = await verify('anchored:');
+    const [, headId, headHash] = /head +n=30 (\S+) (\S+)/.exec(intact.out)!;
+    // A forger with write access edits entry 5 and recomputes every hash after it, and the head.
+    const raw = await entries(stream);
+    let prev = fieldMap(raw[3]![1]).hash!;
+    const rewritten: Raw[] = raw.slice(0, 4);
+    for (const [id, fields] of raw.slice(4)) {
+      const map = fieldMap(fields);
+      const body = [
+        'n',
+        map.n!,
+        'type',
+        map.type!,
+        'user',
+        rewritten.length === 4 ? 'mallory' : map.user!,
+        'data',
+        map.data!,
+        'origin',
+        map.origin!,
+      ];
+      const hash = entryHash(id, [...body, 'prev', prev]);
+      rewritten.push([id, [...body, 'prev', prev, 'hash', hash]]);
+      prev = hash;
+    }
+    await rebuild(stream, rewritten);
+    await admin.set('anchored:{audit}:head', `30 ${headId} ${prev}`);
+    expect((await verify('anchored:')).code).toBe(0);
+    const anchored = await cli([
+      'audit',
+      'verify',
+      '--key-prefix',
+      'anchored:',
+      '--anchor',
+      `${headId}=${headHash}`,
+    ]);
+    expect(anchored.code).toBe(1);
+    expect(anchored.out).toContain(`broken    altered at ${headId}`);
+    expect(anchored.out).toContain('no longer has the hash recorded for it');
+    expect((await cli(['audit', 'verify', '--anchor', 'yesterday'])).err).toMatch(
+      /--anchor takes <id>=<hash>/,
+    );
+  });
+
   it('refuses a wrong sub-command and tail flags on verify', async () => {
     expect((await cli(['audit', 'purge'])).err).toMatch(/takes "tail" or "verify", got "purge"/);
     const misplaced = await cli(['audit', 'verify', '--follow']);
