@@ -41,7 +41,10 @@ export interface AuditTrail {
   append(event: SecEvent, audit?: AuditHint): Promise<string | undefined>;
   /** Resolves once every entry handed over so far is written (or has failed and been logged). */
   flush(): Promise<void>;
-  /** Stops recording the guard's events and waits for the entries in flight. */
+  /**
+   * Stops recording the guard's events and waits for the entries in flight; entries still waiting
+   * for Redis (breaker open) are logged as dropped.
+   */
   close(): Promise<void>;
 }
 
@@ -166,6 +169,13 @@ export function createAuditTrail(guard: RedisGuard, options: AuditTrailOptions =
     flush,
     async close() {
       stop();
+      if (backlog.length > 0) {
+        guard.logger.error(
+          { event: 'audit.backlog_dropped', dropped: backlog.length + dropped },
+          `audit trail closed while Redis was unavailable: ${backlog.length + dropped} entries were not written`,
+        );
+        backlog.length = 0;
+      }
       await flush();
     },
   };
