@@ -13,6 +13,3 @@ export function auditKeys(keyPrefix: string) {
     prefix: base,
   } as const;
 }
-
-/** The Cluster hash slot of every audit key (CRC16 of `audit`, mod 16384). */
-export const AUDIT_HASH_TAG = 'audit';
