@@ -2,7 +2,7 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import ts from 'typescript';
 import type { Example } from './examples.js';
-import { compilerOptions, PUBLIC_PACKAGES, type PublicPackage, root, rootExports } from './workspace.js';
+import { compilerOptions, type PublicPackage, publicEntries, root } from './workspace.js';
 
 const HERE = join(root, 'packages', 'api-tests');
 const OUT = join(HERE, '.examples');
@@ -49,23 +49,33 @@ function identifiers(file: ts.SourceFile): Set<string> {
   return found;
 }
 
+/** One public entry's names, for imports: `@sec/redis-guard/audit` → createAuditTrail, … */
+interface EntryNames {
+  readonly specifier: string;
+  readonly pkg: PublicPackage;
+  readonly names: ReadonlySet<string>;
+}
+
 /**
  * The example as a module: the public @sec names it uses but neither declares nor imports are
- * imported for it, from the package it documents first, then @sec/redis-guard, then the others.
+ * imported for it, from the package it documents first (its root, then its subpaths), then
+ * @sec/redis-guard, then the others.
  */
-function moduleFor(example: Example, exportsOf: Map<PublicPackage, Set<string>>): string {
+function moduleFor(example: Example, entries: readonly EntryNames[]): string {
   const parsed = ts.createSourceFile('example.ts', example.code, ts.ScriptTarget.ES2022, true);
   const declared = topLevelNames(parsed);
   const used = identifiers(parsed);
   const sources: PublicPackage[] = [...new Set([example.pkg ?? 'redis-guard', 'redis-guard' as const])];
+  const rank = (pkg: PublicPackage) => (sources.includes(pkg) ? sources.indexOf(pkg) : sources.length);
+  const ordered = [...entries].sort((a, b) => rank(a.pkg) - rank(b.pkg));
   const lines: string[] = [];
   const taken = new Set<string>();
-  for (const pkg of [...sources, ...PUBLIC_PACKAGES.filter((p) => !sources.includes(p))]) {
-    const names = [...(exportsOf.get(pkg) ?? [])].filter(
+  for (const entry of ordered) {
+    const names = [...entry.names].filter(
       (name) => used.has(name) && !declared.has(name) && !taken.has(name),
     );
     for (const name of names) taken.add(name);
-    if (names.length > 0) lines.push(`import { ${names.join(', ')} } from '@sec/${pkg}';`);
+    if (names.length > 0) lines.push(`import { ${names.join(', ')} } from '${entry.specifier}';`);
   }
   return `${lines.join('\n')}\n${example.code}\nexport {};\n`;
 }
@@ -81,9 +91,11 @@ export interface ExampleError {
 
 /** Type-checks every example at once against the packages' sources; returns the errors. */
 export function compileExamples(examples: readonly Example[], program: ts.Program): ExampleError[] {
-  const exportsOf = new Map<PublicPackage, Set<string>>(
-    PUBLIC_PACKAGES.map((pkg) => [pkg, new Set(rootExports(program, pkg).keys())]),
-  );
+  const exportsOf: EntryNames[] = publicEntries(program).map(({ specifier, pkg, exports }) => ({
+    specifier,
+    pkg,
+    names: new Set(exports.keys()),
+  }));
   rmSync(OUT, { recursive: true, force: true });
   mkdirSync(OUT, { recursive: true });
   const files = new Map<string, Example>();

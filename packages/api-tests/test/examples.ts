@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import ts from 'typescript';
-import { PUBLIC_PACKAGES, type PublicPackage, rel, root, rootExports } from './workspace.js';
+import { PUBLIC_PACKAGES, type PublicPackage, publicEntries, rel, root } from './workspace.js';
 
 /** A code example from the docs, with where it came from for error messages. */
 export interface Example {
@@ -72,7 +72,7 @@ function nameOf(node: ts.Node): string {
   return named.name && ts.isIdentifier(named.name) ? named.name.text : ts.SyntaxKind[node.kind];
 }
 
-/** Declarations reachable from a package's root entry: the exports and their members. */
+/** Declarations reachable from a package's public entries: the exports and their members. */
 function publicNodes(program: ts.Program): Set<ts.Node> {
   const nodes = new Set<ts.Node>();
   const add = (node: ts.Node) => {
@@ -85,8 +85,8 @@ function publicNodes(program: ts.Program): Set<ts.Node> {
           : undefined;
     for (const member of members ?? []) nodes.add(member);
   };
-  for (const pkg of PUBLIC_PACKAGES) {
-    for (const declarations of rootExports(program, pkg).values()) declarations.forEach(add);
+  for (const entry of publicEntries(program)) {
+    for (const declarations of entry.exports.values()) declarations.forEach(add);
   }
   return nodes;
 }

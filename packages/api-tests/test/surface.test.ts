@@ -17,6 +17,7 @@ import {
 const PUBLIC_API: Record<PublicPackage, readonly string[]> = {
   'redis-guard': [
     'AssertPostureOptions',
+    'AuditHint',
     'BreakerState',
     'CircuitBreaker',
     'ConfigurationError',
@@ -158,6 +159,9 @@ const PUBLIC_API: Record<PublicPackage, readonly string[]> = {
     'Metrics',
     'MetricsOptions',
     'MetricsRegistry',
+    'OtelMeterProvider',
+    'OtelMetrics',
+    'OtelMetricsOptions',
     'RedisCheckOptions',
     'RedisPostureOptions',
     'RequirementContext',
@@ -169,6 +173,7 @@ const PUBLIC_API: Record<PublicPackage, readonly string[]> = {
     'assertStartupHealthy',
     'createHealth',
     'createMetrics',
+    'createOtelMetrics',
     'redisCheck',
     'redisRequired',
   ],
@@ -182,8 +187,28 @@ describe('public entries', () => {
     expect(exported(pkg)).toEqual([...PUBLIC_API[pkg]].sort());
   });
 
-  it('@sec/redis-guard, the ground floor, exports at most 45 names', () => {
-    expect(exported('redis-guard').length).toBeLessThanOrEqual(45);
+  it('@sec/redis-guard, the ground floor, exports at most 46 names', () => {
+    expect(exported('redis-guard').length).toBeLessThanOrEqual(46);
+  });
+
+  it('@sec/redis-guard/audit exports exactly the audit trail, its reader and its check', () => {
+    expect([...rootExports(program, 'redis-guard', 'audit').keys()].sort()).toEqual(
+      [
+        'AuditEntry',
+        'AuditReader',
+        'AuditReaderOptions',
+        'AuditTrail',
+        'AuditTrailOptions',
+        'AuditVerification',
+        'DEFAULT_AUDIT_BLOCK_MS',
+        'DEFAULT_AUDIT_MAX_LEN',
+        'DEFAULT_AUDIT_READ_COUNT',
+        'VerifyOptions',
+        'createAuditReader',
+        'createAuditTrail',
+        'verifyAuditTrail',
+      ].sort(),
+    );
   });
 
   it('the internal entry is marked internal, shares nothing with the root, and no README mentions it', () => {

@@ -38,19 +38,42 @@ export function sourceProgram(): ts.Program {
   return ts.createProgram(PUBLIC_PACKAGES.flatMap(sourceFiles), compilerOptions());
 }
 
-/** What a package's root entry exports: name → the declarations behind it. */
+/**
+ * Public entries besides each package's root, by the source file behind them: `@sec/redis-guard/audit`
+ * is `packages/redis-guard/src/audit.ts`. (The internal entry is not public.)
+ */
+export const PUBLIC_SUBPATHS: Readonly<Partial<Record<PublicPackage, readonly string[]>>> = {
+  'redis-guard': ['audit'],
+};
+
+/** What a package's root entry (or the named public subpath's) exports: name → the declarations behind it. */
 export function rootExports(
   program: ts.Program,
   name: PublicPackage,
+  entry = 'index',
 ): Map<string, readonly ts.Declaration[]> {
   const checker = program.getTypeChecker();
-  const file = program.getSourceFile(join(root, 'packages', name, 'src', 'index.ts'))!;
+  const file = program.getSourceFile(join(root, 'packages', name, 'src', `${entry}.ts`))!;
   const exports = new Map<string, readonly ts.Declaration[]>();
   for (const symbol of checker.getExportsOfModule(checker.getSymbolAtLocation(file)!)) {
     const target = symbol.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(symbol) : symbol;
     exports.set(symbol.name, target.declarations ?? []);
   }
   return exports;
+}
+
+/** Every public entry of every package: its import specifier, package and exports, roots first. */
+export function publicEntries(
+  program: ts.Program,
+): { specifier: string; pkg: PublicPackage; exports: Map<string, readonly ts.Declaration[]> }[] {
+  return PUBLIC_PACKAGES.flatMap((pkg) => [
+    { specifier: `@sec/${pkg}`, pkg, exports: rootExports(program, pkg) },
+    ...(PUBLIC_SUBPATHS[pkg] ?? []).map((entry) => ({
+      specifier: `@sec/${pkg}/${entry}`,
+      pkg,
+      exports: rootExports(program, pkg, entry),
+    })),
+  ]);
 }
 
 export function readme(name: PublicPackage): string {

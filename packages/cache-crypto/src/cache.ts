@@ -8,7 +8,14 @@ import {
   RedisUnavailableError,
   type SecErrorCode,
 } from '@sec/redis-guard';
-import { checkOptions, maskingLogger, positiveInteger, scrubError, toGuard } from '@sec/redis-guard/internal';
+import {
+  checkOptions,
+  maskingLogger,
+  positiveInteger,
+  scrubError,
+  toGuard,
+  withSpan,
+} from '@sec/redis-guard/internal';
 import { resolveKeys } from './encryption-keys.js';
 import { openEntry, type RefusalReason, sealEntry } from './envelope.js';
 import { Keyring } from './fernet.js';
@@ -217,11 +224,21 @@ export function createEncryptedCache(options: EncryptedCacheOptions): EncryptedC
     }
   };
 
-  const get = async <T>(key: string): Promise<T | undefined> => {
+  // Spans name the namespace and whether the read hit, never the key (it may hold an email or an id).
+  const get = <T>(key: string): Promise<T | undefined> =>
+    withSpan(
+      '@sec/cache-crypto',
+      'sec.cache.get',
+      { 'sec.cache.namespace': namespace },
+      () => read<T>(key),
+      (value) => ({ 'sec.cache.hit': value !== undefined }),
+    );
+
+  const read = async <T>(key: string): Promise<T | undefined> => {
     const name = redisKey(key);
-    const read = await attempt(name, () => store.get(name));
-    if (!read.ok || read.value === null) return undefined;
-    const opened = await openEntry(keys, name, read.value);
+    const found = await attempt(name, () => store.get(name));
+    if (!found.ok || found.value === null) return undefined;
+    const opened = await openEntry(keys, name, found.value);
     if (!opened.ok) {
       refused(name, opened.reason);
       return undefined;
@@ -229,7 +246,16 @@ export function createEncryptedCache(options: EncryptedCacheOptions): EncryptedC
     return opened.value as T;
   };
 
-  const write = async (name: string, value: unknown, ttlMs: number): Promise<boolean> => {
+  const write = (name: string, value: unknown, ttlMs: number): Promise<boolean> =>
+    withSpan(
+      '@sec/cache-crypto',
+      'sec.cache.set',
+      { 'sec.cache.namespace': namespace },
+      () => seal(name, value, ttlMs),
+      (stored) => ({ 'sec.cache.stored': stored }),
+    );
+
+  const seal = async (name: string, value: unknown, ttlMs: number): Promise<boolean> => {
     if (value === undefined) {
       throw new OptionError('value', 'cache values must be JSON-serialisable; undefined cannot be stored');
     }
@@ -287,8 +313,18 @@ export function createEncryptedCache(options: EncryptedCacheOptions): EncryptedC
       inflight.set(name, flight);
       return flight.promise as Promise<T>;
     },
-    rotate: (rotationOptions) =>
-      rotateEntries({ store, keys, logger, namespace, pattern: `${prefix}*` }, rotationOptions),
+    async rotate(rotationOptions) {
+      const result = await rotateEntries(
+        { store, keys, logger, namespace, pattern: `${prefix}*` },
+        rotationOptions,
+      );
+      const { rotated, current, skipped, invalid, complete } = result;
+      guard.report(
+        { type: 'cache.key_rotation', namespace, rotated, current, skipped, invalid, complete },
+        {},
+      );
+      return result;
+    },
   };
   return cache;
 }

@@ -72,6 +72,20 @@ export interface RotationTarget {
   readonly pattern: string;
 }
 
+declare module '@sec/redis-guard' {
+  interface SecEvents {
+    /** Audited: a rotation run re-encrypted a namespace's entries with its newest key (counts only). */
+    'cache.key_rotation': {
+      readonly namespace: string;
+      readonly rotated: number;
+      readonly current: number;
+      readonly skipped: number;
+      readonly invalid: number;
+      readonly complete: boolean;
+    };
+  }
+}
+
 /**
  * Re-encrypts every entry of a namespace with its newest key, using SCAN (never KEYS) on every
  * master of a Cluster. Each write is a compare-and-set that keeps the entry's TTL, so a value the

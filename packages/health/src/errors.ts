@@ -14,6 +14,7 @@ import type { HealthReport } from './check.js';
 export const HealthErrorCode = {
   StartupUnhealthy: 'ERR_SEC_HEALTH_STARTUP_UNHEALTHY',
   PromClientMissing: 'ERR_SEC_HEALTH_PROM_CLIENT_MISSING',
+  OtelApiMissing: 'ERR_SEC_HEALTH_OTEL_API_MISSING',
 } as const;
 
 export type HealthErrorCode = (typeof HealthErrorCode)[keyof typeof HealthErrorCode];

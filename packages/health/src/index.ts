@@ -16,6 +16,12 @@ export {
   type MetricsOptions,
   type MetricsRegistry,
 } from './metrics.js';
+export {
+  createOtelMetrics,
+  type OtelMeterProvider,
+  type OtelMetrics,
+  type OtelMetricsOptions,
+} from './otel-metrics.js';
 export type { RedisPostureOptions } from './posture.js';
 export { type RedisCheckOptions, redisCheck, redisRequired } from './redis-check.js';
 export { assertStartupHealthy, type StartupOptions } from './startup.js';

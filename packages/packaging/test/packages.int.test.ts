@@ -170,6 +170,34 @@ describe('published tarballs', () => {
     expect(key.stdout.trim()).toMatch(/^[A-Za-z0-9_-]{43}=$/);
   });
 
+  it('without the optional @opentelemetry/api, limiter decisions, cache reads and writes and breaker transitions run untraced', async () => {
+    const script = `
+      let absent = false;
+      try { require.resolve('@opentelemetry/api'); } catch { absent = true; }
+      const { createRedisGuard } = require('@sec/redis-guard');
+      const { rateLimit } = require('@sec/rate-limit');
+      const { createEncryptedCache, Fernet } = require('@sec/cache-crypto');
+      const quiet = { debug() {}, info() {}, warn() {}, error() {} };
+      const guard = createRedisGuard({ mode: 'memory', env: { NODE_ENV: 'test' }, logger: quiet });
+      const limiter = rateLimit({ redis: guard, name: 'api', points: 1 });
+      const cache = createEncryptedCache({ redis: guard, keys: [Fernet.generateKey()], namespace: 'n', logger: quiet });
+      (async () => {
+        const first = await limiter.consumeKey('k');
+        const second = await limiter.consumeKey('k');
+        await cache.set('a', { v: 1 });
+        const read = await cache.get('a');
+        for (let i = 0; i < 5; i++) guard.breaker.recordFailure('test');
+        console.log(JSON.stringify({ absent, outcomes: [first.outcome, second.outcome], read, breaker: guard.breaker.state }));
+      })().catch((error) => { console.error(error); process.exit(1); });`;
+    const { stdout } = await node(work, ['-e', script]);
+    expect(JSON.parse(stdout)).toEqual({
+      absent: true,
+      outcomes: ['allowed', 'limited'],
+      read: { v: 1 },
+      breaker: 'open',
+    });
+  });
+
   describe('one instance of each package in a process loaded both ways', () => {
     // Each case loads half of the stack with require() and half with import(), then checks that
     // state and class identity are shared across the two.

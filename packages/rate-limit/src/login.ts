@@ -7,6 +7,7 @@ import {
 } from '@sec/redis-guard';
 import { checkOptions, positiveInteger, scrubError, toGuard } from '@sec/redis-guard/internal';
 import type { Request, Response } from 'express';
+import { reportBlock } from './audit.js';
 import { DEFAULT_IPV6_SUBNET } from './client-ip.js';
 import { clientKeyer } from './client-key.js';
 import { secondsUntil } from './decision.js';
@@ -172,6 +173,10 @@ export function loginLimiter(options: LoginLimiterOptions = {}): LoginLimiter {
   const guard = toGuard(options.redis);
   const pairName = `${name}.user-ip`;
   const ipName = `${name}.ip`;
+  const blocked = (limiter: string, key: string, attempt: LoginAttempt): LoginAttempt => {
+    if (attempt.outcome === 'limited') reportBlock(guard, limiter, key, attempt.retryAfterSeconds);
+    return attempt;
+  };
   reserveName(guard, pairName, 'loginLimiter');
   reserveName(guard, ipName, 'loginLimiter');
   const pairs = new CounterStore(guard, {
@@ -247,12 +252,15 @@ export function loginLimiter(options: LoginLimiterOptions = {}): LoginLimiter {
       // The client's daily budget first: a client over it never touches a per-account counter.
       const byClient = await clients.reserve(clientStorageKey);
       if (!byClient.ok) return unavailable(byClient.error);
-      if (!byClient.value.allowed) return limited('client', byClient.value);
+      if (!byClient.value.allowed)
+        return blocked(ipName, clientStorageKey, limited('client', byClient.value));
       const byPair = await pairs.reserve(pairStorageKey);
       if (byPair.ok && byPair.value.allowed) return allowed(pairStorageKey, clientStorageKey);
       // No password is checked for this attempt, so it does not use up the client's daily budget.
       await settle('refund', clients.refund(clientStorageKey));
-      return byPair.ok ? limited('account_client', byPair.value) : unavailable(byPair.error);
+      return byPair.ok
+        ? blocked(pairName, pairStorageKey, limited('account_client', byPair.value))
+        : unavailable(byPair.error);
     },
     respond(res, attempt): attempt is RefusedLoginAttempt {
       if (attempt.outcome === 'allowed') return false;

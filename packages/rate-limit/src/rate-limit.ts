@@ -8,8 +8,10 @@ import {
   positiveInteger,
   scrubError,
   toGuard,
+  withSpan,
 } from '@sec/redis-guard/internal';
 import type { Request, RequestHandler } from 'express';
+import { reportBlock } from './audit.js';
 import { DEFAULT_IPV6_SUBNET } from './client-ip.js';
 import { clientKeyer } from './client-key.js';
 import { decide, type RateLimitDecision } from './decision.js';
@@ -225,15 +227,31 @@ export function rateLimit(options: RateLimitOptions = {}): RateLimiter {
       return decision;
     }
     shield?.record(key, windows, result.value, sentAt);
-    return decide(windows, result.value, points);
+    const decision = decide(windows, result.value, points);
+    if (decision.outcome === 'limited') reportBlock(guard, name, key, decision.retryAfterSeconds);
+    return decision;
   }
 
-  /** Counts a request against a storage key, unless the shield already knows it is refused. */
-  async function count(counted: string, points: number): Promise<RateLimitDecision> {
-    const refusing = shield?.refusing(counted);
-    if (refusing) return decide(windows, refusing, points);
-    const sentAt = performance.now();
-    return settle(counted, points, await store.consume(counted, points), sentAt);
+  /**
+   * Counts a request against a storage key, unless the shield already knows it is refused. One span
+   * per decision: the limiter's name and outcome, never the client's key.
+   */
+  function count(counted: string, points: number): Promise<RateLimitDecision> {
+    return withSpan(
+      '@sec/rate-limit',
+      'sec.ratelimit.decision',
+      { 'sec.ratelimit.limiter': name },
+      async () => {
+        const refusing = shield?.refusing(counted);
+        if (refusing) return decide(windows, refusing, points);
+        const sentAt = performance.now();
+        return settle(counted, points, await store.consume(counted, points), sentAt);
+      },
+      (decision) => ({
+        'sec.ratelimit.outcome': decision.outcome,
+        ...('info' in decision && { 'sec.ratelimit.remaining': decision.info.remaining }),
+      }),
+    );
   }
 
   function consumeKey(key: string, points = 1): Promise<RateLimitDecision> {

@@ -1,4 +1,7 @@
+import { auditKeys } from './audit-keys.js';
+import { APPEND_SCRIPT } from './audit-script.js';
 import { OptionError } from './errors.js';
+import { DEFAULT_KEY_PREFIX, keyPrefixOption } from './key-prefix.js';
 import { checkOptions } from './options.js';
 
 /**
@@ -26,6 +29,31 @@ export interface GuardAccessOptions {
   readonly cluster?: boolean;
   /** The connection selects a database other than 0 (`redis://host/2`). */
   readonly select?: boolean;
+  /**
+   * The app writes or reads the audit trail (createAuditTrail, createAuditReader,
+   * `sec-redis audit`): its script and stream commands on the `<keyPrefix>{audit}:` keys.
+   */
+  readonly auditTrail?: boolean;
+  /** The guard's `keyPrefix`, which the audit trail's keys start with; default 'sec:'. */
+  readonly keyPrefix?: string;
+}
+
+/**
+ * What the audit trail sends: its append script (EVALSHA, EVAL after a cache flush, and what the
+ * script calls), the readers' XREAD / XRANGE / XREVRANGE, the head's GET, and the name a reader
+ * gives its own connection.
+ */
+function auditTrailCommands(): string[] {
+  return [
+    'evalsha',
+    'eval',
+    ...scriptCommands(APPEND_SCRIPT.source),
+    'xread',
+    'xrange',
+    'xrevrange',
+    'get',
+    'client|setname',
+  ];
 }
 
 /**
@@ -37,14 +65,22 @@ export const CHECK_KEY_PREFIX = 'sec-redis:check:';
  * What @sec/redis-guard itself sends: PING (the breaker's probe, `ready()`, health checks), INFO
  * (ioredis's ready check on every connection, its Sentinel role check, and the posture audit),
  * SET/GET/DEL under `sec-redis:check:` (`sec-redis check`), and for the posture audit ACL WHOAMI
- * and ACL DRYRUN (which only tells whether a user may run a command; nothing is run). Clients the
+ * and ACL DRYRUN (which only tells whether a user may run a command; nothing is run); with
+ * `auditTrail`, what the audit trail sends on its keys. Clients the
  * guard builds do not send CLIENT SETINFO, which Redis 7.0 does not know and 7.2 would deny.
  * @example
  * import { redisAccess as sessionAccess } from '@sec/session';
  * const rule = aclRule([redisAccess({ cluster: true }), sessionAccess()]);
  */
 export function redisAccess(options: GuardAccessOptions = {}): RedisAccess {
-  checkOptions('redisAccess', options, { audit: 'boolean', cluster: 'boolean', select: 'boolean' });
+  checkOptions('redisAccess', options, {
+    audit: 'boolean',
+    cluster: 'boolean',
+    select: 'boolean',
+    auditTrail: 'boolean',
+    keyPrefix: keyPrefixOption,
+  });
+  const trail = options.auditTrail === true;
   return {
     name: '@sec/redis-guard',
     commands: [
@@ -56,8 +92,12 @@ export function redisAccess(options: GuardAccessOptions = {}): RedisAccess {
       ...(options.audit === false ? [] : ['acl|whoami', 'acl|dryrun']),
       ...(options.cluster ? ['cluster|slots', 'asking'] : []),
       ...(options.select ? ['select'] : []),
+      ...(trail ? auditTrailCommands() : []),
+    ].filter((command, index, all) => all.indexOf(command) === index),
+    keyPrefixes: [
+      CHECK_KEY_PREFIX,
+      ...(trail ? [auditKeys(options.keyPrefix ?? DEFAULT_KEY_PREFIX).prefix] : []),
     ],
-    keyPrefixes: [CHECK_KEY_PREFIX],
     channels: [],
   };
 }

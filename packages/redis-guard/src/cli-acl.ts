@@ -22,6 +22,7 @@ export interface AclValues {
   readonly 'cache-namespace'?: string[];
   readonly 'no-audit'?: boolean;
   readonly 'rule-only'?: boolean;
+  readonly 'audit-trail'?: boolean;
 }
 
 /** The guard's `keyPrefix`, which every package's keys and channel start with. */
@@ -137,7 +138,13 @@ export async function runAcl(io: AclIo, values: AclValues): Promise<number> {
   }
   const link = connection(env);
   accesses.unshift(
-    redisAccess({ audit: values['no-audit'] !== true, cluster: link.cluster, select: link.select }),
+    redisAccess({
+      audit: values['no-audit'] !== true,
+      cluster: link.cluster,
+      select: link.select,
+      auditTrail: values['audit-trail'] === true,
+      ...(values['key-prefix'] !== undefined && { keyPrefix: values['key-prefix'] }),
+    }),
   );
   const rule = aclRule(accesses);
   if (values['rule-only']) {

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { type AclValues, runAcl } from './cli-acl.js';
+import { type AuditValues, runAudit } from './cli-audit.js';
 import { runCheck } from './cli-check.js';
 import { writeFileAtomically } from './cli-files.js';
 import { detectEnvironment, ENVIRONMENTS, type Environment } from './environment.js';
@@ -14,6 +15,8 @@ export interface CliIo {
   readonly env: NodeJS.ProcessEnv;
   /** Where `acl` looks for the app's packages; default the working directory. */
   readonly cwd?: string;
+  /** Ends `audit tail --follow`. */
+  readonly signal?: AbortSignal;
 }
 
 const USAGE = `Usage: sec-redis <command> [options]
@@ -29,8 +32,15 @@ Commands:
                                                              SET/GET/DEL a probe key, audit the server's
                                                              settings; exit 1 on failure or a refusal
   acl [--user app] [--env-file .env] [--packages session,rate-limit,cache-crypto]
-      [--key-prefix sec:] [--session-channel name] [--cache-namespace ns ...] [--no-audit] [--rule-only]
+      [--key-prefix sec:] [--session-channel name] [--cache-namespace ns ...] [--no-audit] [--audit-trail]
+      [--rule-only]
                                  the least-privilege ACL user for the @sec packages installed here
+  audit tail [--follow] [--user id] [--type event.type] [--count 20] [--env-file .env] [--key-prefix sec:]
+                                 the newest audit trail entries, then (--follow) new ones as they come
+  audit verify [--anchor <id>=<hash>] [--env-file .env] [--key-prefix sec:]
+                                 check the trail's hash chain: exit 0 when intact (entries trimmed by the
+                                 cap are reported as such), 1 naming the first deleted, inserted or
+                                 altered entry; --anchor: a head recorded earlier must still be there
 
 Files are never overwritten without --force; secret files always end at mode 600.
 `;
@@ -55,6 +65,16 @@ const COMMAND_OPTIONS = {
     'cache-namespace': { type: 'string', multiple: true },
     'no-audit': { type: 'boolean' },
     'rule-only': { type: 'boolean' },
+    'audit-trail': { type: 'boolean' },
+  },
+  audit: {
+    'env-file': { type: 'string' },
+    'key-prefix': { type: 'string' },
+    follow: { type: 'boolean' },
+    user: { type: 'string' },
+    type: { type: 'string' },
+    count: { type: 'string' },
+    anchor: { type: 'string' },
   },
 } as const;
 
@@ -73,7 +93,8 @@ function parse<C extends Command>(command: C, args: readonly string[]) {
       host?: string[];
       force?: boolean;
       'env-file'?: string;
-    } & AclValues;
+    } & AclValues &
+      AuditValues;
   } catch (error) {
     throw usageError(`${(error as Error).message.replace(/\. To specify.*$/s, '')} (see sec-redis help)`);
   }
@@ -153,6 +174,10 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
         return await runCheck(io, parse(command, args)['env-file']);
       case 'acl':
         return await runAcl(io, parse(command, args));
+      case 'audit': {
+        const [sub, ...rest] = args;
+        return await runAudit(io, sub, parse(command, rest));
+      }
       case undefined:
       case 'help':
       case '--help':

@@ -14,7 +14,7 @@ import { DEFAULT_KEY_PREFIX, keyPrefixOption } from './key-prefix.js';
 import { createJsonLogger, type Logger, maskingLogger } from './logger.js';
 import { maskText, scrubError } from './mask.js';
 import { GUARD_MODES, type GuardMode, resolveMode, warnMemoryMode } from './mode.js';
-import type { SecEvent, SecObserver } from './observer.js';
+import type { AuditHint, SecEvent, SecObserver } from './observer.js';
 import { checkOptions, oneOf, positiveInteger } from './options.js';
 import {
   classifyRedisError,
@@ -26,6 +26,7 @@ import {
 } from './outage.js';
 import { PermissionLog } from './permission-log.js';
 import { StuckLinkMonitor } from './stuck-link.js';
+import { recordSpan } from './telemetry.js';
 
 export type { GuardMode } from './mode.js';
 
@@ -109,8 +110,8 @@ export interface RedisGuard {
   ping(): Promise<number>;
   /** Subscribes to the events reported through this guard (see SecEvents); returns the unsubscribe. */
   observe(observer: SecObserver): () => void;
-  /** Hands an event to every observer. */
-  report(event: SecEvent): void;
+  /** Hands an event to every observer; with `audit`, it also belongs in the audit trail. */
+  report(event: SecEvent, audit?: AuditHint): void;
   /** Logs a warning the first time `key` is seen on this guard. */
   warnOnce(key: string, message: string, context?: object): void;
   close(): Promise<void>;
@@ -175,10 +176,10 @@ export function createRedisGuard(options: RedisGuardOptions = {}): RedisGuard {
   const commandTimeoutMs = options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
   const observers = new Set<SecObserver>();
   const warned = new Set<string>();
-  const report = (event: SecEvent) => {
+  const report = (event: SecEvent, audit?: AuditHint) => {
     for (const observer of observers) {
       try {
-        observer(event);
+        observer(event, audit);
       } catch (error) {
         logger.error({ event: 'observer.error', err: scrubError(error, secrets) }, 'an observer threw');
       }
@@ -203,7 +204,14 @@ export function createRedisGuard(options: RedisGuardOptions = {}): RedisGuard {
   });
   if (client) stuck = new StuckLinkMonitor(client, breaker.failureThreshold, commandTimeoutMs, logger, name);
   const permissions = new PermissionLog(logger, name);
-  breaker.on('transition', ({ from, to }) => report({ type: 'breaker.transition', name, from, to }));
+  breaker.on('transition', ({ from, to }) => {
+    recordSpan('@sec/redis-guard', 'sec.breaker.transition', {
+      'sec.breaker.name': name,
+      'sec.breaker.from': from,
+      'sec.breaker.to': to,
+    });
+    report({ type: 'breaker.transition', name, from, to }, {});
+  });
   client?.on('ready', () => breaker.probeNow());
 
   const guard: RedisGuard = {

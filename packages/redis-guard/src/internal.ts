@@ -32,3 +32,4 @@ export {
   positiveInteger,
 } from './options.js';
 export { POSTURE_RULES } from './posture/audit.js';
+export { type SpanAttributes, withSpan } from './telemetry.js';

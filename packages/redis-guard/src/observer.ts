@@ -17,6 +17,32 @@ export interface SecEvents {
   'breaker.transition': { readonly name: string; readonly from: BreakerState; readonly to: BreakerState };
   /** A 503 was served because Redis could not answer; `service` is named in its body. */
   'unavailable.response': { readonly service: string };
+  /** A start-up posture rule did not pass (see assertRedisPosture); `code` is the finding's. */
+  'posture.warning': {
+    readonly redis: string;
+    readonly rule: string;
+    readonly status: string;
+    readonly code: string;
+    readonly setting: string;
+  };
+  /** An audit trail entry could not be written; the event it was for is `eventType`. */
+  'audit.write_failed': { readonly eventType: string; readonly reason: string };
+}
+
+/**
+ * How a reported event goes to the audit trail (see createAuditTrail); events reported without
+ * one are for observers and metrics only.
+ * @example
+ * guard.report({ type: 'ratelimit.rejected', limiter: 'api' }, { once: { key: 'api:203.0.113.9', windowMs: 60_000 } });
+ */
+export interface AuditHint {
+  /** The user the event concerns, as the app names users (never a credential). */
+  readonly user?: string;
+  /**
+   * At most one entry per `key` per `windowMs`: a burst (an attack's thousands of refusals) adds
+   * one entry, not thousands. `key` is stored only as a fingerprint.
+   */
+  readonly once?: { readonly key: string; readonly windowMs: number };
 }
 
 /**
@@ -33,9 +59,9 @@ export type SecEvent<T extends keyof SecEvents = keyof SecEvents> = {
 
 /**
  * A subscriber to a guard's events (`guard.observe(observer)`); an observer that throws is logged
- * and the others still run.
+ * and the others still run. `audit` is set for the events that belong in the audit trail.
  * @example
- * const observer: SecObserver = (event) => console.log(event.type);
+ * const observer: SecObserver = (event, audit) => console.log(event.type, audit ? '(audited)' : '');
  * const stop = guard.observe(observer);
  */
-export type SecObserver = (event: SecEvent) => void;
+export type SecObserver = (event: SecEvent, audit?: AuditHint) => void;

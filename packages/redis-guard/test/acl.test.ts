@@ -49,6 +49,29 @@ describe("redis-guard's own access", () => {
     );
     expect(() => redisAccess({ audti: false } as never)).toThrow(/did you mean "audit"/);
   });
+
+  it('with auditTrail: the append script, the stream reads and the trail keys under the key prefix', () => {
+    const access = redisAccess({ auditTrail: true, keyPrefix: 'sec:shop:' });
+    expect(access.commands).toEqual(
+      expect.arrayContaining([
+        'evalsha',
+        'eval',
+        'xadd',
+        'time',
+        'get',
+        'set',
+        'xread',
+        'xrange',
+        'xrevrange',
+        'client|setname',
+      ]),
+    );
+    expect(new Set(access.commands).size).toBe(access.commands.length);
+    expect(access.keyPrefixes).toEqual(['sec-redis:check:', 'sec:shop:{audit}:']);
+    expect(aclRule([access])).toContain('~sec:shop:{audit}:*');
+    expect(redisAccess({ auditTrail: true }).keyPrefixes).toContain('sec:{audit}:');
+    expect(() => redisAccess({ auditTrail: true, keyPrefix: 'a b' })).toThrow(/keyPrefix/);
+  });
 });
 
 describe('scriptCommands', () => {

@@ -1,11 +1,27 @@
 import { hostname } from 'node:os';
-import type { Logger } from '@sec/redis-guard';
+import type { Logger, RedisGuard } from '@sec/redis-guard';
 import { randomId } from './ids.js';
 
 declare module '@sec/redis-guard' {
   interface SecEvents {
     /** Sessions ended by a revocation: one session, or every session of a user (`count` of them). */
     'session.revoked': { readonly scope: 'session' | 'user'; readonly count: number };
+    /** Audited (see reportAudit): a session was created. */
+    'session.login': { readonly userId: string; readonly sessionId: string };
+    /** Audited: a failed login; `user` is a fingerprint of the name that was tried. */
+    'session.login_failed': { readonly ip?: string; readonly user?: string };
+    /** Audited: the user signed out (the session's revoke is recorded too). */
+    'session.logout': { readonly userId: string; readonly sessionId: string };
+    /** Audited: one session revoked; `reason` when it made room for a new one. */
+    'session.revoke': { readonly userId: string; readonly sessionId: string; readonly reason?: string };
+    /** Audited: every session of a user revoked. */
+    'session.revoke_all': { readonly userId: string; readonly count: number };
+    /** Audited: every session but `sessionId` revoked ("sign out other devices"). */
+    'session.revoke_others': { readonly userId: string; readonly sessionId: string; readonly count: number };
+    /** Audited: the user's roles replaced. */
+    'session.roles_changed': { readonly userId: string; readonly roles: readonly string[] };
+    /** Audited: the user proved who they are again (step-up). */
+    'session.step_up': { readonly userId: string; readonly sessionId: string };
   }
 }
 
@@ -104,6 +120,16 @@ export function logAudit(logger: Logger, event: SessionEvent): void {
   const record = { event: 'session.audit', ...event };
   if (event.type === 'login_failed') logger.warn(record, 'session audit: login_failed');
   else logger.info(record, `session audit: ${event.type}`);
+}
+
+/**
+ * Hands a session event to the guard's observers as an audited `session.<type>` event, so an
+ * audit trail records it. Holds no token: session ids are handles, failed names fingerprints.
+ */
+export function reportAudit(guard: RedisGuard, event: SessionEvent): void {
+  const { type, at: _at, origin: _origin, ...fields } = event;
+  const user = 'userId' in event ? event.userId : undefined;
+  guard.report({ type: `session.${type}`, ...fields } as never, user === undefined ? {} : { user });
 }
 
 /**

@@ -6,7 +6,14 @@ import type { AuthContext, CreatedSession, SessionInfo } from './auth-context.js
 import { clearSessionCookie, type ResolvedCookie, resolveCookie, setSessionCookie } from './cookies.js';
 import { type SessionData, sessionData } from './data.js';
 import { SessionLimitError } from './errors.js';
-import { eventChannel, logAudit, type SessionEvent, type SessionEventListener, stamp } from './events.js';
+import {
+  eventChannel,
+  logAudit,
+  reportAudit,
+  type SessionEvent,
+  type SessionEventListener,
+  stamp,
+} from './events.js';
 import { assertRoles, assertUserId, encodeMetadata, fingerprint, hashTokenId, randomId } from './ids.js';
 import { type ConnectionBinding, type ConnectionTarget, LiveConnections } from './live.js';
 import { resolveOptions, type SessionManagerOptions } from './manager-options.js';
@@ -142,6 +149,11 @@ export function createSessionManager(given: SessionManagerOptions): SessionManag
     throw error;
   }
   const logger: Logger = options.logger ? maskingLogger(options.logger, () => guard.secrets()) : guard.logger;
+  // Every session event is logged and handed to the guard's observers for the audit trail.
+  const audit = (event: SessionEvent) => {
+    logAudit(logger, event);
+    reportAudit(guard, event);
+  };
   const codec = createTokenCodec(ring, {
     issuer: settings.issuer,
     audience: settings.audience,
@@ -210,12 +222,12 @@ export function createSessionManager(given: SessionManagerOptions): SessionManag
       if (!result.created) throw new SessionLimitError(limit.max);
       for (const old of result.evicted) {
         const event = { ...evicted, sessionId: evicted.sessionId + old };
-        logAudit(logger, event);
+        audit(event);
         ended(event);
       }
       if (result.evicted.length > 0)
         guard.report({ type: 'session.revoked', scope: 'session', count: result.evicted.length });
-      logAudit(logger, login);
+      audit(login);
       return { accessToken, sessionId, expiresAt: new Date(expiresAt) };
     },
 
@@ -235,7 +247,7 @@ export function createSessionManager(given: SessionManagerOptions): SessionManag
       const event = stamp({ type: 'revoke', userId: ref.userId, sessionId }, at);
       const removed = await store.revoke(ref, at, event);
       if (removed) {
-        logAudit(logger, event);
+        audit(event);
         ended(event);
         guard.report({ type: 'session.revoked', scope: 'session', count: 1 });
       }
@@ -249,7 +261,7 @@ export function createSessionManager(given: SessionManagerOptions): SessionManag
         type: 'revoke_all';
       };
       const count = await store.revokeAll(userId, at, event);
-      logAudit(logger, { ...event, count });
+      audit({ ...event, count });
       ended(event);
       if (count > 0) guard.report({ type: 'session.revoked', scope: 'user', count });
       return count;
@@ -263,7 +275,7 @@ export function createSessionManager(given: SessionManagerOptions): SessionManag
         at,
       ) as SessionEvent & { type: 'revoke_others' };
       const count = await store.revokeOthers(keep, at, event);
-      logAudit(logger, { ...event, count });
+      audit({ ...event, count });
       ended(event);
       if (count > 0) guard.report({ type: 'session.revoked', scope: 'user', count });
       return count;
@@ -276,7 +288,11 @@ export function createSessionManager(given: SessionManagerOptions): SessionManag
     },
 
     async markReauthenticated(sessionId) {
-      return store.reauthenticate(assertSessionId(sessionId), now());
+      const ref = assertSessionId(sessionId);
+      const done = await store.reauthenticate(ref, now());
+      if (done)
+        guard.report({ type: 'session.step_up', userId: ref.userId, sessionId }, { user: ref.userId });
+      return done;
     },
 
     data(sessionId) {
@@ -290,7 +306,7 @@ export function createSessionManager(given: SessionManagerOptions): SessionManag
       const at = now();
       const event = stamp({ type: 'roles_changed', userId, roles }, at);
       await store.setRoles(userId, roles, at, settings.absoluteTimeoutMs, event);
-      logAudit(logger, event);
+      audit(event);
     },
 
     async verifyRequestToken(token) {
@@ -340,7 +356,7 @@ export function createSessionManager(given: SessionManagerOptions): SessionManag
         },
         now(),
       );
-      logAudit(logger, event);
+      audit(event);
       // The audit line is written; a Redis outage must not turn a failed login into an error.
       await store.publish(event).catch(() => undefined);
     },

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { type RedisGuard, RedisUnavailableError } from '@sec/redis-guard';
-import { type RedisWork, scrubError } from '@sec/redis-guard/internal';
+import { type RedisWork, scrubError, withSpan } from '@sec/redis-guard/internal';
 import type { AuthContext } from './auth-context.js';
 import type { ResolvedCookie } from './cookies.js';
 import { extractToken, type RequestToken } from './credentials.js';
@@ -229,10 +229,22 @@ export function createRequestPath(settings: RequestPathSettings): RequestPath {
   };
 
   return {
-    async authenticate(req) {
-      const presented = credentials(req);
-      if ('kind' in presented) return presented;
-      return origin(req, presented) ?? verifyToken(presented.token);
+    authenticate(req) {
+      // One span per request check; its attributes say how it ended, never what was presented.
+      return withSpan(
+        '@sec/session',
+        'sec.session.check',
+        {},
+        async () => {
+          const presented = credentials(req);
+          if ('kind' in presented) return presented;
+          return origin(req, presented) ?? verifyToken(presented.token);
+        },
+        (outcome) => ({
+          'sec.session.outcome': outcome.kind,
+          ...(outcome.kind === 'refused' && { 'sec.error': outcome.error.code }),
+        }),
+      );
     },
 
     verifyToken,

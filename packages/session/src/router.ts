@@ -226,7 +226,10 @@ export function sessionRouter(manager: SessionManager, options: SessionRouterOpt
     '/logout',
     auth,
     wrap(async (req, res) => {
-      await manager.revoke(req.auth!.sessionId);
+      const { userId, sessionId } = req.auth!;
+      if (await manager.revoke(sessionId)) {
+        manager.guard.report({ type: 'session.logout', userId, sessionId }, { user: userId });
+      }
       manager.clearCookie(res);
       res.status(204).end();
     }),

@@ -14,7 +14,7 @@ export {
   type UpgradeResult,
   upgradeRequest,
 } from './raw-upgrade.js';
-export { type CliTarget, redisCli, waitFor } from './redis-cli.js';
+export { type CliTarget, killClientsNamed, redisCli, waitFor } from './redis-cli.js';
 export { type AclUser, type RedisServer, type RedisServerOptions, startRedis } from './redis-server.js';
 export { refuseWrites, type WriteRefusal } from './refusals.js';
 export {

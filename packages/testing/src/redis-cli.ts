@@ -36,3 +36,18 @@ export async function waitFor(
   }
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
 }
+
+/**
+ * Kills every connection of a harness server whose CLIENT SETNAME (ioredis `connectionName`) is
+ * `name`, like a proxy or a failover dropping it; resolves with how many were killed.
+ * @example await killClientsNamed({ port, password }, 'sec-audit-reader');
+ */
+export async function killClientsNamed(target: CliTarget, name: string): Promise<number> {
+  const ids = (await redisCli(target, 'CLIENT', 'LIST'))
+    .split('\n')
+    .filter((line) => line.includes(` name=${name} `))
+    .map((line) => /(?:^|\s)id=(\d+)/.exec(line)?.[1])
+    .filter((id): id is string => id !== undefined);
+  for (const id of ids) await redisCli(target, 'CLIENT', 'KILL', 'ID', id);
+  return ids.length;
+}

@@ -70,6 +70,11 @@ export async function assertRedisPosture(
   const { logger, ...audit } = options;
   const report = await auditRedisPosture(guard, audit);
   logPosture(report, logger ?? guard.logger, guard.name);
+  for (const result of report.results) {
+    if (level(result, report) === undefined || level(result, report) === 'info') continue;
+    const { rule, status, code, setting } = result;
+    guard.report({ type: 'posture.warning', redis: guard.name, rule, status, code, setting }, {});
+  }
   const refused = report.results.filter((r) => r.status === 'refuse');
   if (refused.length > 0 && isStrictEnvironment(report.environment)) {
     const first = refused[0]!;
