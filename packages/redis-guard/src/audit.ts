@@ -5,6 +5,7 @@
  * @packageDocumentation
  */
 export type { AuditEntry } from './audit-chain.js';
+export type { AuditHint } from './observer.js';
 export {
   type AuditReader,
   type AuditReaderOptions,

@@ -20,7 +20,7 @@ export {
 export { createRedisGuard, type RedisGuard, type RedisGuardOptions } from './guard.js';
 export { createJsonLogger, type Logger } from './logger.js';
 export { type RequireRedisOptions, requireRedis, sendServiceUnavailable } from './middleware.js';
-export type { AuditHint, SecEvent, SecEvents, SecObserver } from './observer.js';
+export type { SecEvent, SecEvents, SecObserver } from './observer.js';
 export { classifyRedisError, type RedisErrorKind } from './outage.js';
 export { type AssertPostureOptions, assertRedisPosture } from './posture/assert.js';
 export { auditRedisPosture } from './posture/audit.js';
