@@ -10,6 +10,12 @@ import { createEncryptedCache } from '@sec/cache-crypto';
 import { assertStartupHealthy, createHealth, redisCheck } from '@sec/health';
 import { loginLimiter, rateLimit } from '@sec/rate-limit';
 import { assertRedisPosture, createRedisGuard, type RedisGuard } from '@sec/redis-guard';
+import {
+  type AuditTrail,
+  createAuditReader,
+  createAuditTrail,
+  verifyAuditTrail,
+} from '@sec/redis-guard/audit';
 import { createSessionManager, type SessionEvent } from '@sec/session';
 import { captureLogger, type RedisServer, redisCli, startRedis, waitFor } from '@sec/testing';
 import express from 'express';
@@ -52,10 +58,13 @@ describe('the generated least-privilege ACL user runs every package', () => {
   let monitor: Redis;
   const seen = new Set<string>();
   let guard: RedisGuard;
+  let trail: AuditTrail;
   const log = captureLogger();
 
   beforeAll(async () => {
-    rule = (await secRedis(['acl', '--rule-only', '--cache-namespace', 'flow'])).stdout.trim();
+    rule = (
+      await secRedis(['acl', '--rule-only', '--cache-namespace', 'flow', '--audit-trail'])
+    ).stdout.trim();
     primary = await startRedis({
       password: ADMIN,
       config: { appendonly: 'yes' },
@@ -85,8 +94,10 @@ describe('the generated least-privilege ACL user runs every package', () => {
       logger: log.logger,
     });
     await guard.ready();
+    trail = createAuditTrail(guard);
   });
   afterAll(async () => {
+    await trail?.close();
     await guard?.close();
     monitor?.disconnect();
     await Promise.all([replica?.stop(), primary?.stop()]);
@@ -102,6 +113,7 @@ describe('the generated least-privilege ACL user runs every package', () => {
     expect(patterns.filter((p) => !/^[~&]sec:/.test(p))).toEqual(['~sec-redis:check:*']);
     expect(rule).toContain('&sec:session:events');
     expect(rule).toContain('+wait');
+    expect(rule).toContain('~sec:{audit}:*');
   });
 
   it('guard and posture audit: PING, INFO, and an audit that passes what it can see', async () => {
@@ -137,6 +149,12 @@ describe('the generated least-privilege ACL user runs every package', () => {
       await sessions.updateUser('alice', { roles: ['admin'] });
       expect((await sessions.verifyRequestToken(first.accessToken)).roles).toEqual(['admin']);
       expect(await sessions.markReauthenticated(first.sessionId)).toBe(true);
+      const data = sessions.data(first.sessionId);
+      await data.set('cart', { tea: 2 });
+      await data.set('flash', 'saved');
+      expect(await data.get('cart')).toEqual({ tea: 2 });
+      await data.delete('flash');
+      expect(await data.getAll()).toEqual({ cart: { tea: 2 } });
       const ended: unknown[] = [];
       sessions.bindConnection(await sessions.verifyRequestToken(second.accessToken), (end) =>
         ended.push(end),
@@ -231,6 +249,28 @@ describe('the generated least-privilege ACL user runs every package', () => {
     expect(await outside.set('x', 1)).toBe(false);
   });
 
+  it('audit trail: the flows above are recorded, read back in order and verified', async () => {
+    await trail.flush();
+    const reader = createAuditReader(guard, { after: '0-0', blockMs: 100 });
+    try {
+      const types = (await reader.read()).map((entry) => entry.type);
+      expect(types).toEqual(
+        expect.arrayContaining(['session.revoke', 'session.revoke_all', 'ratelimit.blocked']),
+      );
+    } finally {
+      await reader.close();
+    }
+    // A reader that starts at the newest entry pins where that is, so nothing written next is missed.
+    const fromNow = createAuditReader(guard, { after: '$', blockMs: 100 });
+    try {
+      expect(await fromNow.read()).toEqual([]);
+      expect(fromNow.lastId).not.toBe('$');
+    } finally {
+      await fromNow.close();
+    }
+    expect(await verifyAuditTrail(guard)).toMatchObject({ ok: true, trimmed: 0 });
+  });
+
   it('health: the start-up gate, its Redis check and posture audit', async () => {
     const health = createHealth({ checks: [redisCheck(guard)], env: {}, logger: log.logger });
     await expect(assertStartupHealthy(health)).resolves.toMatchObject({ ready: true });
@@ -267,8 +307,7 @@ describe('the generated least-privilege ACL user runs every package', () => {
     const extra = [...seen].filter((command) => !granted.has(command) && !exempt.includes(command));
     expect(extra).toEqual([]);
     // And nothing is granted that no flow sent, but for ACL DRYRUN (MONITOR never shows admin
-    // commands; the audit's pass above used it) and EXPIRE (rate-limiter-flexible's script, for a
-    // counter that lost its TTL).
-    expect([...granted].filter((command) => !seen.has(command)).sort()).toEqual(['acl|dryrun', 'expire']);
+    // commands; the audit's pass above used it).
+    expect([...granted].filter((command) => !seen.has(command)).sort()).toEqual(['acl|dryrun']);
   });
 });

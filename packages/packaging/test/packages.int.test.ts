@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdir, mkdtemp, readdir, readFile, realpath, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,16 +19,30 @@ const PACKAGES = {
   health: 'createHealth',
 } as const;
 
-/** Third-party packages (and type packages) the tarballs need, linked from the workspace install. */
+/**
+ * Third-party packages the tarballs need, linked from the workspace install: every package's own
+ * dependencies (read from its manifest, so a new one cannot be forgotten here), the required
+ * peers, and the type packages a TypeScript consumer installs. Optional peers
+ * (`@opentelemetry/api`) stay out: the packages must load without them.
+ */
 const EXTERNALS = [
-  'ioredis',
-  'express',
-  'jose',
-  'rate-limiter-flexible',
-  'prom-client',
-  'typescript',
-  '@types/node',
-  '@types/express',
+  ...new Set([
+    ...Object.keys(PACKAGES).flatMap((name) =>
+      Object.keys(
+        (
+          JSON.parse(readFileSync(join(root, 'packages', name, 'package.json'), 'utf8')) as {
+            dependencies?: Record<string, string>;
+          }
+        ).dependencies ?? {},
+      ).filter((dependency) => !dependency.startsWith('@sec/')),
+    ),
+    'ioredis',
+    'express',
+    'prom-client',
+    'typescript',
+    '@types/node',
+    '@types/express',
+  ]),
 ];
 
 /** Runs a script with plain node in the consumer project; fails the test on a non-zero exit. */
@@ -54,19 +68,13 @@ describe('published tarballs', () => {
       await mkdir(join(modules, '@sec', name));
       await run('tar', ['-xzf', join(work, file), '-C', join(modules, '@sec', name), '--strip-components=1']);
     }
-    const resolvers = ['session', 'health', 'rate-limit', 'redis-guard'].map((name) =>
-      createRequire(join(root, 'packages', name, 'package.json')),
-    );
+    // pnpm links each package's dependencies into its own node_modules.
     for (const name of EXTERNALS) {
-      const from = resolvers.find((r) => {
-        try {
-          r.resolve(`${name}/package.json`);
-          return true;
-        } catch {
-          return false;
-        }
-      })!;
-      await symlink(dirname(from.resolve(`${name}/package.json`)), join(modules, name), 'dir');
+      const from = Object.keys(PACKAGES)
+        .map((pkg) => join(root, 'packages', pkg, 'node_modules', name))
+        .find((dir) => existsSync(dir));
+      if (!from) throw new Error(`${name} is not installed in the workspace`);
+      await symlink(await realpath(from), join(modules, name), 'dir');
     }
     await writeFile(join(work, 'package.json'), '{"name":"consumer","private":true}');
   }, 120_000);

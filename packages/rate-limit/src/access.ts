@@ -4,21 +4,10 @@ import { rateLimitPrefix } from './key-names.js';
 import { CONSUME_SCRIPT, REFUND_SCRIPT, RESERVE_SCRIPT } from './scripts.js';
 
 /**
- * rate-limiter-flexible's RateLimiterRedis: its increment script (EVALSHA, then EVAL; it calls
- * SET, INCRBY, PTTL and EXPIRE), MULTI/EXEC with SET/GET/PTTL for blocks and reads, DEL to forget.
+ * Beside the scripts' own commands: EVALSHA, then EVAL when the server has not cached a script yet,
+ * and DEL, with which rate-limiter-flexible forgets a login limiter's counter.
  */
-const RATE_LIMITER_FLEXIBLE = [
-  'evalsha',
-  'eval',
-  'multi',
-  'exec',
-  'set',
-  'get',
-  'incrby',
-  'pttl',
-  'expire',
-  'del',
-];
+const CALLS = ['evalsha', 'eval', 'del'];
 
 /** @example redisAccess({ keyPrefix: 'shop:' }) */
 export interface RateLimitAccessOptions {
@@ -29,7 +18,7 @@ export interface RateLimitAccessOptions {
 /**
  * What the rate limiters send to Redis, for a least-privilege ACL user (`aclRule()` in
  * @sec/redis-guard, or `npx sec-redis acl`): counters under `<keyPrefix>rl:*`, kept by
- * rate-limiter-flexible and by this package's consume, reserve and refund scripts.
+ * this package's consume, reserve and refund scripts.
  * @example
  * import { aclRule, redisAccess as guardAccess } from '@sec/redis-guard';
  * console.log(aclRule([guardAccess(), redisAccess()]));
@@ -38,12 +27,7 @@ export function redisAccess(options: RateLimitAccessOptions = {}): RedisAccess {
   checkOptions('redisAccess', options, { keyPrefix: keyPrefixOption });
   return {
     name: '@sec/rate-limit',
-    commands: [
-      ...new Set([
-        ...RATE_LIMITER_FLEXIBLE,
-        ...scriptCommands(CONSUME_SCRIPT, RESERVE_SCRIPT, REFUND_SCRIPT),
-      ]),
-    ],
+    commands: [...new Set([...CALLS, ...scriptCommands(CONSUME_SCRIPT, RESERVE_SCRIPT, REFUND_SCRIPT)])],
     keyPrefixes: [rateLimitPrefix(options.keyPrefix ?? DEFAULT_KEY_PREFIX)],
     channels: [],
   };

@@ -3,24 +3,15 @@ import { OptionError } from '@sec/redis-guard';
 import { redisAccess } from '../src/index.js';
 
 describe('redisAccess: what the rate limiters send', () => {
-  it('rate-limiter-flexible’s commands and the reserve/refund scripts’, on the counters’ prefix', () => {
+  it('the consume, reserve and refund scripts’ commands and nothing for blocks outside them, on the counters’ prefix', () => {
     const access = redisAccess();
     expect(access.keyPrefixes).toEqual(['sec:rl:']);
     expect(access.channels).toEqual([]);
     expect(access.commands).toEqual(
-      expect.arrayContaining([
-        'evalsha',
-        'eval',
-        'multi',
-        'exec',
-        'incrby',
-        'incr',
-        'decr',
-        'pexpire',
-        'pttl',
-        'del',
-      ]),
+      expect.arrayContaining(['evalsha', 'eval', 'incrby', 'incr', 'decr', 'pexpire', 'pttl', 'del']),
     );
+    // Every decision is one script: no transaction, no KEYS/SCAN.
+    expect(access.commands.filter((c) => ['multi', 'exec', 'keys', 'scan'].includes(c))).toEqual([]);
   });
 
   it('follows the guard’s key prefix, and refuses one the guard would refuse', () => {

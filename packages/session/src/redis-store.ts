@@ -38,8 +38,6 @@ export function keyFamilies(keyPrefix: string): readonly [sessions: string, user
 export const STORE_COMMANDS = [
   'evalsha',
   'eval',
-  'multi',
-  'exec',
   'hget',
   'hmget',
   'publish',
