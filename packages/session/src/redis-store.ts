@@ -35,15 +35,7 @@ export function keyFamilies(keyPrefix: string): readonly [sessions: string, user
  * Commands the store sends itself; its scripts' own calls are read from their source.
  * Durability adds WAIT, and the subscriber connection SUBSCRIBE.
  */
-export const STORE_COMMANDS = [
-  'evalsha',
-  'eval',
-  'hget',
-  'hmget',
-  'publish',
-  'subscribe',
-  'wait',
-];
+export const STORE_COMMANDS = ['evalsha', 'eval', 'hget', 'hmget', 'publish', 'subscribe', 'wait'];
 
 /** The lookup script as an ioredis command, so that it can join a pipeline. */
 const LOOKUP_COMMAND = 'secSessionLookup';
