@@ -5,7 +5,6 @@
  * @packageDocumentation
  */
 export type { AuditEntry } from './audit-chain.js';
-export type { AuditHint } from './observer.js';
 export {
   type AuditReader,
   type AuditReaderOptions,
@@ -20,3 +19,4 @@ export {
   DEFAULT_AUDIT_MAX_LEN,
 } from './audit-trail.js';
 export { type AuditVerification, type VerifyOptions, verifyAuditTrail } from './audit-verify.js';
+export type { AuditHint } from './observer.js';
