@@ -54,6 +54,9 @@ function readerConnection(client: RedisClient, blockMs: number): RedisClient {
   const commandTimeout = base?.commandTimeout;
   const overrides: Partial<RedisOptions> = {
     connectionName: 'sec-audit-reader',
+    // Connect now even when the app's own client is lazy: reads wait for the connection, they do
+    // not start it.
+    lazyConnect: false,
     ...(commandTimeout !== undefined && {
       commandTimeout: blockMs + commandTimeout,
       socketTimeout: blockMs + 3 * commandTimeout,
@@ -98,6 +101,14 @@ export function createAuditReader(guard: RedisGuard, options: AuditReaderOptions
   const count = options.count ?? DEFAULT_AUDIT_READ_COUNT;
   const blockMs = options.blockMs ?? DEFAULT_AUDIT_BLOCK_MS;
   const connection = readerConnection(guard.client, blockMs);
+  // ioredis reports connection errors as 'error' events (and prints them when nothing listens);
+  // the reader reconnects by itself and each read() rejects while it cannot, so one warning is enough.
+  connection.on('error', (error: unknown) => {
+    if (closed) return;
+    guard.warnOnce('audit.reader_connection', 'audit reader: its connection failed; it reconnects', {
+      err: scrubError(error, guard.secrets()),
+    });
+  });
   let lastId = options.after ?? '0-0';
   let closed = false;
 

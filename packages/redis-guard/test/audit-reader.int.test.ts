@@ -1,5 +1,13 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { captureLogger, killClientsNamed, type RedisServer, startRedis, waitFor } from '@sec/testing';
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
+import {
+  captureLogger,
+  freePort,
+  killClientsNamed,
+  type RedisServer,
+  redisCli,
+  startRedis,
+  waitFor,
+} from '@sec/testing';
 import { Redis } from 'ioredis';
 import { type AuditEntry, createAuditReader, createAuditTrail } from '../src/audit.js';
 import { createRedisGuard, type RedisGuard } from '../src/index.js';
@@ -82,6 +90,42 @@ describe('audit reader', () => {
     expect(seen.map((e) => e.data.name)).toEqual(Array.from({ length: 300 }, (_, i) => `e${i}`));
     await reader.close();
     await trail.close();
+  });
+
+  it('a reader whose server cannot be reached, or that is closed while it connects, logs one scrubbed warning and no unhandled error', async () => {
+    const printed = jest.spyOn(console, 'error').mockImplementation(() => undefined);
+    try {
+      const log = captureLogger();
+      const down = createRedisGuard({
+        client: new Redis({ port: await freePort(), password: PASSWORD, lazyConnect: true }),
+        environment: 'test',
+        logger: log.logger,
+      });
+      guards.push(down);
+      const reader = createAuditReader(down, { blockMs: 100 });
+      await waitFor('the connection warning', async () => log.text().includes('audit.reader_connection'));
+      await reader.close();
+      // Closed before their connections are up: disconnecting fails their handshakes.
+      const up = guardFor('closed-at-once:');
+      await up.ready();
+      await Promise.all(Array.from({ length: 20 }, () => createAuditReader(up).close()));
+      await waitFor(
+        'the readers to disconnect',
+        async () =>
+          !(await redisCli({ port: redis.port, password: PASSWORD }, 'CLIENT', 'LIST')).includes(
+            'name=sec-audit-reader',
+          ),
+      );
+      expect(
+        log.records.filter((r) => (r.obj as { event?: string }).event === 'audit.reader_connection'),
+      ).toHaveLength(1);
+      expect(log.text()).not.toContain(PASSWORD);
+      expect(printed.mock.calls.map((call) => String(call[0]))).not.toContainEqual(
+        expect.stringContaining('Unhandled error event'),
+      );
+    } finally {
+      printed.mockRestore();
+    }
   });
 
   it('rejects a malformed start id and unknown options', () => {
