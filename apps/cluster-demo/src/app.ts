@@ -3,11 +3,13 @@ import { cacheResponse, createEncryptedCache } from '@sec/cache-crypto';
 import { createHealth, createMetrics, redisCheck } from '@sec/health';
 import { loginLimiter, rateLimit } from '@sec/rate-limit';
 import { createJsonLogger, createRedisGuard, type Logger, requireRedis } from '@sec/redis-guard';
+import { createAuditTrail } from '@sec/redis-guard/audit';
 import { sessionRouter } from '@sec/session';
 import express, { type ErrorRequestHandler, type RequestHandler } from 'express';
 import { credentialsOf } from './accounts.js';
 import { adminRoutes } from './admin-routes.js';
 import { workerMetrics } from './cluster-metrics.js';
+import { AuditFeed } from './dashboard/audit-feed.js';
 import { RedisControlClient } from './dashboard/control-client.js';
 import { dashboardRoutes } from './dashboard/routes.js';
 import { DashboardStreams } from './dashboard/streams.js';
@@ -103,7 +105,15 @@ export async function createDemoApp(env: NodeJS.ProcessEnv, workerId: string): P
     blockDurationMs: 60_000,
   });
   const reporter = new WorkerStatsReporter(workerId, guard);
-  const streams = new DashboardStreams({ manager: dashboardSessions, users, reporter, workerId });
+  // Every worker appends the security events its packages report to the one audit trail in Redis.
+  const trail = guard.mode === 'redis' ? createAuditTrail(guard) : undefined;
+  const streams = new DashboardStreams({
+    manager: dashboardSessions,
+    users,
+    reporter,
+    workerId,
+    ...(trail && { audit: (onLines) => new AuditFeed(guard, trail.key, onLines) }),
+  });
   const control = new RedisControlClient();
 
   const app = express();
@@ -173,6 +183,7 @@ export async function createDemoApp(env: NodeJS.ProcessEnv, workerId: string): P
       await dashboardSessions.close();
       await sessions.close();
       await metrics.close();
+      await trail?.close();
       await guard.close();
     },
   };

@@ -41,7 +41,7 @@ async function freePort(): Promise<number> {
 /** The packages' own description of what they send, as `npx sec-redis acl` prints it. */
 function demoAclRule(): string {
   return aclRule([
-    guardAccess(),
+    guardAccess({ auditTrail: true }),
     sessionAccess(),
     rateLimitAccess(),
     cacheAccess({ namespaces: [CACHE_NAMESPACE] }),

@@ -163,13 +163,14 @@ if (!available) {
     await page.locator('#limits tr[data-limit="per-user:alice"]').waitFor();
   });
 
-  it('revokes one session: it vanishes from the list and its next request answers 401', async () => {
+  it('revokes one session: it vanishes from the list, its next request answers 401, and the audit trail shows it', async () => {
     const [revoked, kept] = panelSessions as [string, string];
     await page.locator(`#sessions tr[data-session-id="${revoked}"] button`, { hasText: 'Revoke' }).click();
     await page.locator(`#sessions tr[data-session-id="${revoked}"]`).waitFor({ state: 'detached' });
     await page.locator(`#sessions tr[data-session-id="${kept}"]`).waitFor();
     expect(await fire(revoked)).toBe('401');
     expect(await fire(kept)).toBe('200');
+    await page.locator('#audit tbody tr[data-type="session.revoke"]', { hasText: 'alice' }).first().waitFor();
   });
 
   it('pauses Redis: requests answer 503 with Retry-After and every worker’s breaker opens', async () => {

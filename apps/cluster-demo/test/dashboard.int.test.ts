@@ -226,6 +226,34 @@ describe('the dashboard (development: the demo owns its throwaway Redis)', () =>
     for (const ms of [...shownAfter, ...gone]) expect(ms).toBeLessThan(1_000);
   });
 
+  it('the audit trail reaches the stream as events happen: a login and its revocation from any worker, with no token in it', async () => {
+    type Lines = { id: string; type: string; user?: string; origin: string }[];
+    const stream = await open(admin.cookie);
+    const mark = stream.events.length;
+    const bob = await login(demo.base, 'bob');
+    const revoke = await send(demo.base, {
+      method: 'DELETE',
+      path: `/auth/users/bob/sessions/${encodeURIComponent(bob.sessionId)}`,
+      headers: bearer(apiAdmin.token),
+    });
+    expect(revoke.status).toBe(204);
+    const seen = await stream.next<Lines>(
+      'audit',
+      (lines) => lines.some((l) => l.type === 'session.revoke' && l.user === 'bob'),
+      { after: mark },
+    );
+    const types = seen.data.filter((l) => l.user === 'bob').map((l) => l.type);
+    // Newest first: the revocation, then the login it ended.
+    expect(types.indexOf('session.revoke')).toBeLessThan(types.indexOf('session.login'));
+    expect(JSON.stringify(seen.data)).not.toContain(bob.token);
+    // A viewer who opens the dashboard later sees the recent history at once.
+    const later = await open(admin.cookie, stream.worker);
+    const history = await later.next<Lines>('audit');
+    expect(history.data.map((l) => l.id)).toContain(
+      seen.data.find((l) => l.type === 'session.revoke' && l.user === 'bob')!.id,
+    );
+  });
+
   it('refuses every cross-origin state-changing request (foreign Origin, Origin null, Sec-Fetch-Site cross-site or same-site) before anything changes; the same from the page’s origin works', async () => {
     const alice = await login(demo.base, 'alice');
     const id = encodeURIComponent(alice.sessionId);

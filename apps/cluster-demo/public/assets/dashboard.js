@@ -5,6 +5,7 @@ import { call } from './http.js';
 import {
   logRequest,
   recordLimits,
+  renderAudit,
   renderHealth,
   renderLimits,
   renderRedis,
@@ -95,6 +96,7 @@ function connect() {
     renderRedis(snapshot.redis);
   });
   on('sessions', (snapshot) => renderSessions(snapshot, state.sessionId, sessionActions));
+  on('audit', renderAudit);
   on('verification', ({ verified }) => {
     setStream(verified ? 'live' : 'unverified');
     $('#sessions').classList.toggle('stale', !verified);

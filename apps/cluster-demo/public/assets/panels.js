@@ -1,4 +1,4 @@
-// Renders what the server pushes (workers, sessions) and what the page measures (limits, health).
+// Renders what the server pushes (workers, sessions, the audit trail) and what the page measures (limits, health).
 import { $, ago, clock, duration, h, shortId } from './dom.js';
 
 const STATUS_TONE = { 2: 'ok', 4: 'warn', 5: 'bad' };
@@ -278,6 +278,23 @@ export function renderHealth(ready, detailed) {
       {},
       h('summary', {}, 'raw /health/detailed'),
       h('pre', {}, JSON.stringify(detailed.data, null, 2)),
+    ),
+  );
+}
+
+/** The newest audit-trail entries, newest first: what happened, to whom, when, from which process. */
+export function renderAudit(lines) {
+  $('#audit-empty').hidden = lines.length > 0;
+  $('#audit tbody').replaceChildren(
+    ...lines.map((entry) =>
+      h(
+        'tr',
+        { dataset: { id: entry.id, type: entry.type } },
+        h('td', {}, new Date(entry.at).toLocaleTimeString()),
+        h('td', {}, h('code', {}, entry.type)),
+        h('td', {}, entry.user ?? ''),
+        h('td', { class: 'hint' }, entry.origin),
+      ),
     ),
   );
 }

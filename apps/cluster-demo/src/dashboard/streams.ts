@@ -11,6 +11,7 @@ import {
 import type { Request, RequestHandler, Response } from 'express';
 import { describeSession } from '../admin-routes.js';
 import type { UserDirectory } from '../users.js';
+import type { AuditFeed, AuditLine } from './audit-feed.js';
 import type { ClusterSnapshot } from './messages.js';
 import type { WorkerStatsReporter } from './worker-stats.js';
 
@@ -54,6 +55,8 @@ export interface DashboardStreamsOptions {
   readonly users: UserDirectory;
   readonly reporter: WorkerStatsReporter;
   readonly workerId: string;
+  /** The audit trail as it grows; undefined without Redis (memory mode keeps no trail). */
+  readonly audit?: (onLines: (lines: readonly AuditLine[]) => void) => AuditFeed;
 }
 
 /**
@@ -73,6 +76,7 @@ export class DashboardStreams {
   #snapshot: ClusterSnapshot | undefined;
   #sessions: SessionsSnapshot | undefined;
   #running: { stop(): void } | undefined;
+  #audit: AuditFeed | undefined;
   #refresh: { timer?: NodeJS.Timeout; busy: boolean; again: boolean } = { busy: false, again: false };
   readonly #reported = new Set<string>();
 
@@ -121,6 +125,7 @@ export class DashboardStreams {
     this.#start();
     if (this.#snapshot) this.#send(stream, 'workers', this.#snapshot);
     if (this.#sessions) this.#send(stream, 'sessions', this.#sessions);
+    if (this.#audit?.lines.length) this.#send(stream, 'audit', this.#audit.lines);
     this.#scheduleSessions();
     this.#options.reporter.setViewers(this.#streams.size);
   }
@@ -144,6 +149,11 @@ export class DashboardStreams {
       this.#snapshot = snapshot;
       for (const stream of this.#streams) this.#send(stream, 'workers', snapshot);
     });
+    // The trail holds user ids and session events: like the session lists, only for verified viewers.
+    this.#audit = this.#options.audit?.((lines) => {
+      for (const stream of this.#streams) if (stream.binding) this.#send(stream, 'audit', lines);
+    });
+    this.#audit?.start();
     const refresh = setInterval(() => this.#scheduleSessions(), SESSIONS_REFRESH_MS);
     const heartbeat = setInterval(() => {
       for (const stream of this.#streams) this.#write(stream, ': keep-alive\n\n');
@@ -155,6 +165,8 @@ export class DashboardStreams {
         clearInterval(refresh);
         clearInterval(heartbeat);
         clearTimeout(this.#refresh.timer);
+        this.#audit?.stop();
+        this.#audit = undefined;
         this.#refresh = { busy: false, again: false };
         this.#snapshot = undefined;
         this.#sessions = undefined;
