@@ -9,30 +9,11 @@ import { RedisStore } from 'connect-redis';
 import { Redis } from 'ioredis';
 import { createClient } from 'redis';
 import { startRedisServer } from './redis-server.mjs';
+import { serverUsPerScript, time } from './sampling.mjs';
 import { silentLogger } from './servers/serve.mjs';
 
 const SAMPLES = 300;
 const WRITERS = 100;
-
-function percentile(values, p) {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
-}
-
-async function time(samples, work) {
-  const durations = [];
-  for (let i = 0; i < samples; i++) {
-    const started = performance.now();
-    await work(i);
-    durations.push(performance.now() - started);
-  }
-  return { median: percentile(durations, 50), p99: percentile(durations, 99) };
-}
-
-async function serverUsPerScript(raw) {
-  const stats = await raw.info('commandstats');
-  return Number(/cmdstat_evalsha:calls=\d+,usec=\d+,usec_per_call=([\d.]+)/.exec(stats)?.[1] ?? Number.NaN);
-}
 
 /** Resolves every caller once `count` have arrived: all readers read before any writer writes. */
 function barrier(count) {

@@ -7,33 +7,12 @@ import { createRedisGuard } from '@sec/redis-guard';
 import { createSessionManager } from '@sec/session';
 import { Redis } from 'ioredis';
 import { startRedisServer } from './redis-server.mjs';
+import { serverUsPerScript, time } from './sampling.mjs';
 import { silentLogger } from './servers/serve.mjs';
 
 const HISTORIES = [10, 10_000];
 const CAPS = [50, 1_000];
 const SAMPLES = 300;
-
-function percentile(values, p) {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
-}
-
-/** Median and p99 in ms of `samples` sequential runs of `work`. */
-async function time(samples, work) {
-  const durations = [];
-  for (let i = 0; i < samples; i++) {
-    const started = performance.now();
-    await work(i);
-    durations.push(performance.now() - started);
-  }
-  return { median: percentile(durations, 50), p99: percentile(durations, 99) };
-}
-
-/** redis-server's µs per EVALSHA since the last reset. */
-async function serverUsPerScript(raw) {
-  const stats = await raw.info('commandstats');
-  return Number(/cmdstat_evalsha:calls=\d+,usec=\d+,usec_per_call=([\d.]+)/.exec(stats)?.[1] ?? Number.NaN);
-}
 
 const server = await startRedisServer();
 const guard = createRedisGuard({
