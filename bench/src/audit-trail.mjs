@@ -3,12 +3,9 @@
 // on the same server, in one run. On Redis Cluster the trail lives in one slot, so one node's
 // figure is the cluster's.
 //   node src/audit-trail.mjs   (after `pnpm build`)
-import { createRedisGuard } from '@sec/redis-guard';
 import { createAuditTrail } from '@sec/redis-guard/audit';
-import { Redis } from 'ioredis';
+import { startGuardedRedis } from './guarded-redis.mjs';
 import { describeMachine } from './machine.mjs';
-import { startRedisServer } from './redis-server.mjs';
-import { silentLogger } from './servers/serve.mjs';
 
 const ENTRIES = 20_000;
 const IN_FLIGHT = 100;
@@ -21,13 +18,7 @@ async function rate(work) {
   return ENTRIES / ((performance.now() - started) / 1000);
 }
 
-const server = await startRedisServer();
-const guard = createRedisGuard({
-  config: { url: server.url, password: server.password },
-  environment: 'test',
-  logger: silentLogger,
-});
-const raw = new Redis({ port: server.port, password: server.password });
+const { server, guard, raw } = await startGuardedRedis();
 try {
   await guard.ready();
   const trail = createAuditTrail(guard);

@@ -3,12 +3,10 @@
 // way of saving (connect-redis: read the whole session at the start of a request, write it back
 // whole at the end).
 //   node src/session-data.mjs   (after `pnpm build`)
-import { createRedisGuard } from '@sec/redis-guard';
 import { createSessionManager } from '@sec/session';
 import { RedisStore } from 'connect-redis';
-import { Redis } from 'ioredis';
 import { createClient } from 'redis';
-import { startRedisServer } from './redis-server.mjs';
+import { startGuardedRedis } from './guarded-redis.mjs';
 import { serverUsPerScript, time } from './sampling.mjs';
 import { silentLogger } from './servers/serve.mjs';
 
@@ -29,13 +27,7 @@ function barrier(count) {
   };
 }
 
-const server = await startRedisServer();
-const guard = createRedisGuard({
-  config: { url: server.url, password: server.password },
-  environment: 'test',
-  logger: silentLogger,
-});
-const raw = new Redis({ port: server.port, password: server.password });
+const { server, guard, raw } = await startGuardedRedis();
 const nodeRedis = createClient({ url: server.url, password: server.password });
 const sessions = createSessionManager({
   redis: guard,

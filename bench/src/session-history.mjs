@@ -3,10 +3,8 @@
 // prior logins. Reports the client round trip and redis-server's own time per script call
 // (INFO commandstats), which a busy machine disturbs less.
 //   node src/session-history.mjs   (after `pnpm build`)
-import { createRedisGuard } from '@sec/redis-guard';
 import { createSessionManager } from '@sec/session';
-import { Redis } from 'ioredis';
-import { startRedisServer } from './redis-server.mjs';
+import { startGuardedRedis } from './guarded-redis.mjs';
 import { serverUsPerScript, time } from './sampling.mjs';
 import { silentLogger } from './servers/serve.mjs';
 
@@ -14,13 +12,7 @@ const HISTORIES = [10, 10_000];
 const CAPS = [50, 1_000];
 const SAMPLES = 300;
 
-const server = await startRedisServer();
-const guard = createRedisGuard({
-  config: { url: server.url, password: server.password },
-  environment: 'test',
-  logger: silentLogger,
-});
-const raw = new Redis({ port: server.port, password: server.password });
+const { server, guard, raw } = await startGuardedRedis();
 try {
   await guard.ready();
   const rows = [];
