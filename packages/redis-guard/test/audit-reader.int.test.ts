@@ -1,39 +1,15 @@
-import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
-import {
-  captureLogger,
-  freePort,
-  killClientsNamed,
-  type RedisServer,
-  redisCli,
-  startRedis,
-  waitFor,
-} from '@sec/testing';
+import { describe, expect, it, jest } from '@jest/globals';
+import { captureLogger, freePort, killClientsNamed, redisCli, waitFor } from '@sec/testing';
 import { Redis } from 'ioredis';
 import { type AuditEntry, createAuditReader, createAuditTrail } from '../src/audit.js';
-import { createRedisGuard, type RedisGuard } from '../src/index.js';
+import { createRedisGuard } from '../src/index.js';
+import { auditServer } from './audit-server.js';
 
 const PASSWORD = 'reader-Integration-Password-0123456789abcdef';
 
 describe('audit reader', () => {
-  let redis: RedisServer;
-  const guards: RedisGuard[] = [];
-  const guardFor = (keyPrefix: string, log = captureLogger()) => {
-    const guard = createRedisGuard({
-      client: new Redis({ port: redis.port, password: PASSWORD }),
-      environment: 'test',
-      keyPrefix,
-      logger: log.logger,
-    });
-    guards.push(guard);
-    return guard;
-  };
-  beforeAll(async () => {
-    redis = await startRedis({ password: PASSWORD });
-  });
-  afterAll(async () => {
-    for (const guard of guards) await guard.close();
-    await redis?.stop();
-  });
+  const server = auditServer(PASSWORD);
+  const { guardFor } = server;
 
   it('reads in batches and resumes after the id it was given', async () => {
     const guard = guardFor('batches:');
@@ -81,7 +57,7 @@ describe('audit reader', () => {
     for (const batch of [0, 100, 200]) {
       const writing = write(batch);
       await waitFor('the reader to catch up with some of this batch', async () => seen.length > batch);
-      expect(await killClientsNamed(redis, 'sec-audit-reader')).toBeGreaterThan(0);
+      expect(await killClientsNamed(server.redis, 'sec-audit-reader')).toBeGreaterThan(0);
       await writing;
     }
     await following;
@@ -96,12 +72,13 @@ describe('audit reader', () => {
     const printed = jest.spyOn(console, 'error').mockImplementation(() => undefined);
     try {
       const log = captureLogger();
-      const down = createRedisGuard({
-        client: new Redis({ port: await freePort(), password: PASSWORD, lazyConnect: true }),
-        environment: 'test',
-        logger: log.logger,
-      });
-      guards.push(down);
+      const down = server.track(
+        createRedisGuard({
+          client: new Redis({ port: await freePort(), password: PASSWORD, lazyConnect: true }),
+          environment: 'test',
+          logger: log.logger,
+        }),
+      );
       const reader = createAuditReader(down, { blockMs: 100 });
       await waitFor('the connection warning', async () => log.text().includes('audit.reader_connection'));
       await reader.close();
@@ -112,7 +89,7 @@ describe('audit reader', () => {
       await waitFor(
         'the readers to disconnect',
         async () =>
-          !(await redisCli({ port: redis.port, password: PASSWORD }, 'CLIENT', 'LIST')).includes(
+          !(await redisCli({ port: server.redis.port, password: PASSWORD }, 'CLIENT', 'LIST')).includes(
             'name=sec-audit-reader',
           ),
       );

@@ -1,39 +1,25 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { captureLogger, type RedisServer, refuseWrites, startRedis, waitFor } from '@sec/testing';
+import { captureLogger, refuseWrites, startRedis, waitFor } from '@sec/testing';
 import express from 'express';
 import { Redis } from 'ioredis';
 import request from 'supertest';
 import { createAuditTrail } from '../src/audit.js';
 import { entryHash, GENESIS_HASH, parseHead, toEntry } from '../src/audit-chain.js';
 import { DIGEST_SCRIPT } from '../src/audit-script.js';
-import { createRedisGuard, type RedisGuard, type SecEvent } from '../src/index.js';
+import { createRedisGuard, type SecEvent } from '../src/index.js';
+import { auditServer } from './audit-server.js';
 
 const PASSWORD = 'audit-Integration-Password-0123456789abcdef';
 
 describe('audit trail', () => {
-  let redis: RedisServer;
+  const server = auditServer(PASSWORD);
+  const { guardFor } = server;
   let admin: Redis;
-  const guards: RedisGuard[] = [];
-  const guardFor = (keyPrefix: string, log = captureLogger()) => {
-    const guard = createRedisGuard({
-      client: new Redis({ port: redis.port, password: PASSWORD }),
-      environment: 'test',
-      keyPrefix,
-      logger: log.logger,
-    });
-    guards.push(guard);
-    return guard;
-  };
-  beforeAll(async () => {
-    redis = await startRedis({ password: PASSWORD });
-    admin = new Redis({ port: redis.port, password: PASSWORD });
+  beforeAll(() => {
+    admin = new Redis({ port: server.redis.port, password: PASSWORD });
   });
-  afterAll(async () => {
-    for (const guard of guards) await guard.close();
-    admin?.disconnect();
-    await redis?.stop();
-  });
+  afterAll(() => admin?.disconnect());
 
   it("the script's SHA-256 matches node:crypto for lengths around every padding boundary", async () => {
     const inputs = [0, 1, 55, 56, 63, 64, 65, 119, 120, 200, 1000].map((n) =>
@@ -102,8 +88,9 @@ describe('audit trail', () => {
     expect(await admin.xlen(trail.key)).toBe(1);
     expect(after - before).toBeLessThan(20);
     // Another process (no local memory of the window) is held back by the marker in Redis.
-    const other = createAuditTrail(guardFor('flood:'));
-    await guards.at(-1)!.ready();
+    const otherGuard = guardFor('flood:');
+    const other = createAuditTrail(otherGuard);
+    await otherGuard.ready();
     await expect(
       other.append(
         { type: 'breaker.transition', name: 'flood', from: 'closed', to: 'open' },
@@ -153,7 +140,7 @@ describe('audit trail', () => {
       );
       res.json({ ok: true });
     });
-    const restore = await refuseWrites(redis, 'OOM');
+    const restore = await refuseWrites(server.redis, 'OOM');
     try {
       const responses = await Promise.all(Array.from({ length: 150 }, () => request(app).post('/login')));
       expect(responses.map((r) => r.status)).toEqual(Array(150).fill(200));
